@@ -9,6 +9,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
@@ -210,7 +211,7 @@ public final class SafetensorsWriter {
     private static void writeFile(Path file, List<Pending> list, Map<String, String> metadata) {
         byte[] header = header(list, metadata);
         writeAtomically(file, channel -> {
-            ByteBuffer prefix = ByteBuffer.allocate(8).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+            ByteBuffer prefix = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
             prefix.putLong(header.length).flip();
             writeFully(channel, prefix);
             writeFully(channel, ByteBuffer.wrap(header));

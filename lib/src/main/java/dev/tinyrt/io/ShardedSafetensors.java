@@ -10,6 +10,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -18,6 +19,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.TreeSet;
 
 /**
  * A checkpoint split over several safetensors files, described by a Hugging Face style
@@ -61,7 +63,7 @@ public final class ShardedSafetensors implements TensorSource {
         Path folder = indexJson.toAbsolutePath().getParent();
         Map<String, SafetensorsFile> byShardName = new TreeMap<>();
         try {
-            for (String shardName : new java.util.TreeSet<>(weightMap.values())) {
+            for (String shardName : new TreeSet<>(weightMap.values())) {
                 byShardName.put(shardName, SafetensorsFile.open(resolveShard(indexJson, folder, shardName)));
             }
             Map<String, SafetensorsFile> shardOf = new TreeMap<>();
@@ -130,7 +132,7 @@ public final class ShardedSafetensors implements TensorSource {
         Path shard;
         try {
             shard = folder.resolve(shardName).normalize();
-        } catch (java.nio.file.InvalidPathException e) {
+        } catch (InvalidPathException e) {
             throw SafetensorsFormatException.of(indexJson, "invalid shard file name "
                     + SafetensorsFormatException.quote(shardName));
         }
