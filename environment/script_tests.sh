@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# End-to-end checks of the JBang scripts exactly as users run them (jbang + the installed library).
+# Each check states what it expects; the first failure stops the run with a non-zero exit.
+set -uo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+failures=0
+pass() { echo "  ok   $1"; }
+fail() { echo "  FAIL $1"; failures=$((failures + 1)); }
+
+expect_ok() {  # name, command...
+  local name="$1"; shift
+  if "$@" >"$tmp/out" 2>"$tmp/err"; then pass "$name"; else fail "$name (exit $?)"; cat "$tmp/out" "$tmp/err" | tail -20; fi
+}
+expect_user_error() {  # name, expected message fragment, command...
+  local name="$1" fragment="$2"; shift 2
+  "$@" >"$tmp/out" 2>"$tmp/err"; local rc=$?
+  local lines; lines=$(grep -vc '^\[jbang\]' "$tmp/err")
+  if [ $rc -eq 2 ] && [ "$lines" -eq 1 ] && grep -q "^error: .*$fragment" "$tmp/err" && ! grep -qE 'Exception|\bat [a-z]+\.' "$tmp/err"; then
+    pass "$name"
+  else
+    fail "$name (exit $rc, want 2 and one 'error: ...$fragment' line)"; cat "$tmp/err" | tail -20
+  fi
+}
+
+echo "script tests (jbang $(jbang --version 2>/dev/null))"
+for s in jbang-scripts/*.java; do
+  expect_ok "$(basename "$s") --help" jbang "$s" --help
+done
+
+expect_ok "make_checkpoint tiny" jbang jbang-scripts/make_checkpoint.java --preset tiny --seed 7 --out "$tmp/tiny"
+for f in config.json model.safetensors generation_config.json tokenizer.json; do
+  [ -f "$tmp/tiny/$f" ] && pass "checkpoint has $f" || fail "checkpoint lacks $f"
+done
+
+expect_ok "inference_engine --prompt --output-json" jbang jbang-scripts/inference_engine.java --model "$tmp/tiny" \
+  --prompt "The capital of France is" --max-new-tokens 6 --ignore-eos --logprobs 3 --output-json "$tmp/gen.json"
+python3 - "$tmp/gen.json" <<'PY' && pass "output json has 6 ids, 6x3 logprobs, timings" || fail "output json shape"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert len(d["output_ids"]) == 6, d
+assert len(d["logprobs"]) == 6 and all(len(x) == 3 for x in d["logprobs"]), d["logprobs"]
+assert all(e["logprob"] <= 0 for x in d["logprobs"] for e in x)
+assert d["ttft_ms"] > 0 and isinstance(d["text"], str)
+PY
+
+expect_ok "make_checkpoint without tokenizer" jbang jbang-scripts/make_checkpoint.java --preset tiny --vocab-size 300 \
+  --out "$tmp/ids-only"
+expect_ok "inference_engine --prompt-ids on a directory without tokenizer" jbang jbang-scripts/inference_engine.java \
+  --model "$tmp/ids-only" --prompt-ids 1,5,9 --max-new-tokens 4 --output-json "$tmp/ids.json"
+python3 -c "import json,sys; d=json.load(open('$tmp/ids.json')); assert len(d['output_ids'])==4 and d['text'] is None" \
+  && pass "ids-only output" || fail "ids-only output"
+
+expect_user_error "missing model directory" "not found" jbang jbang-scripts/inference_engine.java --model "$tmp/nope" --prompt hi
+expect_user_error "empty prompt" "empty prompt" jbang jbang-scripts/inference_engine.java --model "$tmp/tiny" --prompt ""
+expect_user_error "text prompt without tokenizer" "no tokenizer" jbang jbang-scripts/inference_engine.java --model "$tmp/ids-only" --prompt hi
+long=$(python3 -c "print(','.join(['5']*600))")
+expect_user_error "prompt longer than the context" "max_position_embeddings" jbang jbang-scripts/inference_engine.java \
+  --model "$tmp/tiny" --prompt-ids "$long"
+expect_user_error "unknown dtype" "dtype" jbang jbang-scripts/make_checkpoint.java --dtype fp12 --out "$tmp/x"
+
+if [ $failures -ne 0 ]; then echo "script tests: $failures failed"; exit 1; fi
+echo "script tests: all passed"

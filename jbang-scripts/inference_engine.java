@@ -1,0 +1,97 @@
+///usr/bin/env jbang "$0" "$@" ; exit $?
+//JAVA 25+
+//DEPS dev.tinyrt:tinyrt:0.1.0-SNAPSHOT
+//JAVA_OPTIONS --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED
+//COMPILE_OPTIONS --add-modules jdk.incubator.vector
+
+import dev.tinyrt.ProjectHome;
+import dev.tinyrt.TinyrtException;
+import dev.tinyrt.cli.CommandRunner;
+import dev.tinyrt.engine.LoadedModel;
+import dev.tinyrt.engine.TokenIds;
+import dev.tinyrt.model.StoragePrecision;
+import dev.tinyrt.runtime.GenerationJson;
+import dev.tinyrt.runtime.GenerationResult;
+import dev.tinyrt.runtime.SamplingParams;
+import dev.tinyrt.runtime.TokenListener;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+@Command(name = "inference_engine", mixinStandardHelpOptions = true, sortOptions = false,
+        description = "Generate text with the tinyrt engine from a model directory.")
+public class inference_engine implements Callable<Integer> {
+    @Option(names = "--model", description = "HF checkpoint directory (default: the bundled trained model)")
+    Path model;
+
+    static class Prompt {
+        @Option(names = "--prompt", required = true, description = "prompt text") String text;
+        @Option(names = "--prompt-ids", required = true, description = "prompt token ids, e.g. 1,450,7483") String ids;
+    }
+
+    @ArgGroup(multiplicity = "1") Prompt prompt;
+
+    @Option(names = "--max-new-tokens", defaultValue = "64") int maxNewTokens;
+    @Option(names = "--greedy", description = "always pick the most likely token (the default)") boolean greedy;
+    @Option(names = "--temperature", description = "sample with this temperature (0 = greedy)") Float temperature;
+    @Option(names = "--top-k", defaultValue = "0", description = "keep the k most likely tokens (0 = all)") int topK;
+    @Option(names = "--top-p", defaultValue = "1.0", description = "nucleus sampling threshold") float topP;
+    @Option(names = "--repetition-penalty", defaultValue = "1.0") float repetitionPenalty;
+    @Option(names = "--seed", description = "sampling seed") Long seed;
+    @Option(names = "--stop", description = "stop string (repeatable)") List<String> stop = List.of();
+    @Option(names = "--ignore-eos", description = "keep generating past end-of-sequence") boolean ignoreEos;
+    @Option(names = "--backend", defaultValue = "cpu", description = "cpu, cuda or auto") String backend;
+    @Option(names = "--precision", defaultValue = "auto", description = "weight storage: auto (as stored), fp32, fp16, bf16")
+    String precision;
+    @Option(names = "--threads", defaultValue = "0", description = "CPU threads (0 = one per core)") int threads;
+    @Option(names = "--logprobs", defaultValue = "0", description = "top-K log-probabilities per generated token") int logprobs;
+    @Option(names = "--stream", description = "print tokens as they are generated") boolean stream;
+    @Option(names = "--output-json", description = "write ids, text, logprobs and timings here") Path outputJson;
+
+    public static void main(String... args) {
+        CommandRunner.exit(new inference_engine(), args);
+    }
+
+    @Override
+    public Integer call() {
+        if (greedy && temperature != null && temperature > 0) {
+            throw new TinyrtException("--greedy and --temperature " + temperature + " contradict each other");
+        }
+        Path dir = model != null ? model : ProjectHome.defaultModel();
+        var options = new LoadedModel.Options(backend, StoragePrecision.parse(precision), threads);
+        try (LoadedModel m = LoadedModel.open(dir, options)) {
+            int[] ids;
+            if (prompt.text != null) {
+                if (prompt.text.isEmpty()) {
+                    throw new TinyrtException("empty prompt: give --prompt some text");
+                }
+                ids = m.requireTokenizer().encode(prompt.text);
+            } else {
+                ids = TokenIds.parse(prompt.ids);
+            }
+            SamplingParams params = new SamplingParams(temperature == null ? 0f : temperature, topK, topP,
+                    repetitionPenalty, seed, maxNewTokens, stop, ignoreEos, logprobs);
+            TokenListener listener = !stream ? TokenListener.NONE : (id, text) -> {
+                System.out.print(m.tokenizer() == null ? id + " " : text);
+                System.out.flush();
+            };
+            GenerationResult r = m.generator().generate(ids, params, listener);
+            if (stream) {
+                System.out.println();
+            } else {
+                System.out.println(r.text() != null ? r.text() : Arrays.toString(r.outputIds()));
+            }
+            System.err.printf("[%d prompt + %d new tokens, finish: %s, TTFT %.1f ms, decode %.1f tok/s]%n",
+                    ids.length, r.outputIds().length, r.finishReason().name().toLowerCase(), r.ttftMs(), r.tokensPerS());
+            if (outputJson != null) {
+                GenerationJson.write(outputJson, r);
+            }
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,149 @@
+package dev.tinyrt.engine;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.tinyrt.TinyrtException;
+import dev.tinyrt.backend.Backend;
+import dev.tinyrt.backend.cpu.CpuBackend;
+import dev.tinyrt.io.Checkpoints;
+import dev.tinyrt.io.TensorSource;
+import dev.tinyrt.model.HfWeightLayout;
+import dev.tinyrt.model.LlamaConfig;
+import dev.tinyrt.model.LlamaModel;
+import dev.tinyrt.model.StoragePrecision;
+import dev.tinyrt.runtime.Generator;
+import dev.tinyrt.tokenizer.LlamaTokenizer;
+import dev.tinyrt.tokenizer.Tokenizer;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * A model directory opened for inference: config, weights handed to a backend, the tokenizer when the directory
+ * has one, and the ids that end generation. Close it to unmap the weights and free the backend.
+ */
+public final class LoadedModel implements AutoCloseable {
+    private final Path directory;
+    private final LlamaConfig config;
+    private final TensorSource source;
+    private final Backend backend;
+    private final LlamaModel model;
+    private final Tokenizer tokenizer;
+    private final List<Integer> eosIds;
+
+    private LoadedModel(Path directory, LlamaConfig config, TensorSource source, Backend backend, LlamaModel model,
+                        Tokenizer tokenizer, List<Integer> eosIds) {
+        this.directory = directory;
+        this.config = config;
+        this.source = source;
+        this.backend = backend;
+        this.model = model;
+        this.tokenizer = tokenizer;
+        this.eosIds = eosIds;
+    }
+
+    /** Options for {@link #open}. {@code threads <= 0} means one per core. */
+    public record Options(String backend, StoragePrecision precision, int threads) {
+        public static Options defaults() {
+            return new Options("cpu", StoragePrecision.AUTO, 0);
+        }
+    }
+
+    public static LoadedModel open(Path directory, Options options) {
+        if (!Files.isDirectory(directory)) {
+            throw new TinyrtException("model directory not found: " + directory);
+        }
+        LlamaConfig config = LlamaConfig.read(directory.resolve("config.json"));
+        Backend backend = createBackend(options);
+        TensorSource source = null;
+        try {
+            source = Checkpoints.open(directory);
+            LlamaModel model = LlamaModel.load(config, new HfWeightLayout(source, config), backend, options.precision());
+            Tokenizer tokenizer = Files.isRegularFile(directory.resolve("tokenizer.json"))
+                    ? LlamaTokenizer.load(directory) : null;
+            return new LoadedModel(directory, config, source, backend, model, tokenizer, eosIds(directory, config));
+        } catch (RuntimeException e) {
+            if (source != null) {
+                source.close();
+            }
+            backend.close();
+            throw e;
+        }
+    }
+
+    private static Backend createBackend(Options options) {
+        String name = options.backend().toLowerCase(Locale.ROOT);
+        return switch (name) {
+            case "cpu", "auto" -> options.threads() > 0 ? new CpuBackend(options.threads()) : new CpuBackend();
+            case "cuda" -> throw new TinyrtException("the CUDA backend is not part of this build yet; use --backend cpu");
+            default -> throw new TinyrtException("unknown backend \"" + options.backend() + "\"; choose cpu, cuda or auto");
+        };
+    }
+
+    /** generation_config.json's eos_token_id wins over config.json's, as in HF generate(). */
+    private static List<Integer> eosIds(Path directory, LlamaConfig config) {
+        Path gen = directory.resolve("generation_config.json");
+        if (Files.isRegularFile(gen)) {
+            try {
+                JsonNode n = new ObjectMapper().readTree(gen.toFile());
+                JsonNode eos = n.get("eos_token_id");
+                if (eos != null && !eos.isNull()) {
+                    return eos.isArray() ? java.util.stream.StreamSupport.stream(eos.spliterator(), false)
+                            .map(JsonNode::asInt).toList() : List.of(eos.asInt());
+                }
+            } catch (IOException e) {
+                throw new TinyrtException("cannot read " + gen + ": " + e.getMessage(), e);
+            }
+        }
+        return config.eosTokenIds();
+    }
+
+    public Generator generator() {
+        return new Generator(model, tokenizer, eosIds);
+    }
+
+    public Path directory() {
+        return directory;
+    }
+
+    public LlamaConfig config() {
+        return config;
+    }
+
+    public LlamaModel model() {
+        return model;
+    }
+
+    public Backend backend() {
+        return backend;
+    }
+
+    /** The tokenizer, or {@code null} when the directory has no tokenizer.json. */
+    public Tokenizer tokenizer() {
+        return tokenizer;
+    }
+
+    public Tokenizer requireTokenizer() {
+        if (tokenizer == null) {
+            throw new TinyrtException(directory + " has no tokenizer.json: give token ids instead of text");
+        }
+        return tokenizer;
+    }
+
+    public List<Integer> eosIds() {
+        return eosIds;
+    }
+
+    @Override
+    public void close() {
+        model.close();
+        if (tokenizer != null) {
+            tokenizer.close();
+        }
+        source.close();
+        backend.close();
+    }
+}

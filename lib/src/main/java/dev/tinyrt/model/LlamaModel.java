@@ -1,0 +1,212 @@
+package dev.tinyrt.model;
+
+import dev.tinyrt.backend.Backend;
+import dev.tinyrt.backend.KvCache;
+import dev.tinyrt.backend.RopeTable;
+import dev.tinyrt.backend.StepBatch;
+import dev.tinyrt.backend.Tensor;
+import dev.tinyrt.backend.Weight;
+import dev.tinyrt.backend.WeightData;
+
+import java.lang.foreign.Arena;
+import java.util.List;
+
+/**
+ * The Llama forward pass, written once against {@link Backend}: embedding, per layer RMSNorm → fused qkv →
+ * RoPE + KV-cache write → causal attention → output projection → residual add + RMSNorm → fused gate|up →
+ * SwiGLU → down projection → residual add, then final norm and lm_head for the rows whose logits are wanted.
+ */
+public final class LlamaModel implements AutoCloseable {
+    private record Layer(Weight inputNorm, Weight qkv, Weight attentionOut, Weight postNorm, Weight gateUp,
+                         Weight down) {
+    }
+
+    private final LlamaConfig config;
+    private final Backend backend;
+    private final Arena arena;
+    private final Weight embedding;
+    private final Weight lmHead;
+    private final Weight finalNorm;
+    private final Layer[] layers;
+    private final RopeTable rope;
+    private final long weightBytes;
+    private Workspace workspace;
+    private LogitBuffers logitBuffers;
+
+    private LlamaModel(LlamaConfig config, Backend backend, Arena arena, Weight embedding, Weight lmHead,
+                       Weight finalNorm, Layer[] layers, long weightBytes) {
+        this.config = config;
+        this.backend = backend;
+        this.arena = arena;
+        this.embedding = embedding;
+        this.lmHead = lmHead;
+        this.finalNorm = finalNorm;
+        this.layers = layers;
+        this.weightBytes = weightBytes;
+        this.rope = new RopeTable(config.headDim(), config.maxPositionEmbeddings(), config.ropeTheta());
+    }
+
+    /** Hands every weight of {@code layout} to {@code backend}, converted to {@code precision} where asked. */
+    public static LlamaModel load(LlamaConfig config, WeightLayout layout, Backend backend, StoragePrecision precision) {
+        Arena arena = Arena.ofShared();
+        try {
+            long[] bytes = {0};
+            java.util.function.Function<WeightData, Weight> up = d -> {
+                WeightData converted = precision.apply(d, arena);
+                bytes[0] += (long) converted.rows() * converted.cols() * bytesPerValue(converted);
+                return backend.weight(converted);
+            };
+            Weight embedding = up.apply(layout.embedding());
+            WeightData head = layout.lmHead();
+            Weight lmHead = head == null ? embedding : up.apply(head);
+            Layer[] layers = new Layer[config.numLayers()];
+            for (int l = 0; l < layers.length; l++) {
+                layers[l] = new Layer(up.apply(layout.inputNorm(l)), fused(backend, layout.qkv(l), up),
+                        up.apply(layout.attentionOut(l)), up.apply(layout.postAttentionNorm(l)),
+                        fused(backend, layout.gateUp(l), up), up.apply(layout.down(l)));
+            }
+            Weight norm = up.apply(layout.finalNorm());
+            return new LlamaModel(config, backend, arena, embedding, lmHead, norm, layers, bytes[0]);
+        } catch (RuntimeException e) {
+            arena.close();
+            throw e;
+        }
+    }
+
+    private static double bytesPerValue(WeightData d) {
+        return switch (d) {
+            case WeightData.Dense dense -> dense.dtype().byteSize();
+        };
+    }
+
+    private static Weight fused(Backend backend, List<WeightData> parts,
+                                java.util.function.Function<WeightData, Weight> up) {
+        if (parts.size() == 1) {
+            return up.apply(parts.getFirst());
+        }
+        return backend.concatRows(parts.stream().map(up).toArray(Weight[]::new));
+    }
+
+    public LlamaConfig config() {
+        return config;
+    }
+
+    public Backend backend() {
+        return backend;
+    }
+
+    /** Bytes of weights as the engine holds them (tied embeddings counted once). */
+    public long weightBytes() {
+        return weightBytes;
+    }
+
+    /** Runs one step and returns the logits of {@code batch.logitRows()}, {@code [rows][vocab]}. */
+    public float[][] forward(StepBatch batch, KvCache cache) {
+        int n = batch.numTokens();
+        Workspace ws = workspace(n);
+        Tensor x = ws.hidden.rows(n);
+        Tensor normed = ws.normed.rows(n);
+        Tensor qkv = ws.qkv.rows(n);
+        Tensor attn = ws.attn.rows(n);
+        Tensor proj = ws.proj.rows(n);
+        Tensor gateUp = ws.gateUp.rows(n);
+        Tensor act = ws.act.rows(n);
+        float eps = config.rmsNormEps();
+
+        backend.embed(embedding, batch.tokens(), x);
+        backend.rmsNorm(x, layers[0].inputNorm, eps, normed);
+        for (int l = 0; l < layers.length; l++) {
+            Layer layer = layers[l];
+            backend.matmul(normed, layer.qkv, qkv);
+            backend.ropeAndStoreKv(qkv, cache, l, batch, rope);
+            backend.attention(qkv, cache, l, batch, attn);
+            backend.matmul(attn, layer.attentionOut, proj);
+            backend.addRmsNorm(x, proj, layer.postNorm, eps, normed);
+            backend.matmul(normed, layer.gateUp, gateUp);
+            backend.swiglu(gateUp, act);
+            backend.matmul(act, layer.down, proj);
+            Weight nextNorm = l + 1 < layers.length ? layers[l + 1].inputNorm : finalNorm;
+            backend.addRmsNorm(x, proj, nextNorm, eps, normed);
+        }
+        int[] rows = batch.logitRows();
+        if (rows.length == 0) {
+            return new float[0][];
+        }
+        if (logitBuffers == null || logitBuffers.capacity < rows.length) {
+            logitBuffers = new LogitBuffers(rows.length);
+        }
+        Tensor selected = logitBuffers.selected.rows(rows.length);
+        backend.gatherRows(normed, rows, selected);
+        Tensor logits = logitBuffers.logits.rows(rows.length);
+        backend.matmul(selected, lmHead, logits);
+        return backend.toHost(logits);
+    }
+
+    /** Next-token logits at every position of {@code ids} (a fresh KV cache, one prefill step). */
+    public float[][] promptLogits(int[] ids) {
+        int blockSize = 32;
+        int blocks = (ids.length + blockSize - 1) / blockSize;
+        int[] table = new int[blocks];
+        int[] positions = new int[ids.length];
+        for (int i = 0; i < blocks; i++) {
+            table[i] = i;
+        }
+        for (int i = 0; i < ids.length; i++) {
+            positions[i] = i;
+        }
+        try (KvCache cache = backend.kvCache(config, blocks, blockSize)) {
+            return forward(new StepBatch(ids, positions, List.of(new StepBatch.Chunk(0, ids.length, ids.length, table)),
+                    positions.clone()), cache);
+        }
+    }
+
+    /** Activation buffers sized for the largest step seen so far. */
+    private final class Workspace {
+        final int capacity;
+        final Tensor hidden;
+        final Tensor normed;
+        final Tensor qkv;
+        final Tensor attn;
+        final Tensor proj;
+        final Tensor gateUp;
+        final Tensor act;
+
+        Workspace(int capacity) {
+            this.capacity = capacity;
+            int h = config.hiddenSize();
+            hidden = backend.tensor(capacity, h);
+            normed = backend.tensor(capacity, h);
+            qkv = backend.tensor(capacity, config.qDim() + 2 * config.kvDim());
+            attn = backend.tensor(capacity, config.qDim());
+            proj = backend.tensor(capacity, h);
+            gateUp = backend.tensor(capacity, 2 * config.intermediateSize());
+            act = backend.tensor(capacity, config.intermediateSize());
+        }
+    }
+
+    /** Kept apart from {@link Workspace}: a long prefill usually wants the logits of one row only. */
+    private final class LogitBuffers {
+        final int capacity;
+        final Tensor selected;
+        final Tensor logits;
+
+        LogitBuffers(int capacity) {
+            this.capacity = capacity;
+            selected = backend.tensor(capacity, config.hiddenSize());
+            logits = backend.tensor(capacity, config.vocabSize());
+        }
+    }
+
+    private Workspace workspace(int tokens) {
+        if (workspace == null || workspace.capacity < tokens) {
+            workspace = new Workspace(tokens);
+        }
+        return workspace;
+    }
+
+    /** Releases weight copies made for a storage precision; the backend is closed by its owner. */
+    @Override
+    public void close() {
+        arena.close();
+    }
+}

@@ -1,0 +1,63 @@
+package dev.tinyrt.backend.cpu;
+
+import dev.tinyrt.io.Numerics;
+import org.junit.jupiter.api.Test;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+class VectorMathTest {
+    private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    @Test
+    void widenedHalfValuesAreExactForEveryBitPattern() {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment all = arena.allocate(65536 * 2);
+            for (int i = 0; i < 65536; i++) {
+                all.setAtIndex(I16, i, (short) i);
+            }
+            float[] f16 = new float[65536];
+            float[] bf16 = new float[65536];
+            VectorMath.widenF16(all, 0, f16, 0, 65536);
+            VectorMath.widenBF16(all, 0, bf16, 0, 65536);
+            for (int i = 0; i < 65536; i++) {
+                boolean finiteHalf = (i & 0x7c00) != 0x7c00;
+                if (finiteHalf) {
+                    assertEquals(Float.float16ToFloat((short) i), f16[i], "f16 bits " + Integer.toHexString(i));
+                }
+                assertEquals(Float.floatToRawIntBits(Numerics.bf16ToFloat((short) i)), Float.floatToRawIntBits(bf16[i]),
+                        "bf16 bits " + Integer.toHexString(i));
+            }
+        }
+    }
+
+    @Test
+    void fusedDotEqualsWidenThenDotBitForBit() {
+        Random r = new Random(1);
+        for (int n : new int[]{1, 7, 16, 48, 100, 2048}) {
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment h = arena.allocate(2L * n);
+                MemorySegment f = arena.allocate(4L * n);
+                float[] x = new float[n];
+                for (int i = 0; i < n; i++) {
+                    h.setAtIndex(I16, i, Float.floatToFloat16((float) r.nextGaussian()));
+                    f.setAtIndex(F32, i, (float) r.nextGaussian());
+                    x[i] = (float) r.nextGaussian();
+                }
+                float[] row = new float[n];
+                VectorMath.widenF16(h, 0, row, 0, n);
+                assertEquals(VectorMath.dot(row, 0, x, 0, n), VectorMath.dotF16(x, 0, h, 0, n), "f16 n=" + n);
+                VectorMath.widenBF16(h, 0, row, 0, n);
+                assertEquals(VectorMath.dot(row, 0, x, 0, n), VectorMath.dotBF16(x, 0, h, 0, n), "bf16 n=" + n);
+                VectorMath.copyF32(f, 0, row, 0, n);
+                assertEquals(VectorMath.dot(row, 0, x, 0, n), VectorMath.dotF32(x, 0, f, 0, n), "f32 n=" + n);
+            }
+        }
+    }
+}
