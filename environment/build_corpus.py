@@ -26,7 +26,6 @@ import struct
 import subprocess
 import sys
 import tarfile
-import tempfile
 import unicodedata
 import zlib
 from dataclasses import dataclass
