@@ -144,8 +144,20 @@ public final class LlamaModel implements AutoCloseable {
 
     /** Next-token logits at every position of {@code ids} (a fresh KV cache, one prefill step). */
     public float[][] promptLogits(int[] ids) {
-        int blockSize = 32;
-        int blocks = (ids.length + blockSize - 1) / blockSize;
+        int[] all = new int[ids.length];
+        for (int i = 0; i < ids.length; i++) {
+            all[i] = i;
+        }
+        return prefill(ids, all);
+    }
+
+    /** Next-token logits after the last token of {@code ids}: the work of a request's time to first token. */
+    public float[] lastLogits(int[] ids) {
+        return prefill(ids, new int[]{ids.length - 1})[0];
+    }
+
+    private float[][] prefill(int[] ids, int[] logitRows) {
+        int blocks = (ids.length + KvCache.DEFAULT_BLOCK_SIZE - 1) / KvCache.DEFAULT_BLOCK_SIZE;
         int[] table = new int[blocks];
         int[] positions = new int[ids.length];
         for (int i = 0; i < blocks; i++) {
@@ -154,9 +166,9 @@ public final class LlamaModel implements AutoCloseable {
         for (int i = 0; i < ids.length; i++) {
             positions[i] = i;
         }
-        try (KvCache cache = backend.kvCache(config, blocks, blockSize)) {
-            return forward(new StepBatch(ids, positions, List.of(new StepBatch.Chunk(0, ids.length, ids.length, table)),
-                    positions.clone()), cache);
+        try (KvCache cache = backend.kvCache(config, blocks, KvCache.DEFAULT_BLOCK_SIZE)) {
+            return forward(new StepBatch(ids, positions,
+                    List.of(new StepBatch.Chunk(0, ids.length, ids.length, table)), logitRows), cache);
         }
     }
 

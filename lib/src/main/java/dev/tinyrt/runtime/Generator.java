@@ -17,8 +17,7 @@ import java.util.Set;
  * cache sized for exactly this request. (Batched serving lives in the executor.)
  */
 public final class Generator {
-    /** Tokens per KV-cache block. */
-    public static final int BLOCK_SIZE = 32;
+    private static final int BLOCK_SIZE = KvCache.DEFAULT_BLOCK_SIZE;
 
     private final LlamaModel model;
     private final Tokenizer tokenizer;
