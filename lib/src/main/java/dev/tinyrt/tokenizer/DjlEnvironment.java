@@ -11,6 +11,11 @@ final class DjlEnvironment {
     static final String OPT_OUT_TRACKING = "OPT_OUT_TRACKING";
     /** Where DJL unpacks its native library; its default is ~/.djl.ai. */
     static final String CACHE_DIR = "DJL_CACHE_DIR";
+    /**
+     * On a machine with CUDA, DJL picks a CUDA build of its tokenizer library and tries to download it; the jar
+     * ships only the CPU build, which is all a tokenizer needs.
+     */
+    static final String RUST_FLAVOR = "RUST_FLAVOR";
 
     private DjlEnvironment() {
     }
@@ -18,6 +23,7 @@ final class DjlEnvironment {
     static synchronized void configure() {
         setIfUnset(OPT_OUT_TRACKING, "true");
         setIfUnset(CACHE_DIR, defaultCacheDir().toString());
+        setIfUnset(RUST_FLAVOR, "cpu");
     }
 
     static Path defaultCacheDir() {
