@@ -31,6 +31,7 @@ public final class LlamaModel implements AutoCloseable {
     private final RopeTable rope;
     private final long weightBytes;
     private Workspace workspace;
+    private ActivationObserver observer;
     private LogitBuffers logitBuffers;
 
     private LlamaModel(LlamaConfig config, Backend backend, Arena arena, Weight embedding, Weight lmHead,
@@ -53,7 +54,7 @@ public final class LlamaModel implements AutoCloseable {
             long[] bytes = {0};
             java.util.function.Function<WeightData, Weight> up = d -> {
                 WeightData converted = precision.apply(d, arena);
-                bytes[0] += (long) converted.rows() * converted.cols() * bytesPerValue(converted);
+                bytes[0] += converted.byteSize();
                 return backend.weight(converted);
             };
             Weight embedding = up.apply(layout.embedding());
@@ -71,12 +72,6 @@ public final class LlamaModel implements AutoCloseable {
             arena.close();
             throw e;
         }
-    }
-
-    private static double bytesPerValue(WeightData d) {
-        return switch (d) {
-            case WeightData.Dense dense -> dense.dtype().byteSize();
-        };
     }
 
     private static Weight fused(Backend backend, List<WeightData> parts,
@@ -100,6 +95,17 @@ public final class LlamaModel implements AutoCloseable {
         return weightBytes;
     }
 
+    /** Installs (or with {@code null} removes) an observer of every linear layer's input. */
+    public void observe(ActivationObserver observer) {
+        this.observer = observer;
+    }
+
+    private void notify(int layer, ActivationObserver.Linear linear, Tensor input) {
+        if (observer != null) {
+            observer.onLinearInput(layer, linear, backend.toHost(input));
+        }
+    }
+
     /** Runs one step and returns the logits of {@code batch.logitRows()}, {@code [rows][vocab]}. */
     public float[][] forward(StepBatch batch, KvCache cache) {
         int n = batch.numTokens();
@@ -117,13 +123,17 @@ public final class LlamaModel implements AutoCloseable {
         backend.rmsNorm(x, layers[0].inputNorm, eps, normed);
         for (int l = 0; l < layers.length; l++) {
             Layer layer = layers[l];
+            notify(l, ActivationObserver.Linear.QKV, normed);
             backend.matmul(normed, layer.qkv, qkv);
             backend.ropeAndStoreKv(qkv, cache, l, batch, rope);
             backend.attention(qkv, cache, l, batch, attn);
+            notify(l, ActivationObserver.Linear.DENSE, attn);
             backend.matmul(attn, layer.attentionOut, proj);
             backend.addRmsNorm(x, proj, layer.postNorm, eps, normed);
+            notify(l, ActivationObserver.Linear.GATE_UP, normed);
             backend.matmul(normed, layer.gateUp, gateUp);
             backend.swiglu(gateUp, act);
+            notify(l, ActivationObserver.Linear.DOWN, act);
             backend.matmul(act, layer.down, proj);
             Weight nextNorm = l + 1 < layers.length ? layers[l + 1].inputNorm : finalNorm;
             backend.addRmsNorm(x, proj, nextNorm, eps, normed);
@@ -138,6 +148,7 @@ public final class LlamaModel implements AutoCloseable {
         Tensor selected = logitBuffers.selected.rows(rows.length);
         backend.gatherRows(normed, rows, selected);
         Tensor logits = logitBuffers.logits.rows(rows.length);
+        notify(-1, ActivationObserver.Linear.LM_HEAD, selected);
         backend.matmul(selected, lmHead, logits);
         return backend.toHost(logits);
     }

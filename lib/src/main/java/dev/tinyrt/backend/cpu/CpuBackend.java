@@ -38,6 +38,8 @@ public final class CpuBackend implements Backend {
         return switch (data) {
             case WeightData.Dense d -> new DenseWeight(d.dtype(), d.rows(), d.cols(), d.bytes(),
                     d.bytes().isMapped() ? 0 : d.bytes().byteSize());
+            default -> throw new UnsupportedOperationException(data.getClass().getSimpleName()
+                    + " weights are not implemented by the CPU backend yet");
         };
     }
 
