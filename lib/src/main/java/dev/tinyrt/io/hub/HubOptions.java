@@ -1,5 +1,7 @@
 package dev.tinyrt.io.hub;
 
+import dev.tinyrt.TinyrtException;
+
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -7,6 +9,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.Function;
 
 /**
  * Everything the hub client needs to know about where and how to download. Defaults come from the same
@@ -31,6 +34,10 @@ public record HubOptions(URI endpoint, Optional<String> token, Path cacheDir, bo
 
     public HubOptions {
         endpoint = withoutTrailingSlash(endpoint);
+        if (!("http".equals(endpoint.getScheme()) || "https".equals(endpoint.getScheme())) || endpoint.getHost() == null) {
+            throw new TinyrtException("hub endpoint must be an http(s) address like https://huggingface.co, not '"
+                    + endpoint + "'");
+        }
         token = token.filter(t -> !t.isBlank()).map(String::strip);
         cacheDir = cacheDir.toAbsolutePath().normalize();
         if (maxRetries < 0) {
@@ -46,14 +53,15 @@ public record HubOptions(URI endpoint, Optional<String> token, Path cacheDir, bo
     /** Options from an explicit environment map (tests pass their own). */
     public static HubOptions fromEnvironment(Map<String, String> env) {
         URI endpoint = Optional.ofNullable(env.get("HF_ENDPOINT")).filter(s -> !s.isBlank())
-                .map(URI::create).orElse(DEFAULT_ENDPOINT);
+                .map(s -> parse("HF_ENDPOINT", s, URI::create)).orElse(DEFAULT_ENDPOINT);
         Optional<String> token = Optional.ofNullable(env.get("HF_TOKEN"))
                 .or(() -> Optional.ofNullable(env.get("HUGGING_FACE_HUB_TOKEN")));
         Path cache = Optional.ofNullable(env.get("TINYRT_HUB_CACHE")).filter(s -> !s.isBlank()).map(Path::of)
                 .orElse(Path.of(System.getProperty("user.home"), ".cache", "tinyrt", "hub"));
         boolean offline = TRUE_VALUES.contains(env.getOrDefault("HF_HUB_OFFLINE", "").strip().toLowerCase(Locale.ROOT));
         Duration read = Optional.ofNullable(env.get("HF_HUB_DOWNLOAD_TIMEOUT")).filter(s -> !s.isBlank())
-                .map(s -> Duration.ofMillis(Math.round(Double.parseDouble(s) * 1000))).orElse(Duration.ofSeconds(10));
+                .map(s -> parse("HF_HUB_DOWNLOAD_TIMEOUT", s, v -> Duration.ofMillis(Math.round(Double.parseDouble(v) * 1000))))
+                .orElse(Duration.ofSeconds(10));
         return new HubOptions(endpoint, token, cache, offline, false, Duration.ofSeconds(10), read, 5,
                 Duration.ofMillis(500));
     }
@@ -85,6 +93,14 @@ public record HubOptions(URI endpoint, Optional<String> token, Path cacheDir, bo
 
     public HubOptions withRetries(int retries, Duration backoff) {
         return new HubOptions(endpoint, token, cacheDir, offline, quiet, connectTimeout, readTimeout, retries, backoff);
+    }
+
+    private static <T> T parse(String variable, String value, Function<String, T> parser) {
+        try {
+            return parser.apply(value.strip());
+        } catch (IllegalArgumentException e) {
+            throw new TinyrtException("environment variable " + variable + " has an invalid value '" + value + "'", e);
+        }
     }
 
     private static URI withoutTrailingSlash(URI uri) {

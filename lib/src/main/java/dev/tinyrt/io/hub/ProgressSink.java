@@ -46,7 +46,7 @@ public interface ProgressSink {
                     .setTaskName(name.length() > 28 ? "…" + name.substring(name.length() - 27) : name)
                     .setInitialMax(total)
                     .startsFrom(already, Duration.ZERO)
-                    .setUnit("MiB", 1 << 20)
+                    .setUnit(total < (1 << 20) ? "KiB" : "MiB", total < (1 << 20) ? 1 << 10 : 1 << 20)
                     .showSpeed(new DecimalFormat("0.0"))
                     .setStyle(ProgressBarStyle.ASCII)
                     .setUpdateIntervalMillis(200)

@@ -90,6 +90,16 @@ class HubBasicsTest {
     }
 
     @Test
+    void badEnvironmentValuesAreUserErrors() {
+        assertEquals("environment variable HF_HUB_DOWNLOAD_TIMEOUT has an invalid value 'soon'",
+                assertThrows(dev.tinyrt.TinyrtException.class,
+                        () -> HubOptions.fromEnvironment(Map.of("HF_HUB_DOWNLOAD_TIMEOUT", "soon"))).getMessage());
+        assertEquals("hub endpoint must be an http(s) address like https://huggingface.co, not 'huggingface.co'",
+                assertThrows(dev.tinyrt.TinyrtException.class,
+                        () -> HubOptions.fromEnvironment(Map.of("HF_ENDPOINT", "huggingface.co"))).getMessage());
+    }
+
+    @Test
     void backoffDoublesUpToACap() {
         Duration base = Duration.ofMillis(500);
         assertEquals(500, Backoff.delayMillis(base, 1));
