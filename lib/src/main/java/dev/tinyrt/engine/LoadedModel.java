@@ -11,6 +11,9 @@ import dev.tinyrt.model.HfWeightLayout;
 import dev.tinyrt.model.LlamaConfig;
 import dev.tinyrt.model.LlamaModel;
 import dev.tinyrt.model.StoragePrecision;
+import dev.tinyrt.backend.KvCache;
+import dev.tinyrt.runtime.Executor;
+import dev.tinyrt.runtime.ExecutorConfig;
 import dev.tinyrt.runtime.Generator;
 import dev.tinyrt.tokenizer.LlamaTokenizer;
 import dev.tinyrt.tokenizer.Tokenizer;
@@ -99,6 +102,27 @@ public final class LoadedModel implements AutoCloseable {
             }
         }
         return config.eosTokenIds();
+    }
+
+    /**
+     * A batching executor over this model. Without an explicit KV-cache size the CPU cache takes half the free
+     * heap, at most enough for {@code maxBatchSize} full-context sequences.
+     */
+    public Executor executor(ExecutorConfig config) {
+        return new Executor(model, tokenizer, eosIds, config);
+    }
+
+    /** Default executor limits with the KV cache sized from free memory. */
+    public ExecutorConfig defaultExecutorConfig() {
+        ExecutorConfig d = ExecutorConfig.defaults(KvCache.DEFAULT_BLOCK_SIZE);
+        Runtime rt = Runtime.getRuntime();
+        long free = rt.maxMemory() - (rt.totalMemory() - rt.freeMemory());
+        long bytesPerToken = 2L * config.numLayers() * config.kvDim() * Float.BYTES;
+        int byMemory = ExecutorConfig.tokensForMemory(free, 0.5, bytesPerToken);
+        int needed = d.maxBatchSize() * config.maxPositionEmbeddings();
+        int tokens = Math.max(KvCache.DEFAULT_BLOCK_SIZE, Math.min(byMemory, needed));
+        return new ExecutorConfig(d.maxBatchSize(), d.maxNumTokens(), Math.min(d.maxInputLen(),
+                config.maxPositionEmbeddings()), tokens, d.tokensPerBlock(), d.prefixCaching(), d.policy());
     }
 
     public Generator generator() {
