@@ -1,5 +1,6 @@
 package dev.tinyrt.quality;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -81,16 +82,35 @@ public final class QualityReport {
 
     /** Rows: model, PPL, ΔPPL, mean KLD, p99 KLD, same top-1 %, each with llama.cpp's ± where it has one. */
     public static String markdown(List<QualityResult> results) {
+        ArrayNode rows = JsonNodeFactory.instance.arrayNode();
+        results.forEach(r -> rows.add(toJson(r)));
+        return markdown(rows);
+    }
+
+    /**
+     * The same table from the {@code "results"} array of a written document, so README tables can be rebuilt from
+     * data/results without rerunning anything. KLD is shown to three significant digits: it spans 1e-5 (bf16) to
+     * 1e-1 (int4).
+     */
+    public static String markdown(JsonNode results) {
         StringBuilder t = new StringBuilder();
         t.append("| model | perplexity | ΔPPL | mean KLD | p99 KLD | same top-1 % | tokens |\n");
         t.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: |\n");
-        for (QualityResult r : results) {
-            t.append(String.format(Locale.ROOT, "| %s | %.4f ± %.4f | %+.4f ± %.4f | %.6f ± %.6f | %.6f | %.3f ± %.3f | %d |%n",
-                    r.label(), r.pplCandidate().value(), r.pplCandidate().uncertainty(), r.deltaPpl().value(),
-                    r.deltaPpl().uncertainty(), r.meanKld().value(), r.meanKld().uncertainty(), r.kld().p99(),
-                    100 * r.sameTop().value(), 100 * r.sameTop().uncertainty(), r.tokensScored()));
+        for (JsonNode r : results) {
+            t.append(String.format(Locale.ROOT, "| %s | %.4f ± %.4f | %+.4f ± %.4f | %s ± %s | %s | %.3f ± %.3f | %d |%n",
+                    r.path("label").asText(), r.path("ppl").path("value").asDouble(),
+                    r.path("ppl").path("uncertainty").asDouble(), r.path("delta_ppl").path("value").asDouble(),
+                    r.path("delta_ppl").path("uncertainty").asDouble(), sig3(r.path("kld_mean").path("value")),
+                    sig3(r.path("kld_mean").path("uncertainty")), sig3(r.path("kld").path("p99")),
+                    r.path("same_top1_pct").path("value").asDouble(),
+                    r.path("same_top1_pct").path("uncertainty").asDouble(), r.path("tokens_scored").asLong()));
         }
         return t.toString();
+    }
+
+    private static String sig3(JsonNode v) {
+        double x = v.asDouble();
+        return v.isNull() ? "n/a" : x == 0 ? "0" : String.format(Locale.ROOT, "%.3g", x);
     }
 
     /** The statistics llama.cpp prints at the end of a --kl-divergence run, for one result. */

@@ -106,6 +106,10 @@ class QualityMetricsTest {
         assertEquals(Math.sqrt(3 * 0.0625 / 4), r.rmsDeltaP().value(), EPS);
         assertEquals(-0.125, r.deltaP().median(), EPS);
         assertEquals(0.25, r.deltaP().max(), EPS);
+
+        // PPL 2^1.75, ΔPPL 2^1.75 - 2^1.5, mean KLD 0.1875 ln2 = 0.130, p99 ln2/4 = 0.173, 25 % same top
+        assertEquals("| cand | 3.3636 ± 0.0000 | +0.5352 ± 0.0000 | 0.130 ± 0 | 0.173 | 25.000 ± 25.000 | 4 |",
+                QualityReport.markdown(List.of(r)).lines().toList().get(2));
     }
 
     @Test
