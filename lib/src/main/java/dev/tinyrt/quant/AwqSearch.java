@@ -1,0 +1,83 @@
+package dev.tinyrt.quant;
+
+import dev.tinyrt.io.DType;
+
+/**
+ * Activation-aware weight quantization (AWQ, Lin et al. 2023) of one linear layer to INT4 groups. Channels that
+ * see large activations matter more, so before quantizing, each input channel j of W is scaled up by
+ * s_j = meanAbs(x_j)^α (normalized by √(max·min), as llm-awq's auto_scale does) and the activation is scaled down
+ * by the same factor at run time (TensorRT-LLM's prequant_scaling_factor = 1/s). The exponent α is searched on a
+ * grid of {@code grid} points in [0, 1), keeping the one whose quantized layer has the smallest output error on the
+ * calibration rows. α = 0 is plain round-to-nearest, so the result is never worse than it on those rows.
+ */
+public final class AwqSearch {
+    /**
+     * @param weights  the INT4 groups of the scaled weight W·diag(1/preScale)
+     * @param preScale prequant_scaling_factor per input channel, as stored (rounded to the model dtype)
+     * @param alpha    the chosen exponent
+     * @param loss     mean squared output error of the chosen quantization on the calibration rows
+     * @param rtnLoss  the same for plain round-to-nearest (α = 0)
+     */
+    public record Result(QuantizedInts weights, float[] preScale, float alpha, double loss, double rtnLoss) {
+    }
+
+    private AwqSearch() {
+    }
+
+    /**
+     * @param w       the layer's weight {@code [rows, cols]} in the model dtype's values
+     * @param meanAbs mean |x| per input channel over all calibration tokens
+     * @param gram    second moments of the sampled calibration inputs
+     */
+    public static Result search(float[] w, int rows, int cols, int groupSize, float[] meanAbs, Gram gram, int grid,
+                                DType dtype) {
+        if (grid < 1) {
+            throw new IllegalArgumentException("grid must be at least 1, got " + grid);
+        }
+        Result best = null;
+        double rtnLoss = Double.NaN;
+        for (int i = 0; i < grid; i++) {
+            float alpha = (float) i / grid;
+            float[] preScale = preScale(meanAbs, alpha, dtype);
+            QuantizedInts q = IntQuantizer.quantize(scaleColumns(w, cols, preScale, true), rows, cols, groupSize,
+                    IntScheme.MODELOPT_INT4, dtype);
+            double loss = gram.outputError(w, scaleColumns(q.dequantize(), cols, preScale, false), rows);
+            if (i == 0) {
+                rtnLoss = loss;
+            }
+            if (best == null || loss < best.loss()) {
+                best = new Result(q, preScale, alpha, loss, rtnLoss);
+            }
+        }
+        return new Result(best.weights(), best.preScale(), best.alpha(), best.loss(), rtnLoss);
+    }
+
+    /** 1/s for s = x^α normalized by √(max·min), rounded to the storage dtype. */
+    static float[] preScale(float[] meanAbs, float alpha, DType dtype) {
+        int n = meanAbs.length;
+        double[] s = new double[n];
+        double max = 0;
+        double min = Double.MAX_VALUE;
+        for (int j = 0; j < n; j++) {
+            s[j] = Math.max(Math.pow(meanAbs[j], alpha), 1e-4);
+            max = Math.max(max, s[j]);
+            min = Math.min(min, s[j]);
+        }
+        double norm = Math.sqrt(max * min);
+        float[] p = new float[n];
+        for (int j = 0; j < n; j++) {
+            p[j] = ScaleStorage.roundTo(dtype, (float) (norm / s[j]));
+        }
+        return p;
+    }
+
+    /** w[:, j] / p[j] (divide) or w[:, j] * p[j]. */
+    static float[] scaleColumns(float[] w, int cols, float[] p, boolean divide) {
+        float[] out = new float[w.length];
+        for (int i = 0; i < w.length; i++) {
+            float pj = p[i % cols];
+            out[i] = divide ? w[i] / pj : w[i] * pj;
+        }
+        return out;
+    }
+}
