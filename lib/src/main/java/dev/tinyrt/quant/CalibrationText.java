@@ -20,7 +20,7 @@ public final class CalibrationText {
     public static final String SEPARATOR = "\n\n<|endoftext|>\n\n";
     /** Passages and characters per passage of the committed data/calibration/calib.txt. */
     public static final int DEFAULT_PASSAGES = 150;
-    public static final int DEFAULT_PASSAGE_CHARS = 3000;
+    public static final int DEFAULT_PASSAGE_CHARS = 2800;
 
     private CalibrationText() {
     }
@@ -28,7 +28,7 @@ public final class CalibrationText {
     /**
      * {@code passages} passages of about {@code chars} characters from evenly spaced places in {@code train}: from
      * each place, whole lines starting at the next line start, skipping blank lines and document separators, until
-     * {@code chars} are reached (a long line is cut at a space). Same input, same output.
+     * {@code chars} are reached (a line that would pass 1.25 x chars is cut at a space). Same input, same output.
      */
     public static String extract(String train, int passages, int chars) {
         String[] lines = train.split("\n", -1);
@@ -47,7 +47,7 @@ public final class CalibrationText {
                 if (text.isEmpty() || text.equals("<|endoftext|>")) {
                     continue;
                 }
-                int room = chars + chars / 2 - passage.length();
+                int room = chars + chars / 4 - passage.length();
                 if (text.length() > room) {
                     int cut = text.lastIndexOf(' ', room);
                     text = text.substring(0, cut > 0 ? cut : room);
