@@ -23,9 +23,10 @@ public record BuildConfig(Path source, String description, String dtype, Quantiz
      * @param groupSize        INT4 group size, or 0 for per-channel scales (W4A16 only)
      * @param smoothquantAlpha migration strength α of SmoothQuant
      * @param awqGrid          number of exponents AWQ tries in [0, 1)
+     * @param awqClip          whether AWQ also searches a clipped range per group (llm-awq's auto_clip)
      */
     public record Quantization(QuantAlgo algorithm, int groupSize, KvCacheQuant kvCache, float smoothquantAlpha,
-                               int awqGrid) {
+                               int awqGrid, boolean awqClip) {
         /** Whether running the model over calibration text is needed (activation statistics or KV-cache scales). */
         public boolean needsCalibration() {
             return algorithm.needsCalibration() || kvCache != KvCacheQuant.NONE;

@@ -32,7 +32,8 @@ public final class BuildConfigLoader {
 
     static {
         SECTIONS.put("", orderedSet("description", "dtype", "quantization", "calibration", "build"));
-        SECTIONS.put("quantization", orderedSet("algorithm", "group_size", "kv_cache", "smoothquant_alpha", "awq_grid"));
+        SECTIONS.put("quantization", orderedSet("algorithm", "group_size", "kv_cache", "smoothquant_alpha", "awq_grid",
+                "awq_clip"));
         SECTIONS.put("calibration", orderedSet("data", "samples", "seq_len", "awq_tokens"));
         SECTIONS.put("build", orderedSet("max_batch_size", "max_input_len", "max_seq_len", "max_num_tokens",
                 "tokens_per_block"));
@@ -111,6 +112,12 @@ public final class BuildConfigLoader {
             grid = integer(q, "quantization.awq_grid", 1, 1000);
         }
 
+        boolean clip = true;
+        if (q.has("awq_clip")) {
+            onlyFor(algo, "quantization.awq_clip", QuantAlgo.W4A16_AWQ);
+            clip = bool(q, "quantization.awq_clip");
+        }
+
         JsonNode c = section(root, "calibration");
         BuildConfig.Calibration calibration = new BuildConfig.Calibration(
                 c.has("data") ? string(c, "calibration.data") : null,
@@ -133,7 +140,7 @@ public final class BuildConfigLoader {
             throw bad("build.max_input_len", b.get("max_input_len"), "exceeds build.max_seq_len " + limits.maxSeqLen(),
                     "1.." + limits.maxSeqLen());
         }
-        return new BuildConfig(source, description, dtype, new BuildConfig.Quantization(algo, group, kv, alpha, grid),
+        return new BuildConfig(source, description, dtype, new BuildConfig.Quantization(algo, group, kv, alpha, grid, clip),
                 calibration, limits);
     }
 
@@ -182,6 +189,14 @@ public final class BuildConfigLoader {
             }
         }
         throw bad(key, parent.get(leaf(key)), "is not supported", allowed);
+    }
+
+    private boolean bool(JsonNode parent, String key) {
+        JsonNode v = parent.get(leaf(key));
+        if (!v.isBoolean()) {
+            throw bad(key, v, "must be true or false", "true, false");
+        }
+        return v.asBoolean();
     }
 
     private int integer(JsonNode parent, String key, int min, int max) {

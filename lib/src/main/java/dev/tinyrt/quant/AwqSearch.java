@@ -9,6 +9,10 @@ import dev.tinyrt.io.DType;
  * by the same factor at run time (TensorRT-LLM's prequant_scaling_factor = 1/s). The exponent α is searched on a
  * grid of {@code grid} points in [0, 1), keeping the one whose quantized layer has the smallest output error on the
  * calibration rows. α = 0 is plain round-to-nearest, so the result is never worse than it on those rows.
+ *
+ * <p>Then, as llm-awq's auto_clip (and ModelOpt's awq_clip) do, each group's range may shrink: ratios 1, 0.95, ...,
+ * 0.55 of its max |w| are tried and the one with the smallest error of that group's share of the output is kept.
+ * Clipped weights saturate at the extreme INT4 level; the rest round with a finer step.
  */
 public final class AwqSearch {
     /**
@@ -29,8 +33,11 @@ public final class AwqSearch {
      * @param meanAbs mean |x| per input channel over all calibration tokens
      * @param gram    second moments of the sampled calibration inputs
      */
+    /** Clip ratios tried per group: 1 - i/20 for i in 0..9 (auto_clip's n_grid 20, max_shrink 0.5). */
+    static final int CLIP_STEPS = 10;
+
     public static Result search(float[] w, int rows, int cols, int groupSize, float[] meanAbs, Gram gram, int grid,
-                                DType dtype) {
+                                boolean clip, DType dtype) {
         if (grid < 1) {
             throw new IllegalArgumentException("grid must be at least 1, got " + grid);
         }
@@ -49,7 +56,50 @@ public final class AwqSearch {
                 best = new Result(q, preScale, alpha, loss, rtnLoss);
             }
         }
-        return new Result(best.weights(), best.preScale(), best.alpha(), best.loss(), rtnLoss);
+        if (!clip) {
+            return new Result(best.weights(), best.preScale(), best.alpha(), best.loss(), rtnLoss);
+        }
+        float[] scaled = scaleColumns(w, cols, best.preScale(), true);
+        float[] amax = clippedAmax(scaled, rows, cols, groupSize, best.preScale(), gram, dtype);
+        QuantizedInts q = IntQuantizer.quantize(scaled, rows, cols, groupSize, IntScheme.MODELOPT_INT4, dtype, amax);
+        double loss = gram.outputError(w, scaleColumns(q.dequantize(), cols, best.preScale(), false), rows);
+        return loss < best.loss() ? new Result(q, best.preScale(), best.alpha(), loss, rtnLoss)
+                : new Result(best.weights(), best.preScale(), best.alpha(), best.loss(), rtnLoss);
+    }
+
+    /** Per row and group, the clipped max |w| whose quantization errs least on that group's output share. */
+    static float[] clippedAmax(float[] scaled, int rows, int cols, int groupSize, float[] preScale, Gram gram,
+                               DType dtype) {
+        int groups = cols / groupSize;
+        float[] amax = new float[rows * groups];
+        IntScheme scheme = IntScheme.MODELOPT_INT4;
+        java.util.stream.IntStream.range(0, rows).parallel().forEach(r -> {
+            double[] d = new double[groupSize];
+            for (int g = 0; g < groups; g++) {
+                int from = r * cols + g * groupSize;
+                float full = 0;
+                for (int i = 0; i < groupSize; i++) {
+                    full = Math.max(full, Math.abs(scaled[from + i]));
+                }
+                float bestAmax = full;
+                double bestErr = Double.MAX_VALUE;
+                for (int step = 0; step < CLIP_STEPS && full > 0; step++) {
+                    float candidate = full * (1 - step / 20f);
+                    float s = ScaleStorage.scaleFor(candidate, scheme.divisor(), dtype);
+                    for (int i = 0; i < groupSize; i++) {
+                        float v = scaled[from + i];
+                        d[i] = (double) preScale[g * groupSize + i] * (v - scheme.quantize(v, s) * s);
+                    }
+                    double err = gram.blockError(d, g * groupSize);
+                    if (err < bestErr) {
+                        bestErr = err;
+                        bestAmax = candidate;
+                    }
+                }
+                amax[r * groups + g] = bestAmax;
+            }
+        });
+        return amax;
     }
 
     /** 1/s for s = x^α normalized by √(max·min), rounded to the storage dtype. */

@@ -70,4 +70,21 @@ public final class Gram {
         }).sum();
         return total / rows;
     }
+
+    /** dᵀ G d restricted to the diagonal block of columns {@code [from, from + d.length)}. */
+    public double blockError(double[] d, int from) {
+        double sum = 0;
+        for (int i = 0; i < d.length; i++) {
+            if (d[i] == 0) {
+                continue;
+            }
+            double acc = 0;
+            int gOff = (from + i) * cols + from;
+            for (int j = 0; j < d.length; j++) {
+                acc += g[gOff + j] * d[j];
+            }
+            sum += d[i] * acc;
+        }
+        return sum;
+    }
 }

@@ -15,6 +15,16 @@ public final class IntQuantizer {
      */
     public static QuantizedInts quantize(float[] w, int rows, int cols, int groupSize, IntScheme scheme,
                                          DType scaleDtype) {
+        return quantize(w, rows, cols, groupSize, scheme, scaleDtype, null);
+    }
+
+    /**
+     * As {@link #quantize(float[], int, int, int, IntScheme, DType)}, with each group's range taken from
+     * {@code groupAmax} ({@code [rows * groups]}, e.g. clipped by AWQ) instead of the group's own max |w|; values
+     * beyond it saturate.
+     */
+    public static QuantizedInts quantize(float[] w, int rows, int cols, int groupSize, IntScheme scheme,
+                                         DType scaleDtype, float[] groupAmax) {
         if (w.length != rows * cols) {
             throw new IllegalArgumentException(w.length + " weights for " + rows + "x" + cols);
         }
@@ -28,8 +38,12 @@ public final class IntQuantizer {
             for (int g = 0; g < groups; g++) {
                 int from = r * cols + g * groupSize;
                 float amax = 0;
-                for (int i = 0; i < groupSize; i++) {
-                    amax = Math.max(amax, Math.abs(w[from + i]));
+                if (groupAmax != null) {
+                    amax = groupAmax[r * groups + g];
+                } else {
+                    for (int i = 0; i < groupSize; i++) {
+                        amax = Math.max(amax, Math.abs(w[from + i]));
+                    }
                 }
                 float scale = ScaleStorage.scaleFor(amax, scheme.divisor(), scaleDtype);
                 scales[r * groups + g] = scale;

@@ -154,7 +154,7 @@ class QuantizersTest {
         ActivationStats stats = new ActivationStats(cols, 1, 512);
         stats.add(x);
         Gram gram = Gram.of(stats.sampledRows(), cols);
-        AwqSearch.Result awq = AwqSearch.search(w, rows, cols, 128, stats.meanAbs(), gram, 20, DType.F16);
+        AwqSearch.Result awq = AwqSearch.search(w, rows, cols, 128, stats.meanAbs(), gram, 20, false, DType.F16);
         QuantizedInts rtn = IntQuantizer.quantize(w, rows, cols, 128, IntScheme.MODELOPT_INT4, DType.F16);
         assertEquals(gram.outputError(w, rtn.dequantize(), rows), awq.rtnLoss(), awq.rtnLoss() * 1e-9,
                 "alpha = 0 is plain round-to-nearest");
@@ -214,5 +214,53 @@ class QuantizersTest {
         assertArrayEquals(new float[]{99f, 198f}, s.absMax());
         assertArrayEquals(new float[]{49.5f, 99f}, s.meanAbs());
         assertEquals(198f, s.tensorAbsMax());
+    }
+
+    @Test
+    void awqClipSearchShrinksGroupsWithOutliersAndLowersTheError() {
+        int rows = 16;
+        int cols = 128;
+        float[] w = gaussian(rows * cols, 21, 0.05f);
+        for (int r = 0; r < rows; r++) {
+            w[r * cols + (r * 7) % cols] = 0.6f;  // one outlier per row wastes most of its group's INT4 range
+        }
+        float[][] x = new float[256][];
+        for (int t = 0; t < x.length; t++) {
+            x[t] = gaussian(cols, 500 + t, 1f);
+        }
+        ActivationStats stats = new ActivationStats(cols, 1, x.length);
+        stats.add(x);
+        Gram gram = Gram.of(x, cols);
+        AwqSearch.Result plain = AwqSearch.search(w, rows, cols, 64, stats.meanAbs(), gram, 4, false, DType.F32);
+        AwqSearch.Result clipped = AwqSearch.search(w, rows, cols, 64, stats.meanAbs(), gram, 4, true, DType.F32);
+        assertTrue(clipped.loss() < 0.9 * plain.loss(), "clip " + clipped.loss() + " vs " + plain.loss());
+        assertEquals(plain.alpha(), clipped.alpha(), "clipping runs after the scale search");
+        int saturated = 0;
+        for (byte v : clipped.weights().values()) {
+            saturated += v == 7 || v == -8 ? 1 : 0;
+        }
+        assertTrue(saturated >= rows, "outliers saturate at the clipped range");
+    }
+
+    @Test
+    void kvCacheAmaxSeesKeysAfterRope() {
+        dev.tinyrt.model.LlamaConfig config = new dev.tinyrt.model.LlamaConfig(16, 4, 8, 1, 1, 1, 4, 8, 1e-5f, 10000.0,
+                false, "float32", 1, java.util.List.of(2));
+        float[] identity = {1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1};
+        float[] half = new float[16];
+        for (int i = 0; i < 16; i++) {
+            half[i] = identity[i] * 0.5f;
+        }
+        CalibrationCollector c = new CalibrationCollector(config, 1, 0,
+                new CalibrationCollector.KvWeights[]{new CalibrationCollector.KvWeights(identity, half)});
+        // row i is position i: k at position 1 is [1, 0, 1, 0], rotated by angle 1 in the (0, 2) pair
+        c.onLinearInput(0, dev.tinyrt.model.ActivationObserver.Linear.QKV, new float[][]{{0, 0, 0, 0}, {1, 0, 1, 0}});
+        float expected = (float) (Math.cos(1) + Math.sin(1));
+        assertEquals(expected, c.result(1, 2).kvAmax()[0], 1e-6f, "above the pre-RoPE max of 1");
+        c.onLinearInput(0, dev.tinyrt.model.ActivationObserver.Linear.QKV, new float[][]{{0, 0, 0, 6}});
+        assertEquals(6f, c.result(2, 2).kvAmax()[0], 1e-6f, "position 0 is unrotated: k = 6 beats v = 3");
+        assertEquals(1f / 127 * 6, KvCacheQuant.INT8.scale(6f), 1e-9f);
+        assertEquals(1f, KvCacheQuant.FP8.scale(6f), "FP8 KV scales never go below 1");
+        assertEquals(2f, KvCacheQuant.FP8.scale(896f));
     }
 }
