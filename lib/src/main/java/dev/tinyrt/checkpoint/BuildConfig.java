@@ -24,9 +24,12 @@ public record BuildConfig(Path source, String description, String dtype, Quantiz
      * @param smoothquantAlpha migration strength α of SmoothQuant
      * @param awqGrid          number of exponents AWQ tries in [0, 1)
      * @param awqClip          whether AWQ also searches a clipped range per group (llm-awq's auto_clip)
+     * @param floatWeights     W8A16 / per-channel W4A16: store the weights as floats and let trtllm-build quantize
+     *                         them (its loader quantizes float weights, but takes int8 ones as already preprocessed
+     *                         for its GPU kernels)
      */
     public record Quantization(QuantAlgo algorithm, int groupSize, KvCacheQuant kvCache, float smoothquantAlpha,
-                               int awqGrid, boolean awqClip) {
+                               int awqGrid, boolean awqClip, boolean floatWeights) {
         /** Whether running the model over calibration text is needed (activation statistics or KV-cache scales). */
         public boolean needsCalibration() {
             return algorithm.needsCalibration() || kvCache != KvCacheQuant.NONE;

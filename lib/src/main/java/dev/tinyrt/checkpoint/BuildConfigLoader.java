@@ -33,7 +33,7 @@ public final class BuildConfigLoader {
     static {
         SECTIONS.put("", orderedSet("description", "dtype", "quantization", "calibration", "build"));
         SECTIONS.put("quantization", orderedSet("algorithm", "group_size", "kv_cache", "smoothquant_alpha", "awq_grid",
-                "awq_clip"));
+                "awq_clip", "float_weights"));
         SECTIONS.put("calibration", orderedSet("data", "samples", "seq_len", "awq_tokens"));
         SECTIONS.put("build", orderedSet("max_batch_size", "max_input_len", "max_seq_len", "max_num_tokens",
                 "tokens_per_block"));
@@ -117,6 +117,15 @@ public final class BuildConfigLoader {
             onlyFor(algo, "quantization.awq_clip", QuantAlgo.W4A16_AWQ);
             clip = bool(q, "quantization.awq_clip");
         }
+        boolean floatWeights = false;
+        if (q.has("float_weights")) {
+            onlyFor(algo, "quantization.float_weights", QuantAlgo.W8A16, QuantAlgo.W4A16);
+            floatWeights = bool(q, "quantization.float_weights");
+            if (floatWeights && group > 0) {
+                throw new TinyrtException(source + ": quantization.float_weights applies to per-channel W4A16 only; "
+                        + "allowed: remove group_size, or float_weights: false (group-wise INT4 is stored as int4)");
+            }
+        }
 
         JsonNode c = section(root, "calibration");
         BuildConfig.Calibration calibration = new BuildConfig.Calibration(
@@ -140,7 +149,8 @@ public final class BuildConfigLoader {
             throw bad("build.max_input_len", b.get("max_input_len"), "exceeds build.max_seq_len " + limits.maxSeqLen(),
                     "1.." + limits.maxSeqLen());
         }
-        return new BuildConfig(source, description, dtype, new BuildConfig.Quantization(algo, group, kv, alpha, grid, clip),
+        return new BuildConfig(source, description, dtype,
+                new BuildConfig.Quantization(algo, group, kv, alpha, grid, clip, floatWeights),
                 calibration, limits);
     }
 

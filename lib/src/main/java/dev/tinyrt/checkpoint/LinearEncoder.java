@@ -28,6 +28,8 @@ import java.util.function.Supplier;
  *                      prequant_scaling_factor [in] dtype
  * FP8                  weight e4m3 [out, in], weights_scaling_factor [1] f32, activation_scaling_factor [1] f32
  * </pre>
+ * With float weights (W8A16 and per-channel W4A16 only), the weight stays [out, in] in the dtype and no scale is
+ * written: trtllm-build quantizes it.
  */
 final class LinearEncoder {
     private final TrtllmConfig.Quantization quant;
@@ -37,12 +39,13 @@ final class LinearEncoder {
     private final int awqGrid;
     private final boolean awqClip;
     private final float smoothquantAlpha;
+    private final boolean floatWeights;
 
     /**
      * @param awqSearch search AWQ scales (otherwise group-wise INT4 is plain round-to-nearest with unit prescales)
      */
     LinearEncoder(TrtllmConfig.Quantization quant, DType dtype, SafetensorsWriter writer, boolean awqSearch,
-                  int awqGrid, boolean awqClip, float smoothquantAlpha) {
+                  int awqGrid, boolean awqClip, float smoothquantAlpha, boolean floatWeights) {
         this.quant = quant;
         this.dtype = dtype;
         this.writer = writer;
@@ -50,6 +53,7 @@ final class LinearEncoder {
         this.awqGrid = awqGrid;
         this.awqClip = awqClip;
         this.smoothquantAlpha = smoothquantAlpha;
+        this.floatWeights = floatWeights;
     }
 
     /**
@@ -60,6 +64,11 @@ final class LinearEncoder {
      */
     AwqSearch.Result encode(String module, float[] w, int rows, int cols, ActivationStats input, Supplier<Gram> gram) {
         String weight = module + ".weight";
+        if (floatWeights) {
+            // trtllm-build quantizes float W8A16/W4A16 weights itself (convert_utils.py weight_only_quantize_dict)
+            writer.add(weight, dtype, shape(rows, cols), TrtllmConverter.encode(w, dtype));
+            return null;
+        }
         switch (quant.algo()) {
             case NONE -> writer.add(weight, dtype, shape(rows, cols), TrtllmConverter.encode(w, dtype));
             case W8A16 -> {

@@ -91,7 +91,8 @@ public final class TrtllmConverter {
             SafetensorsWriter writer = new SafetensorsWriter();
             LinearEncoder encoder = new LinearEncoder(config.quantization(), dtype, writer,
                     build.quantization().algorithm() == QuantAlgo.W4A16_AWQ, build.quantization().awqGrid(),
-                    build.quantization().awqClip(), build.quantization().smoothquantAlpha());
+                    build.quantization().awqClip(), build.quantization().smoothquantAlpha(),
+                    build.quantization().floatWeights());
             try (Progress progress = Progress.start("convert", model.numLayers(), "layers")) {
                 dense(writer, TrtllmNames.EMBEDDING, layout.embedding(), dtype);
                 for (int l = 0; l < model.numLayers(); l++) {

@@ -73,7 +73,8 @@ class BuildConfigLoaderTest {
     @Test
     void unknownKeysNameTheKeyAndTheAllowedOnes() throws IOException {
         assertEquals("unknown key \"quantization.grup_size\"; allowed keys in quantization: algorithm, group_size, "
-                + "kv_cache, smoothquant_alpha, awq_grid, awq_clip", error("quantization:\n  grup_size: 128\n"));
+                        + "kv_cache, smoothquant_alpha, awq_grid, awq_clip, float_weights",
+                error("quantization:\n  grup_size: 128\n"));
         assertEquals("unknown key \"model\"; allowed keys at the top level: description, dtype, quantization, "
                 + "calibration, build", error("model: x\n"));
     }
@@ -86,7 +87,7 @@ class BuildConfigLoaderTest {
                 error("build:\n  max_batch_size: 0\n"));
         assertEquals("dtype: \"fp16\" is not supported; allowed: float16, bfloat16, float32", error("dtype: fp16\n"));
         assertEquals("quantization: \"W8A16\" must be a mapping; allowed: keys algorithm, group_size, kv_cache, "
-                + "smoothquant_alpha, awq_grid, awq_clip", error("quantization: W8A16\n"));
+                + "smoothquant_alpha, awq_grid, awq_clip, float_weights", error("quantization: W8A16\n"));
         assertEquals("quantization.smoothquant_alpha: 1.5 is out of range; allowed: a number in 0.0..1.0",
                 error("quantization:\n  algorithm: W8A8_SQ_PER_CHANNEL\n  smoothquant_alpha: 1.5\n"));
         assertEquals("build.tokens_per_block: 48 is not a power of two; allowed: a power of two such as 16, 32 or 64",
@@ -101,6 +102,11 @@ class BuildConfigLoaderTest {
                 + "W8A8_SQ_PER_CHANNEL, FP8", error("quantization:\n  algorithm: W3A16\n"));
         assertEquals("quantization.kv_cache: \"int4\" is not supported; allowed: none, int8, fp8",
                 error("quantization:\n  kv_cache: int4\n"));
+        assertEquals("quantization.float_weights applies to per-channel W4A16 only; allowed: remove group_size, or "
+                + "float_weights: false (group-wise INT4 is stored as int4)",
+                error("quantization:\n  algorithm: W4A16\n  group_size: 64\n  float_weights: true\n"));
+        assertEquals("quantization.awq_clip: \"yes please\" must be true or false; allowed: true, false",
+                error("quantization:\n  algorithm: W4A16_AWQ\n  awq_clip: yes please\n"));
         assertEquals("quantization.group_size does not apply to quantization.algorithm W8A16; allowed only with W4A16 "
                 + "or W4A16_AWQ (remove the key or change the algorithm)",
                 error("quantization:\n  algorithm: W8A16\n  group_size: 128\n"));

@@ -279,6 +279,23 @@ class TrtllmConverterTest {
     }
 
     @Test
+    void floatWeightOnlyCheckpointsAreQuantizedOnLoadAsTrtllmBuildDoes() throws IOException {
+        Path floats = convert(hfTied, "quantization:\n  algorithm: W8A16\n  float_weights: true\n", "w8a16-float");
+        Path ints = convert(hfTied, "quantization:\n  algorithm: W8A16\n", "w8a16-int");
+        try (TrtllmCheckpoint f = TrtllmCheckpoint.open(floats); TrtllmCheckpoint i = TrtllmCheckpoint.open(ints)) {
+            assertEquals("W8A16", f.config().quantization().algo().trtllmName());
+            for (var m : modules(1).entrySet()) {
+                assertTensor(f.source(), m.getKey() + ".weight", DType.F16, m.getValue()[0], m.getValue()[1]);
+                assertTrue(!f.source().contains(m.getKey() + ".per_channel_scale"), "trtllm-build makes the scales");
+            }
+            var a = assertInstanceOf(WeightData.Int8PerChannel.class, f.layout().down(1));
+            var b = assertInstanceOf(WeightData.Int8PerChannel.class, i.layout().down(1));
+            assertArrayEquals(b.weights().toArray(ValueLayout.JAVA_BYTE), a.weights().toArray(ValueLayout.JAVA_BYTE));
+            assertArrayEquals(b.scales(), a.scales());
+        }
+    }
+
+    @Test
     void w4a16PerChannelPacksPairsOfOutputChannelsWithAmaxOver8() throws IOException {
         Path out = convert(hfTied, "quantization:\n  algorithm: W4A16\n", "w4a16");
         assertEquals("W4A16", configJson(out).get("quantization").get("quant_algo").asText());

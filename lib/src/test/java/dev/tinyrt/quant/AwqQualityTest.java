@@ -31,7 +31,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * divergence of next-token distributions from the fp16 model and perplexity, on windows of the held-out validation
  * text, computed with the CPU engine on dequantized weights. Calibration uses the training-split calib.txt.
  * Run: {@code mvn -f lib/pom.xml test -Dtest=AwqQualityTest -Dtinyrt.excluded.groups=none}
- * (-Dtinyrt.awq.samples=N for fewer calibration samples, -Dtinyrt.awq.clip=false for the scale search alone).
+ * (-Dtinyrt.awq.samples=N for fewer calibration samples, -Dtinyrt.awq.clip=false for the scale search alone,
+ * -Dtinyrt.awq.grid=1 for the clip search alone).
  */
 @Tag("slow")
 class AwqQualityTest {
@@ -46,9 +47,10 @@ class AwqQualityTest {
         int windows = Integer.getInteger("tinyrt.eval.windows", 20);
         int windowLen = Integer.getInteger("tinyrt.eval.len", 256);
         boolean clip = Boolean.parseBoolean(System.getProperty("tinyrt.awq.clip", "true"));
+        int grid = Integer.getInteger("tinyrt.awq.grid", 20);
         BuildConfig rtn = config("quantization:\n  algorithm: W4A16\n  group_size: 128\n");
         BuildConfig awq = config("quantization:\n  algorithm: W4A16_AWQ\n  group_size: 128\n  awq_clip: " + clip
-                + "\ncalibration:\n  data: "
+                + "\n  awq_grid: " + grid + "\ncalibration:\n  data: "
                 + home.resolve("data/calibration/calib.txt") + "\n  samples: " + samples + "\n  seq_len: 512\n");
         long t0 = System.nanoTime();
         TrtllmConverter.convert(hf, rtn, null, tmp.resolve("rtn"));
@@ -84,11 +86,12 @@ class AwqQualityTest {
         }
         double awqLoss = awqResult.awq().stream().mapToDouble(TrtllmConverter.AwqChoice::loss).sum();
         double rtnLoss = awqResult.awq().stream().mapToDouble(TrtllmConverter.AwqChoice::rtnLoss).sum();
-        String report = String.format(Locale.ROOT, "tinyrt-12m INT4 g128, AWQ clip search %s, "
-                        + "%d calibration samples x 512 tokens, %d validation windows x %d tokens:%n  mean KL vs fp16: RTN %.5f, AWQ %.5f (%.1f%% lower)%n"
+        String report = String.format(Locale.ROOT, "tinyrt-12m INT4 g128, AWQ grid %d, clip search %s, "
+                        + "%d calibration samples x 512 tokens, %d validation windows x %d tokens:%n"
+                        + "  mean KL vs fp16: RTN %.5f, AWQ %.5f (%.1f%% lower)%n"
                         + "  perplexity: fp16 %.3f, RTN %.3f, AWQ %.3f%n  calibration-row output error summed over "
                         + "layers: RTN %.4g, AWQ %.4g%n  alphas: %s%n  conversion took %.0f s",
-                clip ? "on" : "off", samples, windows, windowLen, klRtn[0], klAwq[0],
+                grid, clip ? "on" : "off", samples, windows, windowLen, klRtn[0], klAwq[0],
                 100 * (1 - klAwq[0] / klRtn[0]), Math.exp(nll[0]),
                 Math.exp(nll[1]), Math.exp(nll[2]), rtnLoss, awqLoss,
                 awqResult.awq().stream().map(a -> String.format(Locale.ROOT, "%.2f", a.alpha())).toList(),
