@@ -18,6 +18,7 @@ import dev.tinyrt.quant.AwqSearch;
 import dev.tinyrt.quant.CalibrationStats;
 import dev.tinyrt.quant.Gram;
 import dev.tinyrt.quant.KvCacheQuant;
+import dev.tinyrt.quant.LinearInput;
 import dev.tinyrt.quant.QuantAlgo;
 import dev.tinyrt.quant.ScaleStorage;
 import dev.tinyrt.quant.WeightDecoder;
@@ -153,7 +154,7 @@ public final class TrtllmConverter {
 
     private static void linear(LinearEncoder encoder, String module, float[] w, int rows, int cols, int layer,
                                Linear input, CalibrationStats stats, Map<Linear, Gram> grams, List<AwqChoice> awq) {
-        var in = stats == null ? null : stats.inputs().get(new dev.tinyrt.quant.LinearInput(layer, input));
+        var in = stats == null ? null : stats.inputs().get(new LinearInput(layer, input));
         AwqSearch.Result r = encoder.encode(module, w, rows, cols, in,
                 () -> grams.computeIfAbsent(input, k -> Gram.of(in.sampledRows(), cols)));
         if (r != null) {

@@ -28,14 +28,15 @@ public final class AwqSearch {
     private AwqSearch() {
     }
 
+    /** Clip ratios tried per group: 1 - i/20 for i in 0..9 (auto_clip's n_grid 20, max_shrink 0.5). */
+    static final int CLIP_STEPS = 10;
+
     /**
      * @param w       the layer's weight {@code [rows, cols]} in the model dtype's values
      * @param meanAbs mean |x| per input channel over all calibration tokens
      * @param gram    second moments of the sampled calibration inputs
+     * @param clip    also search a clipped range per group
      */
-    /** Clip ratios tried per group: 1 - i/20 for i in 0..9 (auto_clip's n_grid 20, max_shrink 0.5). */
-    static final int CLIP_STEPS = 10;
-
     public static Result search(float[] w, int rows, int cols, int groupSize, float[] meanAbs, Gram gram, int grid,
                                 boolean clip, DType dtype) {
         if (grid < 1) {

@@ -1,7 +1,6 @@
 package dev.tinyrt.quant;
 
 import java.util.Arrays;
-import java.util.Locale;
 import java.util.stream.Collectors;
 
 /**
