@@ -7,7 +7,9 @@ A start counts as answered when, within --timeout seconds, the kernel replies to
 evaluates `6 * 7` to 42, echoes a heartbeat, and handles a shutdown request on the control channel.
 Each of these runs on its own LoopThread in rapaio-jupyter-kernel; the kernel as shipped loses one of them in
 about one start in ten (see environment/jupyter/README.md). For a start that does not answer, the kernel's
-thread names are printed (jstack), which shows which loop is missing. Exit status 1 if any start failed.
+thread names are printed (jstack), which shows which loop is missing. With --log, the kernels' output is also
+searched for a loop thread that died or a request dropped during start-up, which a client's retry can hide.
+Exit status 1 if any start failed or any such incident was logged.
 """
 import argparse
 import os
@@ -18,6 +20,10 @@ import time
 
 import zmq
 from jupyter_client.manager import KernelManager
+
+
+# what the kernel logs when a channel loop dies or a message arrives before the handlers exist
+INCIDENTS = ("Exception in thread", "Unhandled message")
 
 
 def thread_names(pid):
@@ -99,12 +105,13 @@ def main():
     parser.add_argument("--starts", type=int, default=50)
     parser.add_argument("--kernel", default="tinyrt-java")
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds each channel may take to answer")
-    parser.add_argument("--log", default=os.devnull, help="file for the kernels' own output")
+    parser.add_argument("--log", default=os.devnull,
+                        help="file for the kernels' own output, then searched for start-up incidents")
     args = parser.parse_args()
 
     failures, ready = [], []
     started = time.monotonic()
-    with open(args.log, "a") as log:
+    with open(args.log, "w") as log:
         for i in range(1, args.starts + 1):
             problem, ready_s = one_start(args.kernel, args.timeout, log)
             if ready_s is not None:
@@ -116,6 +123,15 @@ def main():
                 print(f"  {i} starts done", flush=True)
     ready.sort()
     answered = args.starts - len(failures)
+    if args.log != os.devnull:
+        # a loop thread that died, or a request dropped while the kernel was starting, even if a retry hid it
+        with open(args.log) as f:
+            incidents = [line.strip() for line in f if any(m in line for m in INCIDENTS)]
+        for line in incidents[:5]:
+            print(f"  kernel log: {line}")
+        if incidents:
+            failures.append("log")
+            print(f"  {len(incidents)} start-up incidents in {args.log}")
     median = f"{ready[len(ready) // 2]:.1f} s" if ready else "n/a"
     print(f"kernel starts ({args.kernel}): {answered}/{args.starts} answered on all channels; "
           f"kernel_info after median {median}, max {max(ready, default=0):.1f} s; "

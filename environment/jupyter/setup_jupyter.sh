@@ -3,7 +3,7 @@
 #   bash environment/jupyter/setup_jupyter.sh
 # Installs, only where missing:
 #   - Jupyter from Debian (jupyter-nbconvert, jupyter-client, python3-nbclient; no notebook server, no pip),
-#   - the Java 25 kernel rapaio-jupyter-kernel 3.0.1 from Maven Central, with our fix for its start-up race
+#   - the Java 25 kernel rapaio-jupyter-kernel 3.0.1 from Maven Central, with our fixes for its start-up races
 #     (kernel-fix/, see README.md here) on the class path before the kernel's jar,
 #   - plotly.js-dist-min 2.35.3 from npm, sha256-checked, which dev.tinyrt.notebook inlines into notebooks,
 #   - the kernelspec "tinyrt-java": JDK 25, the Vector API and native-access flags, the tinyrt library on the
@@ -32,7 +32,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# --- the kernel: jar from Maven Central, our LoopThread fix compiled into a jar placed before it ---
+# --- the kernel: jar from Maven Central, our two fixed classes compiled into a jar placed before it ---
 kernel_dir="$("$python" -c 'from jupyter_core.paths import jupyter_data_dir; print(jupyter_data_dir())')/kernels/$KERNEL_NAME"
 mkdir -p "$kernel_dir"
 rjk_jar="$kernel_dir/rapaio-jupyter-kernel-$RJK_VERSION.jar"
@@ -41,12 +41,12 @@ if [ ! -f "$rjk_jar" ]; then
   mvn -q -B dependency:copy -Dartifact="io.github.padreati:rapaio-jupyter-kernel:$RJK_VERSION" \
       -DoutputDirectory="$kernel_dir"
 fi
-fix_src="$here/kernel-fix/org/rapaio/jupyter/kernel/channels/LoopThread.java"
+fix_sources=("$here"/kernel-fix/org/rapaio/jupyter/kernel/channels/*.java)
 fix_jar="$kernel_dir/kernel-fix.jar"
-if [ ! -f "$fix_jar" ] || [ "$fix_src" -nt "$fix_jar" ]; then
-  log "compiling the kernel start-up fix (LoopThread)"
+if [ ! -f "$fix_jar" ] || [ -n "$(find "${fix_sources[@]}" -newer "$fix_jar")" ]; then
+  log "compiling the kernel start-up fixes (LoopThread, Channels)"
   build="$(mktemp -d)"
-  "$JAVA_HOME/bin/javac" -nowarn --release 25 -d "$build" "$fix_src"
+  "$JAVA_HOME/bin/javac" -nowarn --release 25 -cp "$rjk_jar" -d "$build" "${fix_sources[@]}"
   "$JAVA_HOME/bin/jar" --create --file "$fix_jar" -C "$build" .
   rm -rf "$build"
 fi
