@@ -3,8 +3,12 @@ package dev.tinyrt.notebook;
 import tech.tablesaw.api.NumericColumn;
 import tech.tablesaw.api.Table;
 
-/** A Tablesaw table as an HTML {@code <table>}: a caption with the table's name, numbers right-aligned. */
+/** A Tablesaw table as an HTML {@code <table>}: a caption with the table's name, numbers right-aligned, text left. */
 public final class HtmlTable {
+    // explicit for both: Jupyter's style sheet right-aligns every cell
+    private static final String RIGHT = "<td style=\"text-align:right\">";
+    private static final String LEFT = "<td style=\"text-align:left\">";
+
     private HtmlTable() {
     }
 
@@ -26,7 +30,7 @@ public final class HtmlTable {
         for (int row = 0; row < shown; row++) {
             html.append("<tr>");
             for (var column : table.columns()) {
-                html.append(column instanceof NumericColumn<?> ? "<td style=\"text-align:right\">" : "<td>")
+                html.append(column instanceof NumericColumn<?> ? RIGHT : LEFT)
                         .append(escape(column.getString(row))).append("</td>");
             }
             html.append("</tr>\n");

@@ -24,10 +24,10 @@ class HtmlTableTest {
         String html = HtmlTable.render(tokens(), 10);
         assertTrue(html.contains("<caption>tokens &lt;top-5&gt;</caption>"), html);
         assertTrue(html.contains("<thead><tr><th>id</th><th>piece</th><th>logprob</th></tr></thead>"), html);
-        assertTrue(html.contains("<tr><td style=\"text-align:right\">7483</td><td>&lt;0x0A&gt;</td>"
+        assertTrue(html.contains("<tr><td style=\"text-align:right\">7483</td><td style=\"text-align:left\">&lt;0x0A&gt;</td>"
                 + "<td style=\"text-align:right\">-1.25</td></tr>"), html);
-        assertTrue(html.contains("<td>a&amp;b&quot;&#39;</td>"), html);
-        assertTrue(html.contains("<td>▁The</td>"), html);
+        assertTrue(html.contains(">a&amp;b&quot;&#39;</td>"), html);
+        assertTrue(html.contains(">▁The</td>"), html);
         assertEquals(3, html.split("<tr>", -1).length - 2, "three body rows and the header row");
         assertFalse(html.contains("more rows"));
     }
