@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The notebook part of the test command (environment/test.sh calls it; it runs alone too):
 #   bash environment/jupyter/test_notebooks.sh
-# 1. kernel starts: the Java kernel is started 50 times (TINYRT_KERNEL_STARTS) and every start must answer;
+# 1. kernel starts: the Java kernel is started 50 times, two at a time (TINYRT_KERNEL_STARTS), and every start
+#    must answer;
 # 2. scripts importable: every JBang script runs as `jbang X.java --help` and, loaded with %load, in the kernel;
 # 3. the notebook runner catches each kind of failure (a failed %dependency resolution included);
 # 4. every notebook in notebooks/ runs headless top to bottom without an error; the executed notebooks and their
@@ -30,7 +31,7 @@ check() {  # name, command...
 }
 
 check "kernel starts" "$python" environment/jupyter/kernel_starts.py --starts "${TINYRT_KERNEL_STARTS:-50}" \
-  --log "$out/kernel-starts.log"
+  --parallel 2 --log "$out/kernel-starts.log"
 check "scripts importable" "$python" environment/jupyter/scripts_importable.py
 check "notebook runner catches failures" "$python" -m unittest discover -s environment/jupyter/tests
 check "notebooks" "$python" environment/jupyter/run_notebooks.py --out "$out" notebooks/*.ipynb
