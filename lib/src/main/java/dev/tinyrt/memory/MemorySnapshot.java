@@ -1,0 +1,63 @@
+package dev.tinyrt.memory;
+
+import java.lang.management.ManagementFactory;
+import java.lang.management.MemoryUsage;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The process's memory at one moment, after a full garbage collection: Java heap in use, resident set (anonymous
+ * and file-backed) from /proc/self/status, resident bytes of memory-mapped model files from /proc/self/smaps,
+ * NMT's committed bytes per category when tracking is on, and the device's used bytes when there is a device.
+ * Differences of two snapshots attribute memory to what happened between them.
+ *
+ * @param rss      VmRSS, or -1 off Linux
+ * @param rssAnon  RssAnon (heap pages, malloc'ed and FFM-allocated memory), or -1
+ * @param mappedRss resident bytes of mappings of files under the watched directories
+ * @param nmt      committed bytes per NMT category, empty when tracking is off
+ * @param device   the device's free/total bytes, or {@code null} on the CPU
+ */
+public record MemorySnapshot(long heapUsed, long heapCommitted, long rss, long rssAnon, long rssFile, long mappedRss,
+                             Map<String, Long> nmt, DeviceMemory.Info device) {
+
+    public MemorySnapshot {
+        nmt = Map.copyOf(nmt);
+    }
+
+    /** Collects garbage, then reads everything; {@code mapped} are the directories whose mappings count. */
+    public static MemorySnapshot capture(List<Path> mapped, DeviceMemory deviceMemory) {
+        settleHeap();
+        MemoryUsage heap = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage();
+        List<String> status = ProcFiles.read(ProcFiles.STATUS);
+        List<String> prefixes = mapped.stream().map(p -> p.toAbsolutePath().normalize() + "/").toList();
+        long mappedRss = prefixes.isEmpty() ? 0
+                : ProcFiles.mappedRss(ProcFiles.read(ProcFiles.SMAPS), f -> prefixes.stream().anyMatch(f::startsWith));
+        Map<String, Long> nmt = NativeMemoryTracking.summary();
+        // G1 keeps committed free regions outside every memory pool: NMT's figure is the whole committed heap
+        long committed = nmt.getOrDefault("Java Heap", heap.getCommitted());
+        return new MemorySnapshot(heap.getUsed(), committed, ProcFiles.statusField(status, "VmRSS"),
+                ProcFiles.statusField(status, "RssAnon"), ProcFiles.statusField(status, "RssFile"), mappedRss,
+                nmt, deviceMemory == null ? null : deviceMemory.info());
+    }
+
+    /** Two full collections: the second frees what the first's finalization and reference processing released. */
+    static void settleHeap() {
+        System.gc();
+        System.gc();
+    }
+
+    /** This snapshot with the device's reading replaced (e.g. by the device's state before the model). */
+    public MemorySnapshot withDevice(DeviceMemory.Info info) {
+        return new MemorySnapshot(heapUsed, heapCommitted, rss, rssAnon, rssFile, mappedRss, nmt, info);
+    }
+
+    public long nmt(String category) {
+        return nmt.getOrDefault(category, 0L);
+    }
+
+    /** NMT's committed bytes outside the Java heap (0 when tracking is off). */
+    public long nmtNonHeap() {
+        return nmt.isEmpty() ? 0 : nmt(NativeMemoryTracking.TOTAL_KEY) - nmt("Java Heap");
+    }
+}
