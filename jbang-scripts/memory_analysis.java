@@ -78,6 +78,10 @@ public class memory_analysis implements Callable<Integer> {
     @Option(names = "--results", description = "directory of the JSON result (default: data/results)") Path results;
     @Option(names = "--out", description = "report directory (default: build/memory/<json name>)") Path out;
     @Option(names = "--no-png", description = "skip the PNG screenshots (they need chromium)") boolean noPng;
+    @Option(names = "--no-html", description = "keep only the PNG charts (the HTML pages inline plotly.js, 4.5 MB each)")
+    boolean noHtml;
+    @Option(names = "--no-report", description = "write the JSON only (e.g. on the GPU machine; render it later with "
+            + "--render)") boolean noReport;
     @Option(names = "--render", paramLabel = "JSON", description = "only render the report of an existing result") Path render;
     @Spec CommandSpec spec;
 
@@ -94,21 +98,24 @@ public class memory_analysis implements Callable<Integer> {
             }
             JsonNode doc = json.readTree(render.toFile());
             Path dir = out != null ? out : reportDir(render);
-            System.out.println("wrote " + MemoryReport.write(doc, dir, !noPng));
+            System.out.println("wrote " + MemoryReport.write(doc, dir, !noPng, !noHtml));
             return 0;
         }
         Path work = Files.createTempDirectory("tinyrt-memory-");
         AnalysisSettings settings = settings(work);
         ObjectNode provenance = RunInfo.collect("jbang jbang-scripts/memory_analysis.java "
                 + String.join(" ", spec.commandLine().getParseResult().originalArgs()));
-        ObjectNode doc = new MemoryAnalysis(settings, System.err).run(provenance);
+        ObjectNode doc = new MemoryAnalysis(settings, System.out).run(provenance);
         Path dir = results != null ? results : ProjectHome.require().resolve("data/results");
         Path file = dir.resolve("memory_" + doc.path("model").path("name").asText() + "_" + doc.path("backend").asText()
                 + "_" + LocalDate.now(ZoneOffset.UTC) + ".json");
         Files.createDirectories(dir);
         Files.writeString(file, json.writeValueAsString(doc) + "\n");
         System.out.println("wrote " + file);
-        System.out.println("wrote " + MemoryReport.write(doc, out != null ? out : reportDir(file), !noPng));
+        if (!noReport) {
+            System.out.println("wrote " + MemoryReport.write(doc, out != null ? out : reportDir(file), !noPng,
+                    !noHtml));
+        }
         return 0;
     }
 

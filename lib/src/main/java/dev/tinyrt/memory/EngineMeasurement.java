@@ -143,7 +143,7 @@ public final class EngineMeasurement {
         if (HeapResidency.pretouched()) {
             // the whole heap was resident before the model: RSS grew only outside it
             Measured m = new Measured(rss - jvm + heapUsed, heapUsed, end.rssAnon() - start.rssAnon(),
-                    end.rssFile() - start.rssFile(), 0, String.format(Locale.ROOT, "resident set growth (VmRSS, "
+                    end.rssFile() - start.rssFile(), 0, 0, String.format(Locale.ROOT, "resident set growth (VmRSS, "
                     + "%,d; the heap was fully resident before: -Xms = -Xmx with -XX:+AlwaysPreTouch) minus the "
                     + "JVM's own native growth (NMT categories but Java Heap and Other, %,d) plus heap used growth "
                     + "(%,d)", rss, jvm, heapUsed));
@@ -151,7 +151,7 @@ public final class EngineMeasurement {
                     start.nmt().isEmpty(), null));
         }
         Measured m = new Measured(rss, heapUsed, end.rssAnon() - start.rssAnon(), end.rssFile() - start.rssFile(), 0,
-                "resident set growth (VmRSS) now minus before the model was loaded");
+                0, "resident set growth (VmRSS) now minus before the model was loaded");
         String heap = String.format(Locale.ROOT, "the heap was not resident beforehand, so its growth is in the "
                 + "resident set: committed heap grew by %,d bytes for %,d bytes more in use (G1 expands and keeps "
                 + "what step buffers once needed); JVM native growth (NMT) %,d bytes. Run with -Xms = -Xmx and "

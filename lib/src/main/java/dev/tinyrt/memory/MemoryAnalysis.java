@@ -169,10 +169,15 @@ public final class MemoryAnalysis {
                 Workload big = bigWorkload(maxSeqLen, c.vocabSize(), limits);
                 ArrayNode answers = planner.putArray("answers");
                 for (long memory : planMemory(device)) {
-                    var q = new CapacityPlanner.Question(String.format(Locale.ROOT, "%.1f GiB", memory / GIB), memory,
+                    var q = new CapacityPlanner.Question(String.format(Locale.ROOT, "%.2f GiB", memory / GIB), memory,
                             fixedBytes, bpt, big, AllocationMode.paged(32));
                     log.accept("planner answer for " + q.label());
-                    answers.add(plan.answer(q).toJson());
+                    try {
+                        answers.add(plan.answer(q).toJson());
+                    } catch (TinyrtException e) {
+                        answers.addObject().put("label", q.label()).put("memory_bytes", memory)
+                                .put("fixed_bytes", fixedBytes).put("error", e.getMessage());
+                    }
                 }
                 doc.set("concurrency_sweep", sweep(proxy, stepModel, big, limits, budget, bpt, maxSeqLen));
                 doc.set("kv_quantization", kvQuantization(proxy, stepModel, c, big, limits, budget, bpt));
@@ -299,7 +304,7 @@ public final class MemoryAnalysis {
     }
 
     /** Whether two runs took the same steps: the same sequences, tokens and blocks in every step. */
-    static boolean sameSchedule(RunResult a, RunResult b) {
+    public static boolean sameSchedule(RunResult a, RunResult b) {
         if (a.steps().size() != b.steps().size()) {
             return false;
         }

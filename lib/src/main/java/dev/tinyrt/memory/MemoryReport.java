@@ -21,29 +21,40 @@ public final class MemoryReport {
     }
 
     /**
-     * Writes {@code memory_report.md} and the charts into {@code dir}; PNGs only when {@code png} and Chromium is
-     * installed. Returns the report file.
+     * Writes {@code memory_report.md} and the charts into {@code dir}: HTML pages (kept when {@code html}) and
+     * PNGs (when {@code png} and Chromium is installed). Returns the report file.
      */
-    public static Path write(JsonNode doc, Path dir, boolean png) {
+    public static Path write(JsonNode doc, Path dir, boolean png, boolean html) {
         PlotlyJs plotly = PlotlyJs.locate();
         Path chromium = png ? ChartFiles.chromium() : null;
+        if (!html && chromium == null) {
+            throw new TinyrtException("no chart would be kept: PNGs need chromium on PATH; keep the HTML charts");
+        }
         Map<String, Figure> charts = MemoryCharts.all(doc);
-        for (var e : charts.entrySet()) {
-            Path html = ChartFiles.html(e.getValue(), dir, e.getKey(), plotly);
-            if (chromium != null) {
-                ChartFiles.png(chromium, html, dir.resolve(e.getKey() + ".png"));
+        try {
+            Path pages = html ? dir : Files.createTempDirectory("tinyrt-charts-");
+            for (var e : charts.entrySet()) {
+                Path page = ChartFiles.html(e.getValue(), pages, e.getKey(), plotly);
+                if (chromium != null) {
+                    ChartFiles.png(chromium, page, dir.resolve(e.getKey() + ".png"));
+                }
+                if (!html) {
+                    Files.delete(page);
+                }
             }
+        } catch (IOException e) {
+            throw new TinyrtException("cannot write charts into " + dir + ": " + e.getMessage(), e);
         }
         Path file = dir.resolve("memory_report.md");
         try {
-            Files.writeString(file, markdown(doc, chromium != null), StandardCharsets.UTF_8);
+            Files.writeString(file, markdown(doc, chromium != null, html), StandardCharsets.UTF_8);
         } catch (IOException e) {
             throw new TinyrtException("cannot write " + file + ": " + e.getMessage(), e);
         }
         return file;
     }
 
-    public static String markdown(JsonNode doc, boolean pngs) {
+    public static String markdown(JsonNode doc, boolean pngs, boolean html) {
         StringBuilder md = new StringBuilder();
         JsonNode model = doc.path("model");
         JsonNode cmp = doc.path("allocation_comparison");
@@ -75,7 +86,7 @@ public final class MemoryReport {
         md.append(String.format(Locale.ROOT, ". A difference above %d %% is explained in the last column.%n%n",
                 Component.TOLERANCE_PERCENT));
         md.append(MarkdownTable.render(MemoryTables.breakdown(doc))).append('\n');
-        md.append(chart("memory_per_precision", "Memory per weight precision", pngs));
+        md.append(chart("memory_per_precision", "Memory per weight precision", pngs, html));
 
         md.append("## 2. Standard (contiguous) vs paged allocation, by running both\n\n");
         md.append(standardCheck(cmp)).append("\n\n");
@@ -85,13 +96,13 @@ public final class MemoryReport {
                 + "fragmentation); *recomputed tokens* are prompt tokens computed again after a preemption "
                 + "(paged runs admit while the prompt fits and preempt the newest sequence when blocks run out; "
                 + "`-no-evict` reserves a request's whole length at admission, TensorRT-LLM's default).\n\n");
-        md.append(chart("paged_vs_standard", "Allocated vs used KV memory", pngs));
-        md.append(chart("concurrency_vs_budget", "Max concurrency vs KV budget", pngs));
+        md.append(chart("paged_vs_standard", "Allocated vs used KV memory", pngs, html));
+        md.append(chart("concurrency_vs_budget", "Max concurrency vs KV budget", pngs, html));
 
         md.append("## 3. The KV cache over time\n\n");
         md.append("Blocks in use (allocated) and tokens held (used) at every executor step of the lognormal runs "
                 + "and of the prefix-reuse runs.\n\n");
-        md.append(chart("kv_over_time", "KV memory over time", pngs));
+        md.append(chart("kv_over_time", "KV memory over time", pngs, html));
 
         md.append("## 4. Prefix reuse\n\n");
         md.append(prefix(doc.path("prefix_reuse"))).append("\n\n");
@@ -206,9 +217,11 @@ public final class MemoryReport {
                 on.path("output_tok_s").asDouble() / off.path("output_tok_s").asDouble());
     }
 
-    private static String chart(String name, String title, boolean png) {
-        return png ? "![" + title + "](" + name + ".png)\n\n[interactive](" + name + ".html)\n\n"
+    private static String chart(String name, String title, boolean png, boolean html) {
+        String image = png ? "![" + title + "](" + name + ".png)\n\n" : "";
+        String link = !html ? "" : png ? "[interactive](" + name + ".html)\n\n"
                 : "[" + title + " (interactive)](" + name + ".html)\n\n";
+        return image + link;
     }
 
     static String day(JsonNode doc) {

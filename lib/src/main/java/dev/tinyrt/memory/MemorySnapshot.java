@@ -15,11 +15,12 @@ import java.util.Map;
  * @param rss      VmRSS, or -1 off Linux
  * @param rssAnon  RssAnon (heap pages, malloc'ed and FFM-allocated memory), or -1
  * @param mappedRss resident bytes of mappings of files under the watched directories
+ * @param mappedSize mapped bytes of those mappings, resident or not
  * @param nmt      committed bytes per NMT category, empty when tracking is off
  * @param device   the device's free/total bytes, or {@code null} on the CPU
  */
 public record MemorySnapshot(long heapUsed, long heapCommitted, long rss, long rssAnon, long rssFile, long mappedRss,
-                             Map<String, Long> nmt, DeviceMemory.Info device) {
+                             long mappedSize, Map<String, Long> nmt, DeviceMemory.Info device) {
 
     public MemorySnapshot {
         nmt = Map.copyOf(nmt);
@@ -31,14 +32,14 @@ public record MemorySnapshot(long heapUsed, long heapCommitted, long rss, long r
         MemoryUsage heap = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage();
         List<String> status = ProcFiles.read(ProcFiles.STATUS);
         List<String> prefixes = mapped.stream().map(p -> p.toAbsolutePath().normalize() + "/").toList();
-        long mappedRss = prefixes.isEmpty() ? 0
-                : ProcFiles.mappedRss(ProcFiles.read(ProcFiles.SMAPS), f -> prefixes.stream().anyMatch(f::startsWith));
+        List<String> smaps = prefixes.isEmpty() ? List.of() : ProcFiles.read(ProcFiles.SMAPS);
+        java.util.function.Predicate<String> watched = f -> prefixes.stream().anyMatch(f::startsWith);
         Map<String, Long> nmt = NativeMemoryTracking.summary();
         // G1 keeps committed free regions outside every memory pool: NMT's figure is the whole committed heap
         long committed = nmt.getOrDefault("Java Heap", heap.getCommitted());
         return new MemorySnapshot(heap.getUsed(), committed, ProcFiles.statusField(status, "VmRSS"),
-                ProcFiles.statusField(status, "RssAnon"), ProcFiles.statusField(status, "RssFile"), mappedRss,
-                nmt, deviceMemory == null ? null : deviceMemory.info());
+                ProcFiles.statusField(status, "RssAnon"), ProcFiles.statusField(status, "RssFile"),
+                ProcFiles.mappedRss(smaps, watched), ProcFiles.mappedSize(smaps, watched), nmt, deviceMemory == null ? null : deviceMemory.info());
     }
 
     /** Two full collections: the second frees what the first's finalization and reference processing released. */
@@ -49,7 +50,7 @@ public record MemorySnapshot(long heapUsed, long heapCommitted, long rss, long r
 
     /** This snapshot with the device's reading replaced (e.g. by the device's state before the model). */
     public MemorySnapshot withDevice(DeviceMemory.Info info) {
-        return new MemorySnapshot(heapUsed, heapCommitted, rss, rssAnon, rssFile, mappedRss, nmt, info);
+        return new MemorySnapshot(heapUsed, heapCommitted, rss, rssAnon, rssFile, mappedRss, mappedSize, nmt, info);
     }
 
     public long nmt(String category) {

@@ -151,6 +151,9 @@ public final class MemoryTables {
         StringColumn limit = StringColumn.create("limited by");
         DoubleColumn tps = DoubleColumn.create("predicted tok/s");
         for (JsonNode a : doc.path("planner").path("answers")) {
+            if (a.has("error")) {
+                continue;  // the memory does not hold the model at all: said in the report's text
+            }
             label.append(a.path("label").asText());
             kv.append(round(a.path("kv_budget_bytes").asDouble() / (MIB * 1024), 2));
             tokens.append(a.path("kv_tokens").asInt());

@@ -28,14 +28,23 @@ final class ProcFiles {
 
     /** Resident bytes of the mappings whose file path passes {@code file}, summed from smaps' Rss lines. */
     static long mappedRss(List<String> smaps, Predicate<String> file) {
+        return mapped(smaps, file, "Rss:");
+    }
+
+    /** Mapped (virtual) bytes of those mappings, from smaps' Size lines. */
+    static long mappedSize(List<String> smaps, Predicate<String> file) {
+        return mapped(smaps, file, "Size:");
+    }
+
+    private static long mapped(List<String> smaps, Predicate<String> file, String field) {
         long total = 0;
         boolean counting = false;
         for (String line : smaps) {
             if (isMappingHeader(line)) {
                 String[] parts = line.trim().split("\\s+", 6);
                 counting = parts.length == 6 && file.test(parts[5]);
-            } else if (counting && line.startsWith("Rss:")) {
-                total += Long.parseLong(line.substring(4).trim().split("\\s+")[0]) * 1024;
+            } else if (counting && line.startsWith(field)) {
+                total += Long.parseLong(line.substring(field.length()).trim().split("\\s+")[0]) * 1024;
             }
         }
         return total;
