@@ -8,6 +8,7 @@ import dev.tinyrt.checkpoint.TrtllmConfig;
 import dev.tinyrt.engine.LoadedModel;
 import dev.tinyrt.model.LlamaConfig;
 import dev.tinyrt.model.StoragePrecision;
+import dev.tinyrt.runtime.ExecutorConfig;
 
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -112,6 +113,7 @@ public final class MemoryAnalysis {
                     + "KV preallocated to max_seq_len, as HF's static cache allocates it");
             ArrayNode runs = cmp.putArray("runs");
             RunResult mainPaged32 = null;
+            List<RunResult> calibration = new ArrayList<>();
             for (Workload w : List.of(main, fixedW)) {
                 List<AllocationMode> modes = new ArrayList<>();
                 modes.add(AllocationMode.standard(maxSeqLen));
@@ -119,21 +121,24 @@ public final class MemoryAnalysis {
                     modes.add(AllocationMode.paged(b));
                 }
                 if (w == main) {
-                    modes.add(AllocationMode.paged(32).withPolicy(
-                            dev.tinyrt.runtime.ExecutorConfig.Policy.GUARANTEED_NO_EVICT));
+                    modes.add(AllocationMode.paged(32).withPolicy(ExecutorConfig.Policy.GUARANTEED_NO_EVICT));
                 }
                 for (AllocationMode m : modes) {
                     RunResult r = timed(runner, w, m, limits, budget, bpt);
                     boolean keepTimeline = w == main && (m.standard() || m.name().equals("paged-32"));
-                    runs.add(r.toJson(keepTimeline));
+                    runs.add(r.toJson(keepTimeline).put("limited_by", CapacityPlanner.limitedBy(r, limits)));
                     if (w == main && m.name().equals("paged-32")) {
                         mainPaged32 = r;
+                    }
+                    if (w == main && !m.standard() && m.policy() == ExecutorConfig.Policy.MAX_UTILIZATION) {
+                        calibration.add(r);
                     }
                 }
             }
             if (mainPaged32 == null) {
                 mainPaged32 = timed(runner, main, AllocationMode.paged(32), limits, budget, bpt);
-                runs.add(mainPaged32.toJson(true));
+                runs.add(mainPaged32.toJson(true).put("limited_by", CapacityPlanner.limitedBy(mainPaged32, limits)));
+                calibration.add(mainPaged32);
             }
 
             ObjectNode prefix = doc.putObject("prefix_reuse");
@@ -143,10 +148,10 @@ public final class MemoryAnalysis {
             for (boolean on : new boolean[]{false, true}) {
                 RunResult r = timed(runner, prefixW, AllocationMode.paged(32).withPrefixCaching(on), limits, budget,
                         bpt);
-                prefixRuns.add(r.toJson(true));
+                prefixRuns.add(r.toJson(true).put("limited_by", CapacityPlanner.limitedBy(r, limits)));
             }
 
-            StepTimeModel stepModel = StepTimeModel.fit(mainPaged32);
+            StepTimeModel stepModel = StepTimeModel.fit(calibration);
             ObjectNode planner = doc.putObject("planner");
             planner.set("step_model", stepModel.toJson());
             long fixedBytes = fixedBytes(weightBytes, engine, start, processStart);

@@ -92,6 +92,8 @@ public final class MemoryReport {
         md.append(standardCheck(cmp)).append("\n\n");
         md.append(headline(cmp)).append("\n\n");
         md.append(MarkdownTable.render(MemoryTables.allocation(doc))).append('\n');
+        md.append("*limited by*: what kept requests waiting — KV-cache memory, max_batch_size, or nothing (all "
+                + "requests ran at once, so max seqs is the workload's size). ");
         md.append("*unused slots* = 1 − tokens held / token slots allocated, averaged over the run's time (internal "
                 + "fragmentation); *recomputed tokens* are prompt tokens computed again after a preemption "
                 + "(paged runs admit while the prompt fits and preempt the newest sequence when blocks run out; "
@@ -118,7 +120,7 @@ public final class MemoryReport {
         md.append(String.format(Locale.ROOT, "Memory left after weights, activations and the runtime's own "
                         + "overhead (%s) becomes the KV pool; the real executor schedules the workload over it on a "
                         + "proxy model (same token counts, negligible compute); a step-time model fitted on the "
-                        + "measured `%s` run (R² %.3f: %.0f µs per step + %.1f µs per prefill token + %.1f µs per "
+                        + "measured runs (%s; R² %.3f: %.0f µs per step + %.1f µs per prefill token + %.1f µs per "
                         + "decoded token + %.3f µs per held token, × %.3f for gaps between steps) gives the time. "
                         + "Checked against real runs at other budgets:%n%n",
                 doc.path("planner").path("fixed_bytes_how").asText(), sm.path("fitted_on").asText(),
@@ -143,14 +145,16 @@ public final class MemoryReport {
                 continue;
             }
             long capacity = budget / (maxSeqLen * bpt);
-            s.append(String.format(Locale.ROOT, " Verified on the %s run: every sequence held one %,d-byte block "
-                            + "(%d tokens × %,d B) in %d of its %d steps (blocks in use = sequences running), and at "
-                            + "most %d sequences ran at once = ⌊budget / (max_seq_len × bytes per token)⌋ = ⌊%,d / %,d⌋"
-                            + " = %d%s.", r.path("workload").asText(), maxSeqLen * bpt, maxSeqLen, bpt,
-                    r.path("steps_one_block_per_sequence").asInt(), r.path("steps").asInt(),
-                    r.path("max_concurrent").asInt(), budget, maxSeqLen * bpt, capacity,
-                    r.path("max_concurrent").asInt() == Math.min(capacity, r.path("requests").asInt()) ? ""
-                            : " (MISMATCH)"));
+            s.append(String.format(Locale.ROOT, " Verified on the %s run: each sequence took one %,d-byte block "
+                            + "(%d tokens × %,d B) when admitted; blocks in use exceeded the sequences of a step in %d "
+                            + "of %d steps (equal in %d; in the others a sequence finished and returned its block), "
+                            + "and at most %d sequences ran at once = ⌊budget / (max_seq_len × bytes per token)⌋ = "
+                            + "⌊%,d / %,d⌋ = %d%s.", r.path("workload").asText(), maxSeqLen * bpt, maxSeqLen, bpt,
+                    r.path("steps_more_blocks_than_sequences").asInt(), r.path("steps").asInt(),
+                    r.path("steps_one_block_per_sequence").asInt(), r.path("max_concurrent").asInt(), budget,
+                    maxSeqLen * bpt, capacity,
+                    r.path("max_concurrent").asInt() == Math.min(capacity, r.path("requests").asInt())
+                            && r.path("steps_more_blocks_than_sequences").asInt() == 0 ? "" : " (MISMATCH)"));
         }
         return s.toString();
     }
@@ -204,8 +208,8 @@ public final class MemoryReport {
         return String.format(Locale.ROOT, "Every request starts with the same %d-token system prompt (%d full blocks "
                         + "of %,d bytes); a warm-up request computes it first, as a system prompt served before "
                         + "would. With prefix caching the sequences held %.0f KiB of KV each on average instead of "
-                        + "%.0f KiB: %.0f KiB saved per sequence (at most %,d KiB, the prompt's full blocks), %d prompt "
-                        + "blocks came from the cache, up to %d blocks were shared at once, and %.1f× the sequences "
+                        + "%.0f KiB: %.0f KiB less per sequence (the system prompt's full blocks alone are %,d KiB; "
+                        + "fewer preemptions and recomputations account for the rest), %d prompt blocks came from the cache, up to %d blocks were shared at once, and %.1f× the sequences "
                         + "ran at once (max %d vs %d) at %.2f× the throughput.",
                 p.path("system_prompt_tokens").asInt(), systemBlocks, blockBytes,
                 on.path("allocated_bytes_per_sequence").asDouble() / 1024,

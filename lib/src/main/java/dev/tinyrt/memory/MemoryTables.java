@@ -76,6 +76,7 @@ public final class MemoryTables {
         DoubleColumn frag = DoubleColumn.create("unused slots %");
         DoubleColumn tps = DoubleColumn.create("output tok/s");
         IntColumn recomputed = IntColumn.create("recomputed tokens");
+        StringColumn limit = StringColumn.create("limited by");
         for (JsonNode r : runs) {
             workload.append(r.path("workload").asText());
             mode.append(r.path("mode").asText());
@@ -89,9 +90,10 @@ public final class MemoryTables {
                     : round(100 * r.path("internal_fragmentation").asDouble(), 1));
             tps.append(round(r.path("output_tok_s").asDouble(), 1));
             recomputed.append(r.path("recomputed_prompt_tokens").asInt());
+            limit.append(r.path("limited_by").asText());
         }
         return t.addColumns(workload, mode, blocks, maxSeqs, meanSeqs, allocated, used, perSeq, frag, tps,
-                recomputed);
+                recomputed, limit);
     }
 
     public static Table kvDtypes(JsonNode doc) {

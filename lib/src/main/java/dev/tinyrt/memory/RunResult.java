@@ -107,6 +107,11 @@ public record RunResult(String workload, AllocationMode mode, long budgetBytes, 
         return steps.stream().filter(s -> s.stats().blocksUsed() == s.stats().sequences()).count();
     }
 
+    /** Steps in which more blocks were in use than sequences ran: never, when each sequence holds one block. */
+    public long stepsWithMoreBlocksThanSequences() {
+        return steps.stream().filter(s -> s.stats().blocksUsed() > s.stats().sequences()).count();
+    }
+
     private double timeWeighted(ToDoubleFunction<StepStats> f) {
         double sum = 0;
         double time = 0;
@@ -150,6 +155,7 @@ public record RunResult(String workload, AllocationMode mode, long budgetBytes, 
         n.put("prefix_hit_blocks", prefixHitBlocks);
         n.put("peak_shared_blocks", peakSharedBlocks());
         n.put("steps_one_block_per_sequence", stepsWithOneBlockPerSequence());
+        n.put("steps_more_blocks_than_sequences", stepsWithMoreBlocksThanSequences());
         if (withTimeline) {
             n.set("timeline", timeline());
         }

@@ -18,7 +18,12 @@ public record StepTimeModel(double fixedNanos, double perPrefillToken, double pe
                             double perContextToken, double overhead, double rSquared, String fittedOn) {
 
     public static StepTimeModel fit(RunResult run) {
-        List<RunResult.Step> steps = run.steps();
+        return fit(List.of(run));
+    }
+
+    /** One model over the steps of several runs (runs at different times average out a shared machine's load). */
+    public static StepTimeModel fit(List<RunResult> runs) {
+        List<RunResult.Step> steps = runs.stream().flatMap(r -> r.steps().stream()).toList();
         if (steps.size() < 8) {
             throw new TinyrtException("need at least 8 steps to fit a step-time model, the run had " + steps.size());
         }
@@ -44,8 +49,10 @@ public record StepTimeModel(double fixedNanos, double perPrefillToken, double pe
             ssTot += Math.pow(s.stats().nanos() - mean, 2);
             stepSum += s.stats().nanos();
         }
-        return new StepTimeModel(c[0], c[1], c[2], c[3], run.wallNanos() / stepSum,
-                ssTot == 0 ? 1 : 1 - ssRes / ssTot, run.workload() + " " + run.mode().name());
+        double wall = runs.stream().mapToLong(RunResult::wallNanos).sum();
+        String on = runs.stream().map(r -> r.workload() + " " + r.mode().name())
+                .collect(java.util.stream.Collectors.joining(", "));
+        return new StepTimeModel(c[0], c[1], c[2], c[3], wall / stepSum, ssTot == 0 ? 1 : 1 - ssRes / ssTot, on);
     }
 
     /** Predicted nanoseconds of one step. */

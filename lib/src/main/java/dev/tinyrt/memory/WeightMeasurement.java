@@ -166,18 +166,18 @@ public final class WeightMeasurement {
                     m.bytes(), computed);
         }
         long own = m.heap() + m.nativeBytes();
+        if (m.mapped() > 0 && Math.abs(own - computed) <= Component.TOLERANCE * computed) {
+            return String.format(Locale.ROOT, "the engine's own converted copy (heap + native: %,d bytes) matches; "
+                    + "the other %,d bytes are pages of the checkpoint file that the conversion read and that stay "
+                    + "mapped and resident (file-backed: the OS can drop them, the engine never reads them again)",
+                    own, m.mapped());
+        }
         if (m.mappedSize() > 0 && Math.abs(m.mappedSize() - computed) <= Component.TOLERANCE * computed) {
             return String.format(Locale.ROOT, "the weights are used in place from the mapped checkpoint: %,d bytes "
                     + "mapped (%+.1f %% from computed), %,d of them resident (pages never read stay on disk: "
                     + "embedding rows of tokens the measuring step did not use), plus %,d bytes of model objects on "
                     + "the heap (RoPE tables, the tensor index, weight objects)", m.mappedSize(),
                     100.0 * (m.mappedSize() - computed) / computed, m.mapped(), own);
-        }
-        if (m.mapped() > 0 && Math.abs(own - computed) <= Component.TOLERANCE * computed) {
-            return String.format(Locale.ROOT, "the engine's own converted copy (heap + native: %,d bytes) matches; "
-                    + "the other %,d bytes are pages of the checkpoint file that the conversion read and that stay "
-                    + "mapped and resident (file-backed: the OS can drop them, the engine never reads them again)",
-                    own, m.mapped());
         }
         return String.format(Locale.ROOT, "measured heap %,d + native %,d + mapped %,d bytes against %,d computed",
                 m.heap(), m.nativeBytes(), m.mapped(), computed);
