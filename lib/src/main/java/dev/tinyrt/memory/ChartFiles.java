@@ -17,8 +17,8 @@ import java.util.concurrent.TimeUnit;
  * Chromium is installed, as a PNG screenshot of that page.
  */
 public final class ChartFiles {
-    private static final int WIDTH = 1100;
-    private static final int HEIGHT = 620;
+    static final int WIDTH = 1100;
+    static final int HEIGHT = 640;
 
     private ChartFiles() {
     }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import tech.tablesaw.plotly.components.Axis;
 import tech.tablesaw.plotly.components.Figure;
 import tech.tablesaw.plotly.components.Layout;
+import tech.tablesaw.plotly.components.Margin;
 import tech.tablesaw.plotly.traces.BarTrace;
 import tech.tablesaw.plotly.traces.ScatterTrace;
 import tech.tablesaw.plotly.traces.Trace;
@@ -30,28 +31,31 @@ public final class MemoryCharts {
         return charts;
     }
 
-    /** Stacked bars: weights (measured where the backend loads them), the KV pool and activations per precision. */
+    /**
+     * Stacked bars per precision: weights, the comparison's KV pool and the activation workspace, as computed
+     * (the breakdown table checks each against a measurement).
+     */
     public static Figure perPrecision(JsonNode doc) {
         List<String> labels = new ArrayList<>();
         List<Double> weights = new ArrayList<>();
         for (JsonNode w : doc.path("weights")) {
-            boolean loads = w.path("loads").asBoolean();
-            labels.add(w.path("precision").asText() + (loads ? "" : " (computed)"));
-            weights.add((loads ? w.path("measured").path("bytes").asDouble() : w.path("computed_bytes").asDouble())
-                    / MIB);
+            labels.add(w.path("precision").asText() + (w.path("loads").asBoolean() ? "" : " (not loadable yet)"));
+            weights.add(w.path("computed_bytes").asDouble() / MIB);
         }
         double kv = doc.path("allocation_comparison").path("budget_bytes").asDouble() / MIB;
-        double act = doc.path("breakdown").path("activations").path("measured").path("bytes").asDouble() / MIB;
+        double act = doc.path("breakdown").path("activations").path("computed_bytes").asDouble() / MIB;
         Object[] x = labels.toArray();
         int n = labels.size();
-        Layout layout = Layout.builder().title("Memory per weight precision: weights + KV pool ("
-                        + doc.path("breakdown").path("kv_cache").path("engine_dtype").asText() + ") + activations")
-                .barMode(Layout.BarMode.STACK).xAxis(Axis.builder().title("weight precision").build())
+        Layout layout = layout().title("Memory per weight precision (computed; checked against measurements in "
+                        + "the breakdown table)").barMode(Layout.BarMode.STACK)
+                .xAxis(Axis.builder().title("weight precision").build())
                 .yAxis(Axis.builder().title("MiB").build()).build();
         return new Figure(layout,
                 BarTrace.builder(x, weights.stream().mapToDouble(Double::doubleValue).toArray()).name("weights").build(),
-                BarTrace.builder(x, filled(n, kv)).name("KV pool (comparison budget)").build(),
-                BarTrace.builder(x, filled(n, act)).name("activations (measured)").build());
+                BarTrace.builder(x, filled(n, kv)).name("KV pool (" + doc.path("breakdown").path("kv_cache")
+                        .path("engine_dtype").asText() + ", comparison budget)").build(),
+                BarTrace.builder(x, filled(n, act)).name("activations ("
+                        + doc.path("breakdown").path("activations").path("tokens").asInt() + "-token step)").build());
     }
 
     /** Max concurrent sequences against the KV budget, per allocation mode; measured runs as markers. */
@@ -80,8 +84,8 @@ public final class MemoryCharts {
         }
         measured.forEach((mode, pts) -> traces.add(ScatterTrace.builder(col(pts, 0), col(pts, 1))
                 .mode(ScatterTrace.Mode.MARKERS).name(mode + " (measured run)").build()));
-        Layout layout = Layout.builder().title("Max concurrent sequences vs KV budget (" + workload + ", lines: "
-                        + doc.path("concurrency_sweep").path("requests").asInt() + " requests on the proxy)")
+        Layout layout = layout().title("Max concurrent sequences vs KV budget (" + workload + "; lines: "
+                        + doc.path("concurrency_sweep").path("requests").asInt() + " requests scheduled on the proxy)")
                 .xAxis(Axis.builder().title("KV budget (MiB)").type(Axis.Type.LOG).build())
                 .yAxis(Axis.builder().title("max concurrent sequences").build()).build();
         return new Figure(layout, traces.toArray(Trace[]::new));
@@ -97,7 +101,7 @@ public final class MemoryCharts {
             allocated.add(r.path("mean_allocated_bytes").asDouble() / MIB);
             used.add(r.path("mean_used_bytes").asDouble() / MIB);
         }
-        Layout layout = Layout.builder().title("Paged vs contiguous: KV allocated vs actually used (time averages, "
+        Layout layout = layout().title("Paged vs contiguous: KV allocated vs actually used (time averages, "
                         + "same budget)").barMode(Layout.BarMode.GROUP)
                 .xAxis(Axis.builder().title("workload and allocation").build())
                 .yAxis(Axis.builder().title("MiB").build()).build();
@@ -127,12 +131,21 @@ public final class MemoryCharts {
             String name = r.path("workload").asText() + " " + r.path("mode").asText();
             traces.add(ScatterTrace.builder(time, allocated).mode(ScatterTrace.Mode.LINE).name(name + " allocated")
                     .build());
-            traces.add(ScatterTrace.builder(time, used).mode(ScatterTrace.Mode.LINE).name(name + " used").build());
+            if (!r.path("prefix_caching").asBoolean()) {  // shared tokens would count once per sequence
+                traces.add(ScatterTrace.builder(time, used).mode(ScatterTrace.Mode.LINE).name(name + " used")
+                        .build());
+            }
         }
-        Layout layout = Layout.builder().title("KV-cache memory over time (allocated blocks vs tokens held)")
+        Layout layout = layout().title("KV-cache memory over time: blocks in use (allocated) and tokens held (used)")
                 .xAxis(Axis.builder().title("seconds since the workload was queued").build())
                 .yAxis(Axis.builder().title("MiB").build()).build();
         return new Figure(layout, traces.toArray(Trace[]::new));
+    }
+
+    /** Every chart at the size the PNGs are taken at, with room for long category labels. */
+    private static Layout.LayoutBuilder layout() {
+        return Layout.builder().width(ChartFiles.WIDTH - 20).height(ChartFiles.HEIGHT - 20)
+                .margin(Margin.builder().left(70).right(20).top(60).bottom(170).build());
     }
 
     private static double[] filled(int n, double v) {

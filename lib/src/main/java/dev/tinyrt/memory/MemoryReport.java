@@ -32,6 +32,7 @@ public final class MemoryReport {
         }
         Map<String, Figure> charts = MemoryCharts.all(doc);
         try {
+            Files.createDirectories(dir);
             Path pages = html ? dir : Files.createTempDirectory("tinyrt-charts-");
             for (var e : charts.entrySet()) {
                 Path page = ChartFiles.html(e.getValue(), pages, e.getKey(), plotly);
@@ -90,7 +91,7 @@ public final class MemoryReport {
 
         md.append("## 2. Standard (contiguous) vs paged allocation, by running both\n\n");
         md.append(standardCheck(cmp)).append("\n\n");
-        md.append(headline(cmp)).append("\n\n");
+        md.append(headline(cmp)).append(" ").append(batchingBound(doc)).append("\n\n");
         md.append(MarkdownTable.render(MemoryTables.allocation(doc))).append('\n');
         md.append("*limited by*: what kept requests waiting — KV-cache memory, max_batch_size, or nothing (all "
                 + "requests ran at once, so max seqs is the workload's size). ");
@@ -188,6 +189,38 @@ public final class MemoryReport {
         return s.append('.').toString();
     }
 
+    /**
+     * How much throughput batching can buy on this machine, by the step-time model: a step costs a fixed part plus
+     * a part per decoded token, and only the fixed part is shared by the sequences of a step.
+     */
+    static String batchingBound(JsonNode doc) {
+        JsonNode sm = doc.path("planner").path("step_model");
+        double fixed = sm.path("fixed_ns").asDouble();
+        double perToken = sm.path("per_decode_token_ns").asDouble();
+        JsonNode std = null;
+        JsonNode paged = null;
+        for (JsonNode r : doc.path("allocation_comparison").path("runs")) {
+            if (r.path("workload").asText().equals(doc.path("concurrency_sweep").path("workload").asText())) {
+                if (r.path("mode").asText().equals("standard")) {
+                    std = r;
+                } else if (r.path("mode").asText().equals("paged-32")) {
+                    paged = r;
+                }
+            }
+        }
+        if (std == null || paged == null || perToken <= 0 || fixed <= 0) {
+            return "";
+        }
+        double a = std.path("mean_concurrent").asDouble();
+        double b = paged.path("mean_concurrent").asDouble();
+        double bound = (fixed / a + perToken) / (fixed / b + perToken);
+        return String.format(Locale.ROOT, "Throughput: by the step-time model fitted on these runs (section 6) a "
+                        + "step costs %.0f µs plus %.0f µs per decoded token, and only the fixed part is shared, so "
+                        + "going from %.1f to %.1f sequences per step (standard to paged-32, means) can raise decode "
+                        + "throughput by at most %.2f× here; measured differences beyond that are the shared "
+                        + "machine's load changing between runs.", fixed / 1e3, perToken / 1e3, a, b, bound);
+    }
+
     static String prefix(JsonNode p) {
         JsonNode off = null;
         JsonNode on = null;
@@ -208,8 +241,9 @@ public final class MemoryReport {
         return String.format(Locale.ROOT, "Every request starts with the same %d-token system prompt (%d full blocks "
                         + "of %,d bytes); a warm-up request computes it first, as a system prompt served before "
                         + "would. With prefix caching the sequences held %.0f KiB of KV each on average instead of "
-                        + "%.0f KiB: %.0f KiB less per sequence (the system prompt's full blocks alone are %,d KiB; "
-                        + "fewer preemptions and recomputations account for the rest), %d prompt blocks came from the cache, up to %d blocks were shared at once, and %.1f× the sequences "
+                        + "%.0f KiB: %.0f KiB less per sequence (unshared, the system prompt's full blocks are %,d KiB of "
+                        + "every sequence), %d prompt blocks came from the cache (readmissions after a preemption "
+                        + "count again), up to %d blocks were shared at once, and %.1f× the sequences "
                         + "ran at once (max %d vs %d) at %.2f× the throughput.",
                 p.path("system_prompt_tokens").asInt(), systemBlocks, blockBytes,
                 on.path("allocated_bytes_per_sequence").asDouble() / 1024,
