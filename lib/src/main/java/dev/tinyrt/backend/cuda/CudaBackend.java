@@ -175,6 +175,11 @@ public final class CudaBackend implements Backend {
         tactics.clear();
     }
 
+    /** Uses {@code tactic} for products of {@code shape} from now on (self-test and benchmarks compare both). */
+    void forceTactic(MatmulTactics.Shape shape, MatmulTactics.Tactic tactic) {
+        tactics.force(shape, tactic);
+    }
+
     /** Chosen matmul tactics, one line per shape, for reports. */
     public List<String> tacticReport() {
         List<String> lines = new ArrayList<>();
@@ -194,6 +199,11 @@ public final class CudaBackend implements Backend {
                 graphs.enabled() ? "on" : "off", graphs.recorded(), graphs.recordMillis(), graphs.replayed(),
                 graphs.eager(), graphs.size(), graphs.firstFailure() == null ? ""
                         : "; first recording failure: " + graphs.firstFailure());
+    }
+
+    /** Steps run by replaying a recorded CUDA graph so far. */
+    public long graphReplays() {
+        return graphs.replayed();
     }
 
     /** Device memory this backend holds now: its own arena and its KV storages. */
