@@ -113,7 +113,9 @@ final class CudaDriver {
         eventCreate = fn(lib, "cuEventCreate", ADDRESS, JAVA_INT);
         eventRecord = fn(lib, "cuEventRecord", ADDRESS, ADDRESS);
         eventSynchronize = fn(lib, "cuEventSynchronize", ADDRESS);
-        eventElapsedTime = fn(lib, "cuEventElapsedTime_v2", ADDRESS, ADDRESS, ADDRESS);
+        // cuda.h 12.8+ maps cuEventElapsedTime to _v2; older drivers have only the original (same signature)
+        eventElapsedTime = fn(lib, lib.find("cuEventElapsedTime_v2").isPresent() ? "cuEventElapsedTime_v2"
+                : "cuEventElapsedTime", ADDRESS, ADDRESS, ADDRESS);
         eventDestroy = fn(lib, "cuEventDestroy_v2", ADDRESS);
         launchKernel = fn(lib, "cuLaunchKernel", ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT,
                 JAVA_INT, ADDRESS, ADDRESS, ADDRESS);

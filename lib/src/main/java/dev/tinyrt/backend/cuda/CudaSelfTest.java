@@ -368,7 +368,7 @@ public final class CudaSelfTest implements Callable<Integer> {
     }
 
     private void model(String name, LlamaConfig config, DType dtype, Path dir) {
-        RandomCheckpoint.write(config, new RandomCheckpoint.Options(7, dtype, 0.05, 0.1, LlamaConfig.Spelling.HF4,
+        RandomCheckpoint.write(config, new RandomCheckpoint.Options(7, dtype, 0.15, 0.2, LlamaConfig.Spelling.HF4,
                 null), dir);
         int[] prompt = new int[45];
         for (int i = 0; i < prompt.length; i++) {
