@@ -53,6 +53,8 @@ public final class CudaSpeed implements Callable<Integer> {
     @Option(names = "--profile-steps", defaultValue = "8") int profileSteps;
     @Option(names = "--cpu-check-tokens", defaultValue = "16",
             description = "greedy tokens to compare with the CPU fp32 engine (0: skip the CPU check)") int cpuTokens;
+    @Option(names = "--bandwidth-bytes", defaultValue = "1073741824",
+            description = "buffer size of the copy and read bandwidth probes") long bandwidthBytes;
     @Option(names = "--command", description = "the command line to record as provenance") String command;
     @Option(names = "--out", required = true) Path out;
 
@@ -141,7 +143,7 @@ public final class CudaSpeed implements Callable<Integer> {
     }
 
     private void bandwidth(CudaBackend b) {
-        long bytes = 1L << 30;
+        long bytes = bandwidthBytes;
         ObjectNode n = root.putObject("bandwidth");
         n.put("bytes", bytes);
         n.put("copy_gb_s", b.copyBandwidth(bytes));

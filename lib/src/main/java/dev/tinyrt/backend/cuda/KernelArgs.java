@@ -10,13 +10,16 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 /**
  * The {@code void** kernelParams} array of cuLaunchKernel: one 8-byte slot per argument and an array of pointers to
- * the slots. Reused for every launch (the driver copies the values at launch, and while a graph is captured).
+ * the slots, NULL after the last argument (the driver knows each kernel's parameter count and ignores it; a test
+ * driver counts the arguments by it). Reused for every launch: the driver copies the values at launch, also while
+ * a graph is being captured.
  */
 final class KernelArgs {
-    private static final int MAX = 24;
+    private static final int MAX = 24;  // the most any kernel takes is 18
     private final MemorySegment values;
     private final MemorySegment pointers;
     private int count;
+    private int terminated = -1;
 
     KernelArgs(Arena arena) {
         values = arena.allocate(8L * MAX, 8);
@@ -59,6 +62,14 @@ final class KernelArgs {
     }
 
     MemorySegment pointers() {
+        if (terminated >= 0) {
+            pointers.setAtIndex(ADDRESS, terminated, values.asSlice(8L * terminated, 8));
+            terminated = -1;
+        }
+        if (count < MAX) {
+            pointers.setAtIndex(ADDRESS, count, MemorySegment.NULL);
+            terminated = count;
+        }
         return pointers;
     }
 }
