@@ -63,11 +63,11 @@ export -f parity_all make_model  # run under timeout through bash -c
   python3 -c "import zipfile, glob; print(zipfile.ZipFile(glob.glob('.device/lib/tinyrt-*.jar')[0]).read(
 'dev/tinyrt/backend/cuda/kernels.properties').decode())" \
     || echo "WARNING: the tinyrt jar has no CUDA kernels (was pack.sh run where nvcc exists?)"
-  stage selftest 90 $TINYRT_JAVA dev.tinyrt.backend.cuda.CudaSelfTest --out "$OUT/cuda_selftest.json" \
+  stage selftest 60 $TINYRT_JAVA dev.tinyrt.backend.cuda.CudaSelfTest --out "$OUT/cuda_selftest.json" \
     --tmp "$work/selftest"
-  stage parity 90 bash -c parity_all
-  stage model 80 bash -c make_model
-  stage speed 200 $TINYRT_JAVA dev.tinyrt.backend.cuda.CudaSpeed --model "$tl" --prompt-len 128 --new-tokens 128 \
+  stage parity 60 bash -c parity_all
+  stage model 100 bash -c make_model
+  stage speed 180 $TINYRT_JAVA dev.tinyrt.backend.cuda.CudaSpeed --model "$tl" --prompt-len 128 --new-tokens 128 \
     --repeats 5 --cpu-check-tokens 16 --out "$OUT/cuda_speed.json" \
     --command "$command_line: cuda_speed --model <make_checkpoint --preset tinyllama-1.1b --seed 0 --dtype fp16> --prompt-len 128 --new-tokens 128"
   stage leak 80 $TINYRT_JAVA dev.tinyrt.backend.cuda.CudaLeakCheck --model data/models/tinyrt-12m --cycles 100 \

@@ -23,7 +23,7 @@ DEV void attn_decode_body(const __half* __restrict__ qkv, int qkv_stride, const 
                           __half* __restrict__ out) {
     constexpr int LPT = D / 8;   // lanes per key: each lane owns one 8-dim (16-byte) chunk
     constexpr int TPW = 32 / LPT;  // keys per warp per pass
-    extern __shared__ float attn_smem[];
+    DYNAMIC_SHARED(float, attn_smem);
     float* scores = attn_smem;                          // [G][split_len]
     float* o_part = scores + G * split_len;             // [ATTN_WARPS][G][D]
     float* ml = o_part + ATTN_WARPS * G * D;            // [G][2]: max, sum

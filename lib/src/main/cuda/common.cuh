@@ -6,6 +6,12 @@
 
 #define DEV __device__ __forceinline__
 
+// Dynamic shared memory of a block (the launch's sharedBytes). A macro so the kernels can also be compiled for the
+// host by the test emulator (lib/src/test/native), which defines it before including this file.
+#ifndef DYNAMIC_SHARED
+#define DYNAMIC_SHARED(type, name) extern __shared__ __align__(16) type name[]
+#endif
+
 template <typename T> DEV float to_f32(T v);
 template <> DEV float to_f32<float>(float v) { return v; }
 template <> DEV float to_f32<__half>(__half v) { return __half2float(v); }
@@ -59,11 +65,15 @@ DEV uint4 pack8(const float* in) {
 
 // Weights are read exactly once per step: stream them past L1 so activations stay cached there.
 DEV uint4 load_streaming(const void* p) {
+#ifdef __CUDA_ARCH__
     uint4 v;
     asm("ld.global.nc.L1::no_allocate.v4.u32 {%0, %1, %2, %3}, [%4];"
-                 : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w)
-                 : "l"(p));
+        : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w)
+        : "l"(p));
     return v;
+#else  // host compilation by the test emulator
+    return *reinterpret_cast<const uint4*>(p);
+#endif
 }
 
 DEV uint4 load_cached(const void* p) { return __ldg(reinterpret_cast<const uint4*>(p)); }

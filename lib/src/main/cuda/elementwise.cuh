@@ -99,9 +99,11 @@ extern "C" __global__ void tinyrt_read_probe(const uint4* __restrict__ data, lon
 // Busy-waits for `nanoseconds` on one thread: the profiler puts it at the head of a step so the host can enqueue the
 // whole step before the GPU starts, and each kernel's events then measure the kernel, not the launch latency.
 extern "C" __global__ void tinyrt_spin(long long nanoseconds) {
+#ifdef __CUDA_ARCH__
     unsigned long long start, now;
     asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(start));
     do {
         asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(now));
     } while ((long long)(now - start) < nanoseconds);
+#endif
 }

@@ -61,7 +61,7 @@ DEV void gemv_body(const __half* __restrict__ w, const __half* __restrict__ x, T
 template <int NT>
 DEV void gemv_swiglu_body(const __half* __restrict__ w, const __half* __restrict__ gate_up, __half* __restrict__ out,
                           int m, int k) {
-    extern __shared__ __align__(16) unsigned char gemv_smem[];
+    DYNAMIC_SHARED(unsigned char, gemv_smem);
     __half* act = reinterpret_cast<__half*>(gemv_smem);
     for (int i = threadIdx.x; i < NT * k; i += GEMV_THREADS) {
         int t = i / k, c = i - t * k;

@@ -137,6 +137,7 @@ typedef struct { int capturing; LaunchList rec; } Stream;
 static const char *k = "";  // the kernel being checked, for messages
 static int check_launch(const Launch *l);
 static void run_launch(const Launch *l);
+static CUresult enqueue(Launch *l, void *stream);
 
 static CUresult copy_check(const char *what, CUdeviceptr dptr, size_t n, void *stream) {
     if (stream && ((Stream *)stream)->capturing) { fprintf(stderr, "[fake-cuda] %s while capturing\n", what); invalid++; return ERR_CAPTURE_UNSUPPORTED; }
@@ -220,7 +221,7 @@ static size_t cache_off(int block, int kvh, int off, int kvheads, int bs, int hd
 }
 
 static int expected_params(const char *name) {
-    static const struct { const char *prefix; int n; } table[] = {
+    static const struct { const char *prefix; int n; } table[] = {{"cublas_gemm", 10},
         {"tinyrt_embed_", 4}, {"tinyrt_add_rms_norm_", 6}, {"tinyrt_rms_norm_", 5}, {"tinyrt_add_", 3},
         {"tinyrt_swiglu", 4}, {"tinyrt_gather_rows", 4}, {"tinyrt_f32_to_f16", 3}, {"tinyrt_bf16_to_f16", 3},
         {"tinyrt_argmax_f32", 3}, {"tinyrt_read_probe", 3}, {"tinyrt_spin", 1}, {"tinyrt_rope_store_kv", 12},
@@ -360,6 +361,12 @@ static int check_launch(const Launch *l) {
                 NEED(P(l, 3) + cache_off(blk, kv - 1, bs - 1, kv, bs, d), d * 2, "v block");
             }
         }
+    } else if (!strcmp(k, "cublas_gemm")) {  // recorded by fake_gemm: m n k a lda b ldb c ldc fp32out
+        int m = I(l, 0), n = I(l, 1), kk = I(l, 2), lda = I(l, 4), ldb = I(l, 6), ldc = I(l, 8), c4 = I(l, 9);
+        CHECK(lda >= kk && ldb >= kk && ldc >= m, "gemm: leading dimensions");
+        NEED(P(l, 3), 2ull * lda * m, "gemm A (weights)");
+        NEED(P(l, 5), 2ull * ldb * n, "gemm B (activations)");
+        NEED(P(l, 7), (c4 ? 4ull : 2ull) * ldc * n, "gemm C (output)");
     } else {
         fail("%s: no checker for this kernel", k);
         return 0;
@@ -367,8 +374,35 @@ static int check_launch(const Launch *l) {
     return 1;
 }
 
-// Only argmax runs: its ids are fed back as the next step's tokens.
+// Linked in only for the emulating build (emu_kernels.cpp): runs the real kernel sources on the CPU.
+extern int emu_run(const char *name, const unsigned *grid, unsigned block, unsigned shared, void **params)
+    __attribute__((weak));
+
+static void run_gemm(const Launch *l) {
+    if (!emu_run) return;  // only the emulating build computes (the structural one only checks arguments)
+    int m = I(l, 0), n = I(l, 1), kk = I(l, 2), lda = I(l, 4), ldb = I(l, 6), ldc = I(l, 8), c4 = I(l, 9);
+    const _Float16 *A = (const _Float16 *)(uintptr_t)P(l, 3), *B = (const _Float16 *)(uintptr_t)P(l, 5);
+    for (int j = 0; j < n; j++)
+        for (int i = 0; i < m; i++) {
+            float acc = 0;
+            for (int p = 0; p < kk; p++) acc += (float)A[p + (size_t)i * lda] * (float)B[p + (size_t)j * ldb];
+            if (c4) ((float *)(uintptr_t)P(l, 7))[i + (size_t)j * ldc] = acc;
+            else ((_Float16 *)(uintptr_t)P(l, 7))[i + (size_t)j * ldc] = (_Float16)acc;
+        }
+}
+
+// With the emulator every kernel and GEMM runs; without it only argmax does (its ids are the next step's tokens).
 static void run_launch(const Launch *l) {
+    if (!strcmp(l->fn, "cublas_gemm")) {
+        run_gemm(l);
+        return;
+    }
+    if (emu_run) {
+        void *params[24];
+        for (int i = 0; i < l->nparams; i++) params[i] = (void *)l->params[i];
+        if (emu_run(l->fn, l->g, l->b, l->smem, params)) return;
+        fail("%s: the emulator does not know this kernel", l->fn);
+    }
     if (!strcmp(l->fn, "tinyrt_argmax_f32")) {
         int vocab = I(l, 2);
         for (unsigned r = 0; r < l->g[0]; r++) {
@@ -386,17 +420,30 @@ CUresult cuLaunchKernel(void *f, unsigned gx, unsigned gy, unsigned gz, unsigned
     if (by != 1 || bz != 1) { fail("%s: 2-D blocks", (char *)f); return ERR_INVALID_VALUE; }
     // the driver knows each kernel's parameter count; tinyrt NULL-terminates its array, which lets us count them
     for (l.nparams = 0; l.nparams < 24 && params[l.nparams]; l.nparams++) memcpy(l.params[l.nparams], params[l.nparams], 8);
+    return enqueue(&l, stream);  // arguments are checked when captured and again at every replay
+}
+
+// The fake cuBLAS enqueues its GEMMs here, so they are recorded into graphs like kernels.
+static CUresult enqueue(Launch *l, void *stream) {
     Stream *st = stream;
     launches++;
     if (st->capturing) {
         if (st->rec.n == st->rec.cap) { st->rec.cap = st->rec.cap ? 2 * st->rec.cap : 64; st->rec.l = realloc(st->rec.l, st->rec.cap * sizeof(Launch)); }
-        st->rec.l[st->rec.n++] = l;
+        st->rec.l[st->rec.n++] = *l;
         captured_launches++;
-        return check_launch(&l) ? OK : ERR_INVALID_VALUE;  // arguments are checked at capture too
+        return check_launch(l) ? OK : ERR_INVALID_VALUE;
     }
-    if (!check_launch(&l)) return ERR_INVALID_VALUE;
-    run_launch(&l);
+    if (!check_launch(l)) return ERR_INVALID_VALUE;
+    run_launch(l);
     return OK;
+}
+
+int fake_gemm(void *stream, int m, int n, int kk, CUdeviceptr a, int lda, CUdeviceptr b, int ldb, CUdeviceptr c,
+              int ldc, int fp32_out) {
+    Launch l = {.fn = "cublas_gemm", .g = {1, 1, 1}, .b = 1, .smem = 0, .nparams = 10};
+    long long v[10] = {m, n, kk, (long long)a, lda, (long long)b, ldb, (long long)c, ldc, fp32_out};
+    for (int i = 0; i < 10; i++) memcpy(l.params[i], &v[i], 8);
+    return enqueue(&l, stream);
 }
 
 // ---- for tests -----------------------------------------------------------------------------------------------
