@@ -1,0 +1,123 @@
+package dev.tinyrt.report;
+
+import dev.tinyrt.bench.BenchmarkJson;
+import dev.tinyrt.bench.BenchmarkReport;
+import dev.tinyrt.bench.PointResult;
+import dev.tinyrt.bench.SyntheticResults;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import tech.tablesaw.api.Table;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** README tables and chart sets built from benchmark results alone. */
+class BenchmarkReportingTest {
+    @TempDir Path tmp;
+
+    private static double tput(BenchmarkReport r, String system, int batch, int input) {
+        return r.results().stream().filter(p -> p.system().equals(system) && p.batchSize() == batch
+                && p.inputLen() == input).findFirst().orElseThrow().summary().systemOutputThroughputTokS().median();
+    }
+
+    @Test
+    void readmeTableComesFromTheResultFiles() {
+        BenchmarkReport r = SyntheticResults.report("2026-11-26T12:00:00Z");
+        BenchmarkJson.write(tmp.resolve("benchmark_cpu_tiny_fp16_vs-hf.json"), r);
+        BenchmarkJson.write(tmp.resolve("cpu_speed.json"), r);  // other prefixes are not benchmark results
+        String md = ResultTables.all(tmp).get("benchmark");
+        assertTrue(md.startsWith("**tiny on Test CPU** — input 32, output 16 tokens"), md);
+        assertTrue(md.contains("| system | batch 1 | batch 8 | TTFT ms (batch 1) | TPOT ms (batch 1) | peak memory "
+                + "| vs HF (batch 8) |"), md);
+        String speedup = String.format(Locale.ROOT, "%.2f×", tput(r, "tinyrt", 8, 32) / tput(r, "hf", 8, 32));
+        String tinyrtRow = md.lines().filter(l -> l.startsWith("| tinyrt fp16 |")).findFirst().orElseThrow();
+        assertTrue(tinyrtRow.endsWith("| " + speedup + " |"), tinyrtRow);
+        assertTrue(tinyrtRow.contains("| 500 MiB |"), tinyrtRow);
+        String hfRow = md.lines().filter(l -> l.startsWith("| hf fp32 |")).findFirst().orElseThrow();
+        assertTrue(hfRow.endsWith("| – |"), hfRow);
+        assertTrue(md.contains("Measured 2026-11-26 at `01234567` with `jbang jbang-scripts/benchmark.java --test`"), md);
+        assertTrue(md.contains("docs/charts/test-cpu_tiny/"), md);
+    }
+
+    @Test
+    void withoutResultsTheSectionSaysHowToMakeThem() {
+        assertTrue(BenchmarkMarkdown.section(tmp).contains("No benchmark results committed yet"));
+    }
+
+    @Test
+    void aNewerRunOfTheSameSystemReplacesTheOlderOne() {
+        BenchmarkReport old = SyntheticResults.report("2026-11-01T00:00:00Z");
+        BenchmarkReport newer = SyntheticResults.report("2026-11-20T00:00:00Z");
+        List<ChartSets.ChartSet> sets = ChartSets.of(List.of(newer, old));
+        assertEquals(1, sets.size());
+        assertEquals("test-cpu_tiny", sets.getFirst().key());
+        assertTrue(sets.getFirst().rows().stream().allMatch(row -> row.report() == newer));
+        assertEquals(newer.results().size(), sets.getFirst().rows().size());
+    }
+
+    @Test
+    void chartsCoverThroughputTtftItlMemoryAndSpeedup() {
+        BenchmarkReport r = SyntheticResults.report("2026-11-26T12:00:00Z");
+        var charts = BenchmarkCharts.charts(ChartSets.of(List.of(r)).getFirst());
+        assertEquals(List.of("throughput_vs_batch", "ttft_vs_input", "itl_distribution", "memory", "speedup_vs_hf"),
+                charts.stream().map(BenchmarkCharts.Chart::name).toList());
+        String js = charts.getFirst().figure().asJavascript("f");
+        assertTrue(js.contains("name: 'tinyrt fp16'") && js.contains("name: 'hf fp32'"), js);
+        assertTrue(js.contains("tickvals: [1.0, 8.0]"), js);
+        List<PointResult> tinyrtOnly = r.results().stream().filter(p -> p.system().equals("tinyrt")).toList();
+        BenchmarkReport alone = r.with(List.of(), List.of());
+        alone = new BenchmarkReport(alone.schema(), alone.date(), alone.command(), alone.commit(), alone.worktreeClean(),
+                alone.machine(), alone.software(), alone.gpu(), alone.model(), alone.workload(),
+                alone.systems().subList(0, 1), tinyrtOnly);
+        assertFalse(BenchmarkCharts.charts(ChartSets.of(List.of(alone)).getFirst()).stream()
+                .anyMatch(c -> c.name().equals("speedup_vs_hf")));
+    }
+
+    @Test
+    void chartPagesInlinePlotlyAndNeedNoNetwork() {
+        BenchmarkReport r = SyntheticResults.report("2026-11-26T12:00:00Z");
+        var figures = BenchmarkCharts.charts(ChartSets.of(List.of(r)).getFirst()).stream()
+                .map(BenchmarkCharts.Chart::figure).toList();
+        String fakePlotly = "/*! plotly.js v2.35.3 */ window.Plotly = {newPlot: function () {}}; // </script> inside";
+        String html = ChartPage.html("t", figures, fakePlotly);
+        assertEquals(1, html.split("window.Plotly = ", -1).length - 1, "plotly.js inlined once");
+        assertTrue(html.contains("<\\/script> inside"), "a </script in the bundle cannot end the element");
+        assertFalse(html.contains("<script src") || html.contains("cdn."), "no external script");
+        for (int i = 0; i < figures.size(); i++) {
+            assertTrue(html.contains("<div id='figure" + i + "'"), "figure " + i);
+        }
+    }
+
+    @Test
+    void consoleTableHasOneRowPerPoint() {
+        BenchmarkReport r = SyntheticResults.report("2026-11-26T12:00:00Z");
+        Table t = BenchmarkTables.points(r);
+        assertEquals(r.results().size(), t.rowCount());
+        assertEquals(tput(r, "hf", 8, 64), t.doubleColumn("out tok/s").get(7), 0.05);
+        assertTrue(t.printAll().contains("KV peak %"));
+    }
+
+    @Test
+    void pngsAreRenderedByHeadlessChromium() throws Exception {
+        var chromium = ChromiumPng.find();
+        Path plotly = PlotlyBundle.location();
+        org.junit.jupiter.api.Assumptions.assumeTrue(chromium.isPresent() && Files.isRegularFile(plotly),
+                "needs chromium and plotly.js (environment/plotly.sh)");
+        BenchmarkReport r = SyntheticResults.report("2026-11-26T12:00:00Z");
+        var chart = BenchmarkCharts.charts(ChartSets.of(List.of(r)).getFirst()).getFirst();
+        Path html = tmp.resolve("chart.html");
+        Files.writeString(html, ChartPage.html(chart.name(), List.of(chart.figure()), PlotlyBundle.load(plotly)));
+        Path png = tmp.resolve("chart.png");
+        chromium.get().render(html, png, BenchmarkCharts.WIDTH, BenchmarkCharts.HEIGHT);
+        byte[] bytes = Files.readAllBytes(png);
+        assertEquals("\u0089PNG", new String(bytes, 0, 4, java.nio.charset.StandardCharsets.ISO_8859_1));
+        assertTrue(bytes.length > 10_000, "a drawn chart, not a blank page: " + bytes.length + " bytes");
+        assertFalse(Files.readString(html).contains("<script src"), "plotly.js is inlined");
+    }
+}
