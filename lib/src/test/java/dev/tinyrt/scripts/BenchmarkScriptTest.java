@@ -1,0 +1,136 @@
+package dev.tinyrt.scripts;
+
+import dev.tinyrt.bench.BenchRequest;
+import dev.tinyrt.bench.BenchmarkJson;
+import dev.tinyrt.bench.BenchmarkReport;
+import dev.tinyrt.bench.Datasets;
+import dev.tinyrt.bench.PointResult;
+import dev.tinyrt.bench.RequestTiming;
+import dev.tinyrt.bench.RunMetrics;
+import dev.tinyrt.checkpoint.ConfigOverrides;
+import dev.tinyrt.checkpoint.RandomCheckpoint;
+import dev.tinyrt.io.DType;
+import dev.tinyrt.model.LlamaConfig;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** jbang-scripts/benchmark.java end to end on a tiny random model (CPU). */
+class BenchmarkScriptTest {
+    @TempDir
+    static Path tmp;
+    static Path model;
+
+    @BeforeAll
+    static void tinyModel() {
+        model = tmp.resolve("tiny");
+        LlamaConfig shape = new ConfigOverrides(512, null, null, null, null, null, null, null, null, null, null)
+                .apply(RandomCheckpoint.preset("tiny"));
+        RandomCheckpoint.write(shape,
+                new RandomCheckpoint.Options(3, DType.F16, 0.02, 0.0, LlamaConfig.Spelling.HF4, null), model);
+    }
+
+    @Test
+    void sweepsBatchSizesInFlightAndStaticAndWritesTheSchema() {
+        Path out = tmp.resolve("sweep.json");
+        ScriptHarness.Result r = ScriptHarness.run("benchmark.java", "--model", model.toString(), "--backend", "cpu",
+                "--batch-sizes", "1,2", "--input-lens", "8", "--output-len", "4", "--requests", "3",
+                "--warmup", "1", "--repeats", "2", "--batching", "inflight,static", "--threads", "2",
+                "--out", out.toString());
+        assertEquals(0, r.exitCode(), r.err());
+        assertTrue(r.out().contains("out tok/s") && r.out().contains("static"), r.out());
+        BenchmarkReport report = BenchmarkJson.read(out);
+        assertEquals(4, report.results().size());
+        assertEquals("tiny", report.model().name());
+        assertEquals(List.of("tinyrt"), report.systems().stream().map(s -> s.name()).toList());
+        for (PointResult p : report.results()) {
+            assertEquals(2, p.repeats().size());
+            assertEquals(p.batchSize(), p.executor().maxBatchSize());
+            assertEquals(p.batchSize(), p.concurrency());
+            for (RunMetrics run : p.repeats()) {
+                assertEquals(3, run.requests().size());
+                for (RequestTiming t : run.requests()) {
+                    assertEquals(8, t.inputTokens());
+                    assertEquals(4, t.outputTokens());  // EOS ignored: exactly the requested length
+                    assertTrue(0 <= t.startMs() && t.startMs() <= t.firstTokenMs() && t.firstTokenMs() <= t.endMs());
+                }
+                assertEquals(12.0 / (run.performance().totalLatencyMs() / 1e3),
+                        run.performance().systemOutputThroughputTokS(), 1e-6);
+                assertTrue(run.streamingMetrics().itlPercentiles().minimum() > 0);
+            }
+            assertTrue(p.memory().peakRssBytes() > p.memory().weightsBytes());
+            assertTrue(p.kvCache().peakUsedBlocks() > 0 && p.kvCache().steps() > 0);
+            assertEquals(2 * 3 * 3L, p.itlHistogramMs().counts().stream().mapToLong(Long::longValue).sum());
+        }
+        // in static mode the second wave of batch size 2 starts only after the first finished
+        PointResult stat = report.results().stream().filter(p -> p.batching().equals("static") && p.batchSize() == 2)
+                .findFirst().orElseThrow();
+        List<RequestTiming> reqs = stat.repeats().getFirst().requests();
+        assertTrue(reqs.get(2).startMs() >= Math.max(reqs.get(0).endMs(), reqs.get(1).endMs()), reqs.toString());
+    }
+
+    @Test
+    void runsADatasetMadeByTheTokenNormDistGenerator() {
+        Path data = tmp.resolve("data.jsonl");
+        ScriptHarness.Result gen = ScriptHarness.run("benchmark.java", "token-norm-dist", "--model", model.toString(),
+                "--num-requests", "5", "--input-mean", "10", "--input-stdev", "3", "--output-mean", "5",
+                "--output-stdev", "1", "--min-len", "2", "--seed", "4", "--out", data.toString());
+        assertEquals(0, gen.exitCode(), gen.err());
+        List<BenchRequest> requests = Datasets.read(data, null);
+        assertEquals(5, requests.size());
+        Path out = tmp.resolve("dataset.json");
+        ScriptHarness.Result r = ScriptHarness.run("benchmark.java", "--model", model.toString(), "--backend", "cpu",
+                "--dataset", data.toString(), "--batch-sizes", "2", "--warmup", "0", "--repeats", "1",
+                "--threads", "2", "--out", out.toString());
+        assertEquals(0, r.exitCode(), r.err());
+        BenchmarkReport report = BenchmarkJson.read(out);
+        assertEquals("dataset", report.workload().kind());
+        List<RequestTiming> timings = report.results().getFirst().repeats().getFirst().requests();
+        for (int i = 0; i < requests.size(); i++) {
+            assertEquals(requests.get(i).inputLength(), timings.get(i).inputTokens());
+            assertEquals(requests.get(i).outputTokens(), timings.get(i).outputTokens());
+        }
+    }
+
+    @Test
+    void outDirNamesTheFileAfterBackendModelAndPrecision() throws Exception {
+        Path dir = tmp.resolve("outdir");
+        ScriptHarness.Result r = ScriptHarness.run("benchmark.java", "--model", model.toString(), "--backend", "cpu",
+                "--precision", "fp32", "--batch-sizes", "1", "--input-lens", "4", "--output-len", "2", "--warmup", "0",
+                "--repeats", "1", "--threads", "1", "--out-dir", dir.toString());
+        assertEquals(0, r.exitCode(), r.err());
+        Path file = dir.resolve("benchmark_cpu_tiny_fp32.json");
+        assertTrue(Files.isRegularFile(file), r.err());
+        assertNotNull(BenchmarkJson.read(file).systems().getFirst().weightsBytes());
+        assertEquals("fp32", BenchmarkJson.read(file).results().getFirst().precision());
+    }
+
+    @Test
+    void userErrorsAreOneClearLine() {
+        assertUserError("not available yet", "--model", model.toString(), "--precision", "int8");
+        assertUserError("unknown precision \"fp12\"", "--model", model.toString(), "--precision", "fp12");
+        assertUserError("exceed the model's context of 512", "--model", model.toString(), "--backend", "cpu",
+                "--input-lens", "500", "--output-len", "20");
+        assertUserError("needs " + tmp.resolve("no-python") + " with torch and transformers", "--model",
+                model.toString(), "--baseline", "hf", "--python", tmp.resolve("no-python").toString());
+        assertUserError("unknown backend", "--model", model.toString(), "--backend", "tpu");
+        assertUserError("dataset not found", "--model", model.toString(), "--backend", "cpu", "--dataset",
+                tmp.resolve("none.jsonl").toString());
+    }
+
+    private static void assertUserError(String fragment, String... args) {
+        ScriptHarness.Result r = ScriptHarness.run("benchmark.java", args);
+        assertEquals(2, r.exitCode(), r.err());
+        String err = r.err().lines().filter(l -> !l.startsWith("WARNING")).reduce("", (a, b) -> a + b + "\n");
+        assertEquals(1, err.lines().count(), err);
+        assertTrue(err.startsWith("error: ") && err.contains(fragment), err);
+    }
+}
