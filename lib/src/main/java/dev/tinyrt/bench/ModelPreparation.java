@@ -17,7 +17,7 @@ import java.util.ServiceLoader;
  * Turns a {@code --precision} into something the engine can open. Storage precisions (fp32, fp16, bf16) load
  * the HF checkpoint with weights kept in that precision. Quantized precisions convert the checkpoint with
  * configs/tinyllama_PRECISION.yaml into a TensorRT-LLM checkpoint, cached under
- * {@code $TINYRT_CACHE/engines} (default ~/.cache/tinyrt/engines) so later runs reuse it.
+ * {@code $TINYRT_CACHE/engines/MODEL-PRECISION-CONFIGHASH} (default ~/.cache/tinyrt/engines) so later runs reuse it.
  */
 public final class ModelPreparation {
     public static final List<String> STORAGE = List.of("fp32", "fp16", "bf16");
@@ -53,20 +53,32 @@ public final class ModelPreparation {
      */
     public static Prepared prepare(Path model, Path engine, String precision, String backend, int threads) {
         String p = normalize(precision);
+        if (engine != null || STORAGE.contains(p)) {
+            return prepare(model, engine, p, backend, threads, Optional.empty(), null, null);
+        }
+        check(p);
+        return prepare(model, null, p, backend, threads, converter(), ProjectHome.require().resolve("configs"),
+                cacheRoot().resolve("engines"));
+    }
+
+    static Prepared prepare(Path model, Path engine, String precision, String backend, int threads,
+                            Optional<CheckpointConverter> converter, Path configs, Path engines) {
+        String p = normalize(precision);
         if (engine != null) {
             return new Prepared(engine, new LoadedModel.Options(backend, StoragePrecision.AUTO, threads), p);
         }
         if (STORAGE.contains(p)) {
             return new Prepared(model, new LoadedModel.Options(backend, StoragePrecision.parse(p), threads), p);
         }
-        check(p);
-        Path config = ProjectHome.require().resolve("configs").resolve("tinyllama_" + p + ".yaml");
+        Path config = configs.resolve("tinyllama_" + p + ".yaml");
         if (!Files.isRegularFile(config)) {
             throw new TinyrtException("--precision " + p + " needs the build config " + config);
         }
-        Path dir = cacheRoot().resolve("engines").resolve(model.toAbsolutePath().normalize().getFileName() + "-" + p);
+        // the build config's hash is part of the name: editing the config converts again
+        Path dir = engines.resolve(model.toAbsolutePath().normalize().getFileName() + "-" + p + "-" + shortHash(config));
         if (!Files.exists(dir.resolve(".complete"))) {
-            convert(model, config, dir);
+            convert(converter.orElseThrow(() -> notAvailable(p, "no checkpoint converter is registered")), model,
+                    config, dir);
         }
         return new Prepared(dir, new LoadedModel.Options(backend, StoragePrecision.AUTO, threads), p);
     }
@@ -84,13 +96,22 @@ public final class ModelPreparation {
         }
     }
 
-    private static void convert(Path model, Path config, Path dir) {
+    private static String shortHash(Path file) {
+        try {
+            byte[] digest = java.security.MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(file));
+            return java.util.HexFormat.of().formatHex(digest, 0, 4);
+        } catch (IOException | java.security.NoSuchAlgorithmException e) {
+            throw new TinyrtException("cannot read " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static void convert(CheckpointConverter converter, Path model, Path config, Path dir) {
         Path tmp = dir.resolveSibling(dir.getFileName() + ".tmp");
         try {
             deleteTree(tmp);
             Files.createDirectories(tmp);
             System.err.println("converting " + model + " with " + config.getFileName() + " into " + dir);
-            converter().orElseThrow().convert(model, config, tmp);
+            converter.convert(model, config, tmp);
             Files.writeString(tmp.resolve(".complete"), "ok\n");
             deleteTree(dir);
             Files.move(tmp, dir);
@@ -110,7 +131,7 @@ public final class ModelPreparation {
         }
     }
 
-    private static TinyrtException notAvailable(String precision, String why) {
+    static TinyrtException notAvailable(String precision, String why) {
         return new TinyrtException("--precision " + precision + " is not available yet: " + why
                 + "; this build runs " + String.join(", ", STORAGE) + " (e.g. --precision fp16)");
     }
