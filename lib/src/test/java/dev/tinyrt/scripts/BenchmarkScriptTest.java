@@ -114,6 +114,53 @@ class BenchmarkScriptTest {
     }
 
     @Test
+    void baselineRunsOnTheSameRequestsAndJoinsTheReport() throws Exception {
+        // python3 with a numpy test double of torch/transformers (src/test/resources/fake_hf) stands in for the
+        // GPU machine's python: what is checked is the hand-over, not transformers itself
+        Path fake = Path.of("src", "test", "resources", "fake_hf").toAbsolutePath();
+        Path prompts = tmp.resolve("hf_prompts.jsonl");
+        Path python = tmp.resolve("python-with-fake-hf");
+        Files.writeString(python, "#!/bin/sh\nPYTHONPATH='" + fake + "' FAKE_HF_LOG='" + prompts
+                + "' PYTHONDONTWRITEBYTECODE=1 exec python3 \"$@\"\n");
+        assertTrue(python.toFile().setExecutable(true));
+        Path out = tmp.resolve("vs-hf.json");
+        ScriptHarness.Result r = ScriptHarness.run("benchmark.java", "--model", model.toString(), "--backend", "cpu",
+                "--batch-sizes", "1,2", "--input-lens", "6", "--output-len", "3", "--requests", "2", "--warmup", "1",
+                "--repeats", "2", "--threads", "1", "--baseline", "hf", "--python", python.toString(),
+                "--out", out.toString());
+        org.junit.jupiter.api.Assumptions.assumeFalse(r.err().contains("No module named 'numpy'"), "needs numpy");
+        assertEquals(0, r.exitCode(), r.err());
+        BenchmarkReport report = BenchmarkJson.read(out);
+        assertEquals(List.of("tinyrt", "hf"), report.systems().stream().map(s -> s.name()).toList());
+        List<PointResult> hf = report.results().stream().filter(p -> p.system().equals("hf")).toList();
+        assertEquals(List.of(1, 2), hf.stream().map(PointResult::batchSize).toList());
+        assertTrue(r.out().lines().anyMatch(l -> l.strip().startsWith("hf ") && l.contains("static")), r.out());
+        // HF generated from exactly the prompts tinyrt served
+        List<String> logged = Files.readAllLines(prompts);
+        var json = new com.fasterxml.jackson.databind.ObjectMapper();
+        java.util.Set<List<Integer>> hfPrompts = new java.util.HashSet<>();
+        for (String line : logged) {
+            for (var row : json.readTree(line)) {
+                List<Integer> ids = new java.util.ArrayList<>();
+                row.forEach(id -> ids.add(id.asInt()));
+                hfPrompts.add(ids);
+            }
+        }
+        LlamaConfig c = LlamaConfig.read(model.resolve("config.json"));
+        for (var point : dev.tinyrt.bench.Workloads.synthetic(c, List.of(1, 2), List.of(6), 3, 2, null, 0, 0,
+                List.of(dev.tinyrt.bench.Batching.INFLIGHT), 0)) {
+            for (BenchRequest req : point.requests()) {
+                assertTrue(hfPrompts.contains(java.util.Arrays.stream(req.inputIds()).boxed().toList()),
+                        "HF served request " + req.taskId());
+            }
+        }
+        for (PointResult p : hf) {
+            assertEquals(3, p.repeats().getFirst().requests().getFirst().outputTokens());
+            assertEquals(6, p.repeats().getFirst().requests().getFirst().inputTokens());
+        }
+    }
+
+    @Test
     void userErrorsAreOneClearLine() {
         assertUserError("not available yet", "--model", model.toString(), "--precision", "int8");
         assertUserError("unknown precision \"fp12\"", "--model", model.toString(), "--precision", "fp12");
