@@ -60,8 +60,8 @@ class LlamaForCausalLM:
     def num_parameters(self):
         return sum(p.numel() for p in self._params)
 
-    def generate(self, input_ids, attention_mask, max_new_tokens, min_new_tokens, do_sample, num_beams,
-                 stopping_criteria, pad_token_id, use_cache=True, streamer=None):
+    def generate(self, input_ids, attention_mask, max_new_tokens, do_sample, num_beams,
+                 stopping_criteria, pad_token_id, use_cache=True, streamer=None, min_new_tokens=None):
         assert not do_sample and num_beams == 1 and min_new_tokens in (None, max_new_tokens)
         assert attention_mask.shape == input_ids.shape
         log = os.environ.get("FAKE_HF_LOG")
@@ -74,8 +74,14 @@ class LlamaForCausalLM:
             time.sleep(0.002 if step else 0.005)  # a "prefill" and "decode steps"
             nxt = (ids[:, -1:] * 7 + 3) % self.config.vocab_size
             ids = np.concatenate([ids, nxt], axis=1)
+            if streamer is not None and step == 0:
+                streamer.put(ids[:, :-1])  # like transformers: the prompt first, then each new token
+            if streamer is not None:
+                streamer.put(nxt)
             for criterion in stopping_criteria:
                 criterion(torch._t(ids), None)
+        if streamer is not None:
+            streamer.end()
         return torch._t(ids)
 
 
@@ -88,3 +94,34 @@ class AutoModelForCausalLM:
         cfg.setdefault("num_key_value_heads", cfg.get("num_attention_heads"))
         cfg.setdefault("pad_token_id", None)
         return LlamaForCausalLM(LlamaConfig(**cfg), dtype)
+
+
+class _Tokenizer:
+    """Characters as token ids: enough to carry a prompt through generate()."""
+
+    def __call__(self, text, return_tensors=None):
+        return {"input_ids": torch.tensor([[1] + [3 + ord(c) % 200 for c in text]], dtype=torch.long)}
+
+    def decode(self, ids, skip_special_tokens=False):
+        return "".join(chr(97 + int(i) % 26) for i in ids)
+
+
+class AutoTokenizer:
+    @staticmethod
+    def from_pretrained(directory):
+        return _Tokenizer()
+
+
+class TextStreamer:
+    def __init__(self, tokenizer, skip_prompt=False):
+        self.tokenizer = tokenizer
+        self.skip = skip_prompt
+
+    def put(self, ids):
+        if self.skip:  # the first call carries the prompt
+            self.skip = False
+            return
+        print(self.tokenizer.decode(np.asarray(ids).reshape(-1)), end="", flush=True)
+
+    def end(self):
+        print(flush=True)

@@ -22,11 +22,11 @@ class HfBaselineFakeTest {
 
     @TempDir Path tmp;
 
-    @Test
-    void smokeReportIsReadByTheStrictJavaReader() throws Exception {
-        Path out = tmp.resolve("smoke.json");
-        ProcessBuilder pb = new ProcessBuilder("python3", SCRIPT.toString(), "smoke", "--device", "cpu", "--out",
-                out.toString()).redirectErrorStream(true);
+    /** Runs hf_baseline.py with the test double first on the path; returns stdout and stderr together. */
+    static String runWithFake(String... args) throws Exception {
+        List<String> cmd = new java.util.ArrayList<>(List.of("python3", SCRIPT.toString()));
+        cmd.addAll(List.of(args));
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
         pb.environment().put("PYTHONPATH", FAKE.toString());
         pb.environment().put("PYTHONDONTWRITEBYTECODE", "1");
         Process p;
@@ -34,12 +34,19 @@ class HfBaselineFakeTest {
             p = pb.start();
         } catch (java.io.IOException e) {
             assumeTrue(false, "python3 is not installed");
-            return;
+            throw e;
         }
         String log = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertTrue(p.waitFor(120, TimeUnit.SECONDS));
         assumeTrue(!log.contains("No module named 'numpy'"), "the test double needs numpy");
         assertEquals(0, p.exitValue(), log);
+        return log;
+    }
+
+    @Test
+    void smokeReportIsReadByTheStrictJavaReader() throws Exception {
+        Path out = tmp.resolve("smoke.json");
+        String log = runWithFake("smoke", "--device", "cpu", "--out", out.toString());
         assertTrue(log.contains("smoke: OK"), log);
 
         BenchmarkReport r = BenchmarkJson.read(out);
@@ -54,5 +61,17 @@ class HfBaselineFakeTest {
             assertTrue(point.summary().systemOutputThroughputTokS().median() > 0);
             assertTrue(point.memory().peakRssBytes() > 0);
         }
+    }
+
+    @Test
+    void onePromptStreamsItsTokensAndReportsTimingAndMemory() throws Exception {
+        Path model = java.nio.file.Files.createDirectories(tmp.resolve("m"));
+        java.nio.file.Files.writeString(model.resolve("config.json"), "{\"vocab_size\": 300, \"hidden_size\": 32, "
+                + "\"num_hidden_layers\": 2, \"num_attention_heads\": 4, \"max_position_embeddings\": 64}");
+        String log = runWithFake("generate", "--model", model.toString(), "--prompt", "Hi", "--max-new-tokens", "4",
+                "--stream");
+        // the test double's tokenizer spells token ids as letters; four new tokens, the prompt skipped
+        assertTrue(log.matches("(?s)[a-z]{4}\n\\[HF transformers 0\\.0-fake, eager, float32 on cpu: 3 prompt \\+ 4 new "
+                + "tokens, load [0-9.]+ s, TTFT [0-9.]+ ms, decode [0-9.]+ tok/s, peak RSS [0-9]+ MiB]\n"), log);
     }
 }
