@@ -7,6 +7,7 @@ import dev.tinyrt.bench.PointResult;
 import tech.tablesaw.plotly.components.Axis;
 import tech.tablesaw.plotly.components.Config;
 import tech.tablesaw.plotly.components.Figure;
+import tech.tablesaw.plotly.components.Font;
 import tech.tablesaw.plotly.components.Layout;
 import tech.tablesaw.plotly.components.TickSettings;
 import tech.tablesaw.plotly.traces.BarTrace;
@@ -88,14 +89,14 @@ public final class BenchmarkCharts {
         }
         int refInput = ChartSets.preferred(rows, p -> p.inputLen(), 128);
         int refBatch = ChartSets.preferred(rows, p -> p.batchSize(), 1);
-        String subtitle = set.model() + " on " + set.machine();
+        String subtitle = set.model() + " · " + set.machine();
         List<Chart> charts = new ArrayList<>();
         charts.add(new Chart("throughput_vs_batch", lines(rows, p -> p.inputLen() == refInput, p -> p.batchSize(),
                 p -> p.summary().systemOutputThroughputTokS().median(),
-                "Output tokens/s vs batch size (input " + refInput + ") — " + subtitle, "batch size (log)",
+                "Output tokens/s vs batch size — input " + refInput + " · " + subtitle, "batch size (log)",
                 "output tokens/s (median)", true)));
         charts.add(new Chart("ttft_vs_input", lines(rows, p -> p.batchSize() == refBatch, p -> p.inputLen(),
-                p -> p.summary().avgTtftMs().median(), "TTFT vs input length (batch " + refBatch + ") — " + subtitle,
+                p -> p.summary().avgTtftMs().median(), "TTFT vs input length — batch " + refBatch + " · " + subtitle,
                 "input tokens", "mean TTFT, ms (median of runs)", false)));
         charts.add(new Chart("itl_distribution", itl(rows, refBatch, refInput, subtitle)));
         charts.add(new Chart("memory", memory(rows, subtitle)));
@@ -155,7 +156,7 @@ public final class BenchmarkCharts {
                     traces.add(ScatterTrace.builder(centers, share).mode(ScatterTrace.Mode.LINE_AND_MARKERS)
                             .name(label).build());
                 });
-        return figure(layout("Inter-token latency distribution (batch " + batch + ", input " + input + ") — "
+        return figure(layout("Inter-token latency distribution — batch " + batch + ", input " + input + " · "
                         + subtitle).xAxis(Axis.builder().title("gap between consecutive tokens, ms").build())
                 .yAxis(Axis.builder().title("share of gaps, %").build()).build(), traces);
     }
@@ -170,9 +171,8 @@ public final class BenchmarkCharts {
         }
         Trace bars = BarTrace.builder(peak.keySet().toArray(), peak.values().stream().mapToDouble(Double::doubleValue)
                 .toArray()).name("peak memory").build();
-        return figure(layout("Peak memory per system (GPU: device memory above the idle baseline; CPU: process "
-                        + "RSS) — " + subtitle).xAxis(Axis.builder().title("system").build())
-                .yAxis(Axis.builder().title("MiB").build()).build(), List.of(bars));
+        return figure(layout("Peak memory — " + subtitle).xAxis(Axis.builder().title("system").build())
+                .yAxis(Axis.builder().title("MiB (GPU: device above idle; CPU: process RSS)").build()).build(), List.of(bars));
     }
 
     private static Optional<Figure> speedup(List<ChartSets.Row> rows, int input, String subtitle) {
@@ -199,8 +199,8 @@ public final class BenchmarkCharts {
         if (traces.isEmpty()) {
             return Optional.empty();
         }
-        return Optional.of(figure(layout("Speed-up over HF transformers eager, output tokens/s (input " + input
-                        + ", same run) — " + subtitle).barMode(Layout.BarMode.GROUP)
+        return Optional.of(figure(layout("Speed-up over HF eager, output tokens/s — input " + input + " · "
+                        + subtitle).barMode(Layout.BarMode.GROUP)
                 .xAxis(Axis.builder().title("batch size").build())
                 .yAxis(Axis.builder().title("tinyrt / HF").build()).build(), traces));
     }
@@ -211,6 +211,6 @@ public final class BenchmarkCharts {
     }
 
     private static Layout.LayoutBuilder layout(String title) {
-        return Layout.builder().title(title).width(WIDTH).height(HEIGHT);
+        return Layout.builder().title(title).titleFont(Font.builder().size(15).build()).width(WIDTH).height(HEIGHT);
     }
 }

@@ -64,9 +64,10 @@ public final class BenchmarkMarkdown {
         for (int b : batches) {
             t.append("batch ").append(b).append(" | ");
         }
+        boolean hf = rows.stream().anyMatch(r -> r.point().system().equals("hf"));
         t.append("TTFT ms (batch ").append(batch).append(") | TPOT ms (batch ").append(batch)
-                .append(") | peak memory | vs HF (batch ").append(batches.last()).append(") |\n");
-        t.append("| --- |").append(" ---: |".repeat(batches.size() + 4)).append('\n');
+                .append(") | peak memory |").append(hf ? " vs HF (batch " + batches.last() + ") |" : "").append('\n');
+        t.append("| --- |").append(" ---: |".repeat(batches.size() + (hf ? 4 : 3))).append('\n');
         for (var e : byLabel.entrySet()) {
             t.append("| ").append(e.getKey()).append(" | ");
             for (int b : batches) {
@@ -77,9 +78,12 @@ public final class BenchmarkMarkdown {
             t.append(small.map(r -> Format.sig(r.point().summary().avgTtftMs().median())).orElse("–")).append(" | ");
             t.append(small.map(r -> Format.sig(r.point().summary().avgTpotMs().median())).orElse("–")).append(" | ");
             t.append(Format.mib(e.getValue().stream().map(r -> r.point().memory().headlineBytes())
-                    .filter(java.util.Objects::nonNull).max(Long::compare).orElse(null))).append(" | ");
-            t.append(find(e.getValue(), batches.last(), input).flatMap(BenchmarkMarkdown::speedup).orElse("–"))
-                    .append(" |\n");
+                    .filter(java.util.Objects::nonNull).max(Long::compare).orElse(null))).append(" |");
+            if (hf) {
+                t.append(' ').append(find(e.getValue(), batches.last(), input).flatMap(BenchmarkMarkdown::speedup)
+                        .orElse("–")).append(" |");
+            }
+            t.append('\n');
         }
         t.append('\n').append(sources(set)).append('\n');
         return t.toString();
@@ -114,7 +118,10 @@ public final class BenchmarkMarkdown {
                     .append(r.command()).append("`").append(r.gpu() != null ? ", driver " + r.gpu().driver() : "")
                     .append(".  \n");
         }
-        s.append("Charts: `docs/charts/").append(set.key()).append("/` (`jbang jbang-scripts/report.java`).\n");
+        String charts = "docs/charts/" + set.key() + "/";
+        s.append("Charts in [`").append(charts).append("`](").append(charts).append(") (HTML and PNG, from `jbang "
+                + "jbang-scripts/report.java`):\n\n![output tokens/s vs batch size](").append(charts)
+                .append("throughput_vs_batch.png)\n");
         return s.toString();
     }
 }

@@ -42,7 +42,7 @@ class BenchmarkReportingTest {
         String hfRow = md.lines().filter(l -> l.startsWith("| hf fp32 |")).findFirst().orElseThrow();
         assertTrue(hfRow.endsWith("| – |"), hfRow);
         assertTrue(md.contains("Measured 2026-11-26 at `01234567` with `jbang jbang-scripts/benchmark.java --test`"), md);
-        assertTrue(md.contains("docs/charts/test-cpu_tiny/"), md);
+        assertTrue(md.contains("![output tokens/s vs batch size](docs/charts/test-cpu_tiny/throughput_vs_batch.png)"), md);
     }
 
     @Test
@@ -77,6 +77,8 @@ class BenchmarkReportingTest {
                 alone.systems().subList(0, 1), tinyrtOnly);
         assertFalse(BenchmarkCharts.charts(ChartSets.of(List.of(alone)).getFirst()).stream()
                 .anyMatch(c -> c.name().equals("speedup_vs_hf")));
+        String md = BenchmarkMarkdown.section(List.of(alone));
+        assertTrue(md.contains("| peak memory |\n| --- | ---: | ---: | ---: | ---: | ---: |\n"), "no HF column: " + md);
     }
 
     @Test
