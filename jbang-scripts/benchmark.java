@@ -94,7 +94,18 @@ public class benchmark implements Callable<Integer> {
                 outputLen, requests, concurrency, dataset, inputStdev, outputStdev, warmup, repeats,
                 batching.stream().map(Batching::parse).distinct().toList(), baseline, python, threads, seed,
                 maxNumTokens, kvCacheTokens, prefixCaching, work, command);
-        BenchmarkReport report = Benchmark.run(options, System.err);
+        BenchmarkReport report;
+        try {
+            report = Benchmark.run(options, System.err);
+        } finally {
+            // the baseline's log goes to --out-dir whether it succeeded or not
+            if (work != null && Files.exists(work.resolve("hf_baseline.log"))) {
+                Files.createDirectories(outDir);
+                Files.copy(work.resolve("hf_baseline.log"), outDir.resolve("hf_baseline.log"),
+                        java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            }
+            Benchmark.deleteTree(work);
+        }
         System.out.println(BenchmarkTables.points(report).printAll());
         if (out != null) {
             BenchmarkJson.write(out, report);
@@ -103,10 +114,6 @@ public class benchmark implements Callable<Integer> {
         if (outDir != null) {
             Path file = outDir.resolve(fileName(report));
             BenchmarkJson.write(file, report);
-            if (work != null && Files.exists(work.resolve("hf_baseline.log"))) {
-                Files.copy(work.resolve("hf_baseline.log"), outDir.resolve("hf_baseline.log"),
-                        java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-            }
             System.err.println("results: " + file);
         }
         if (out == null && outDir == null) {

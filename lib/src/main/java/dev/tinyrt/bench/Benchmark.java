@@ -110,9 +110,15 @@ public final class Benchmark {
                 inputLens), systems, results);
         if (hf) {
             Path work = workDir(o);
-            BenchmarkReport baseline = HfBaseline.run(o.python(), model, points, o.warmup(), o.repeats(), o.seed(),
-                    work, work.resolve("hf_baseline.log"), console);
-            report = report.with(baseline.systems(), baseline.results());
+            try {
+                BenchmarkReport baseline = HfBaseline.run(o.python(), model, points, o.warmup(), o.repeats(),
+                        o.seed(), work, work.resolve("hf_baseline.log"), console);
+                report = report.with(baseline.systems(), baseline.results());
+            } finally {
+                if (o.workDir() == null) {
+                    deleteTree(work);
+                }
+            }
         }
         return report;
     }
@@ -165,6 +171,20 @@ public final class Benchmark {
         return new WorkloadInfo(kind, o.dataset() == null ? null : o.dataset().toString(), o.seed(), batchSizes,
                 o.dataset() == null ? inputLens : List.of(), o.dataset() == null ? o.outputLen() : null,
                 o.inputStdev(), o.outputStdev(), o.requests(), o.concurrency(), o.warmup(), o.repeats(), modes);
+    }
+
+    /** Deletes a directory tree; a leftover temporary file is not worth failing a finished benchmark. */
+    public static void deleteTree(Path dir) {
+        if (dir == null || !Files.exists(dir)) {
+            return;
+        }
+        try (var paths = Files.walk(dir)) {
+            for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        } catch (IOException e) {
+            System.err.println("note: could not delete " + dir + ": " + e.getMessage());
+        }
     }
 
     private static Path workDir(BenchmarkOptions o) {

@@ -94,7 +94,8 @@ public final class HfBaseline {
             console.println("running the HF baseline: " + String.join(" ", cmd));
             int rc = runLogged(cmd, log, console);
             if (rc != 0) {
-                throw new TinyrtException("the HF baseline failed (exit " + rc + "); its output is in " + log);
+                throw new TinyrtException("the HF baseline failed (exit " + rc + "); its output is above, lines "
+                        + "marked [hf]");
             }
             return BenchmarkJson.read(out);
         } catch (IOException e) {

@@ -123,14 +123,19 @@ class BenchmarkScriptTest {
         Files.writeString(python, "#!/bin/sh\nPYTHONPATH='" + fake + "' FAKE_HF_LOG='" + prompts
                 + "' PYTHONDONTWRITEBYTECODE=1 exec python3 \"$@\"\n");
         assertTrue(python.toFile().setExecutable(true));
-        Path out = tmp.resolve("vs-hf.json");
+        Path dir = tmp.resolve("vs-hf");
         ScriptHarness.Result r = ScriptHarness.run("benchmark.java", "--model", model.toString(), "--backend", "cpu",
                 "--batch-sizes", "1,2", "--input-lens", "6", "--output-len", "3", "--requests", "2", "--warmup", "1",
                 "--repeats", "2", "--threads", "1", "--baseline", "hf", "--python", python.toString(),
-                "--out", out.toString());
+                "--out-dir", dir.toString());
         org.junit.jupiter.api.Assumptions.assumeFalse(r.err().contains("No module named 'numpy'"), "needs numpy");
         assertEquals(0, r.exitCode(), r.err());
-        BenchmarkReport report = BenchmarkJson.read(out);
+        try (var files = Files.list(dir)) {  // datasets and plan stay in a temporary directory, removed after
+            assertEquals(List.of("benchmark_cpu_tiny_fp16_vs-hf.json", "hf_baseline.log"),
+                    files.map(f -> f.getFileName().toString()).sorted().toList());
+        }
+        assertTrue(Files.readString(dir.resolve("hf_baseline.log")).contains("wrote "));
+        BenchmarkReport report = BenchmarkJson.read(dir.resolve("benchmark_cpu_tiny_fp16_vs-hf.json"));
         assertEquals(List.of("tinyrt", "hf"), report.systems().stream().map(s -> s.name()).toList());
         List<PointResult> hf = report.results().stream().filter(p -> p.system().equals("hf")).toList();
         assertEquals(List.of(1, 2), hf.stream().map(PointResult::batchSize).toList());
