@@ -16,7 +16,7 @@ import dev.tinyrt.bench.Workloads;
 import dev.tinyrt.cli.CommandRunner;
 import dev.tinyrt.model.LlamaConfig;
 import dev.tinyrt.report.BenchmarkCharts;
-import dev.tinyrt.report.BenchmarkTables;
+import dev.tinyrt.report.PointColumns;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -106,7 +106,7 @@ public class benchmark implements Callable<Integer> {
             }
             Benchmark.deleteTree(work);
         }
-        System.out.println(BenchmarkTables.points(report).printAll());
+        System.out.print(PointColumns.text(report));
         if (out != null) {
             BenchmarkJson.write(out, report);
             System.err.println("results: " + out);

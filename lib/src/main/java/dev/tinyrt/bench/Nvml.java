@@ -18,6 +18,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * through FFM. NVML needs no CUDA context, so a sampler thread can poll it while the engine runs. Absent on a
  * machine without an NVIDIA driver: {@link #open()} is then empty.
  */
+@SuppressWarnings("restricted")  // FFM downcalls into the driver library; needs --enable-native-access
 public final class Nvml implements AutoCloseable {
     private static final int SUCCESS = 0;
     private final Arena arena;

@@ -97,12 +97,22 @@ class BenchmarkReportingTest {
     }
 
     @Test
-    void consoleTableHasOneRowPerPoint() {
+    void tablesHaveOneRowPerPoint() {
         BenchmarkReport r = SyntheticResults.report("2026-11-26T12:00:00Z");
         Table t = BenchmarkTables.points(r);
         assertEquals(r.results().size(), t.rowCount());
         assertEquals(tput(r, "hf", 8, 64), t.doubleColumn("out tok/s").get(7), 0.05);
-        assertTrue(t.printAll().contains("KV peak %"));
+        assertEquals(8, t.intColumn("batch").get(7));
+        assertTrue(t.doubleColumn("KV peak %").isMissing(7), "HF has no paged KV cache");
+
+        List<String> lines = PointColumns.text(r).lines().toList();
+        assertEquals(r.results().size() + 2, lines.size());
+        assertTrue(lines.get(0).startsWith("system  precision  batching  batch"), lines.get(0));
+        assertTrue(lines.get(1).matches("[- ]+"), lines.get(1));
+        String hf = lines.get(9);
+        assertTrue(hf.startsWith("hf      fp32       static"), hf);
+        assertTrue(hf.endsWith("–"), "no KV cache for HF: " + hf);
+        assertEquals(lines.get(0).length(), lines.get(2).length(), "columns line up");
     }
 
     @Test
