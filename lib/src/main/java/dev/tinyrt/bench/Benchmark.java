@@ -68,21 +68,20 @@ public final class Benchmark {
         if (hf && !o.baseline().equalsIgnoreCase("hf")) {
             throw new TinyrtException("unknown baseline \"" + o.baseline() + "\"; the one baseline is hf");
         }
-        if (hf) {
-            HfBaseline.checkAvailable(o.python(), "--baseline hf");
-        }
         if (hf && o.engine() != null && o.model() == null) {
             throw new TinyrtException("--baseline hf with --engine needs --model: the HF checkpoint the engine was "
                     + "built from, which transformers loads");
         }
+        if (hf) {
+            HfBaseline.checkAvailable(o.python(), "--baseline hf");
+        }
         Path model = o.model() != null ? o.model() : o.engine() != null ? o.engine() : defaultModel(backend);
-        Path configDir = model;
-        LlamaConfig config = LlamaConfig.read(configDir.resolve("config.json"));
+        LlamaConfig config = LlamaConfig.read(model.resolve("config.json"));
         List<Integer> batchSizes = o.batchSizes() != null ? o.batchSizes()
                 : backend.equals("cuda") ? GPU_BATCH_SIZES : CPU_BATCH_SIZES;
         List<Integer> inputLens = o.inputLens() != null ? o.inputLens()
                 : backend.equals("cuda") ? GPU_INPUT_LENS : CPU_INPUT_LENS;
-        List<PointPlan> points = plan(o, config, configDir, batchSizes, inputLens);
+        List<PointPlan> points = plan(o, config, model, batchSizes, inputLens);
 
         Long gpuBaseline = nvml.map(Nvml::usedBytes).orElse(null);
         ObjectNode runInfo = RunInfo.collect(o.command());
