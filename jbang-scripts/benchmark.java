@@ -127,15 +127,22 @@ public class benchmark implements Callable<Integer> {
         return 0;
     }
 
-    /** benchmark_BACKEND_MODEL_PRECISIONS[_vs-hf].json, e.g. benchmark_cuda_tinyllama-1.1b-seed0-fp16_fp16_vs-hf.json */
+    /**
+     * benchmark_BACKEND_MODEL_PRECISIONS_WORKLOAD[_vs-hf].json, e.g.
+     * benchmark_cuda_tinyllama-1.1b-seed0-fp16_fp16_in128-512-1024_vs-hf.json: runs that split a sweep (other
+     * input lengths, another dataset) get files of their own.
+     */
     static String fileName(BenchmarkReport r) {
         String backend = r.results().stream().filter(p -> p.system().equals("tinyrt")).map(p -> p.backend())
                 .findFirst().orElse("none");
         String precisions = String.join("-", r.systems().stream().filter(s -> s.name().equals("tinyrt"))
                 .map(s -> s.precision()).toList());
+        String workload = r.workload().dataset() != null
+                ? "dataset-" + Path.of(r.workload().dataset()).getFileName().toString().replaceFirst("\\.[^.]*$", "")
+                : "in" + String.join("-", r.workload().inputLens().stream().map(String::valueOf).toList());
         boolean hf = r.systems().stream().anyMatch(s -> s.name().equals("hf"));
-        return ("benchmark_" + backend + "_" + r.model().name() + "_" + precisions + (hf ? "_vs-hf" : "") + ".json")
-                .replaceAll("[^A-Za-z0-9._-]", "-");
+        return ("benchmark_" + backend + "_" + r.model().name() + "_" + precisions + "_" + workload
+                + (hf ? "_vs-hf" : "") + ".json").replaceAll("[^A-Za-z0-9._-]", "-");
     }
 
     @Command(name = "token-norm-dist", mixinStandardHelpOptions = true, sortOptions = false,

@@ -4,7 +4,7 @@
 # --precision fp16 on the TinyLlama-1.1B-shaped checkpoint (generated there once), batch 1,8,32,64 x input
 # 128,512,1024, output 128, 1 warm-up + 3 measured runs per point. Arguments go to benchmark.java, e.g.
 #   bash environment/gpu/benchmark.sh --precision fp16,int8,int4
-# Writes to $OUT: benchmark_cuda_<model>_<precisions>_vs-hf.json (commit it to data/results/, then run
+# Writes to $OUT: benchmark_cuda_<model>_<precisions>_in<lengths>_vs-hf.json (commit it to data/results/, then run
 # jbang jbang-scripts/report.java here), benchmark.log, hf_baseline.log, hf_smoke.json.
 set -uo pipefail
 source environment/gpu/env.sh

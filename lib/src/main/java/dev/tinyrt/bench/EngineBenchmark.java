@@ -41,7 +41,9 @@ public final class EngineBenchmark {
                                         Settings settings, Nvml nvml, Long gpuBaseline, Progress progress) {
         List<PointResult> results = new ArrayList<>();
         for (PointPlan p : points) {
-            progress.message("tinyrt " + precision + " " + p.describe());
+            // short: a long message leaves the bar no room on an 80-column terminal
+            progress.message(precision + " bs=" + p.batchSize() + " in=" + p.inputLen()
+                    + (p.batching() == Batching.STATIC ? " static" : ""));
             results.add(point(model, backend, precision, p, settings, backend.equals("cuda") ? nvml : null,
                     gpuBaseline, progress));
         }

@@ -22,8 +22,4 @@ public record PointPlan(Batching batching, int batchSize, int concurrency, int i
     public int longestPrompt() {
         return requests.stream().mapToInt(BenchRequest::inputLength).max().orElse(0);
     }
-
-    public String describe() {
-        return batching.label() + " bs=" + batchSize + " in=" + inputLen + " out=" + outputLen;
-    }
 }

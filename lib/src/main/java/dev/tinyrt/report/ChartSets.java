@@ -12,8 +12,8 @@ import java.util.Map;
 
 /**
  * Groups benchmark results for charts and tables: one set per machine (GPU, else CPU) and model, so precisions
- * measured in separate runs of the same machine land on one chart. Where two runs measured the same system label,
- * the newer run's points are kept.
+ * or input lengths measured in separate runs of the same machine land on one chart. Where two runs measured the
+ * same point (system label, batch size, concurrency, lengths), the newer run's result is kept.
  */
 public final class ChartSets {
     /** One point with the run it came from (speed-ups compare points of the same run only). */
@@ -38,18 +38,21 @@ public final class ChartSets {
         }
         List<ChartSet> sets = new ArrayList<>();
         byKey.forEach((key, runs) -> {
-            Map<String, List<Row>> byLabel = new LinkedHashMap<>();
+            Map<String, Row> byPoint = new LinkedHashMap<>();
             for (BenchmarkReport r : runs) {
-                Map<String, List<Row>> mine = new LinkedHashMap<>();
                 for (PointResult p : r.results()) {
-                    mine.computeIfAbsent(p.label(), k -> new ArrayList<>()).add(new Row(r, p));
+                    byPoint.put(pointKey(p), new Row(r, p));  // a newer run replaces an older one's point
                 }
-                byLabel.putAll(mine);  // a newer run replaces an older one's label
             }
-            List<Row> rows = byLabel.values().stream().flatMap(List::stream).toList();
-            sets.add(new ChartSet(key, machine(runs.getLast()), runs.getLast().model().name(), rows));
+            sets.add(new ChartSet(key, machine(runs.getLast()), runs.getLast().model().name(),
+                    List.copyOf(byPoint.values())));
         });
         return sets;
+    }
+
+    /** What makes two results the same measurement: system label, batch size, concurrency and lengths. */
+    static String pointKey(PointResult p) {
+        return p.label() + "|" + p.batchSize() + "|" + p.concurrency() + "|" + p.inputLen() + "|" + p.outputLen();
     }
 
     /** {@code wanted} when some point of the set has it, else the smallest value present. */

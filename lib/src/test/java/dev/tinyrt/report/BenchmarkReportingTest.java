@@ -51,7 +51,7 @@ class BenchmarkReportingTest {
     }
 
     @Test
-    void aNewerRunOfTheSameSystemReplacesTheOlderOne() {
+    void aNewerRunOfTheSamePointReplacesTheOlderOneAndOtherPointsAddUp() {
         BenchmarkReport old = SyntheticResults.report("2026-11-01T00:00:00Z");
         BenchmarkReport newer = SyntheticResults.report("2026-11-20T00:00:00Z");
         List<ChartSets.ChartSet> sets = ChartSets.of(List.of(newer, old));
@@ -59,6 +59,18 @@ class BenchmarkReportingTest {
         assertEquals("test-cpu_tiny", sets.getFirst().key());
         assertTrue(sets.getFirst().rows().stream().allMatch(row -> row.report() == newer));
         assertEquals(newer.results().size(), sets.getFirst().rows().size());
+        // a run of input 64 only, then one of input 32 only: both inputs stay
+        BenchmarkReport in64 = keep(old, 64);
+        BenchmarkReport in32 = keep(newer, 32);
+        var rows = ChartSets.of(List.of(in32, in64)).getFirst().rows();
+        assertEquals(old.results().size(), rows.size());
+        assertTrue(rows.stream().allMatch(row -> row.report() == (row.point().inputLen() == 64 ? in64 : in32)));
+    }
+
+    private static BenchmarkReport keep(BenchmarkReport r, int input) {
+        return new BenchmarkReport(r.schema(), r.date(), r.command(), r.commit(), r.worktreeClean(), r.machine(),
+                r.software(), r.gpu(), r.model(), r.workload(), r.systems(),
+                r.results().stream().filter(p -> p.inputLen() == input).toList());
     }
 
     @Test

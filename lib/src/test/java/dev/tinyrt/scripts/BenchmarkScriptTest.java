@@ -107,7 +107,7 @@ class BenchmarkScriptTest {
                 "--precision", "fp32", "--batch-sizes", "1", "--input-lens", "4", "--output-len", "2", "--warmup", "0",
                 "--repeats", "1", "--threads", "1", "--out-dir", dir.toString());
         assertEquals(0, r.exitCode(), r.err());
-        Path file = dir.resolve("benchmark_cpu_tiny_fp32.json");
+        Path file = dir.resolve("benchmark_cpu_tiny_fp32_in4.json");
         assertTrue(Files.isRegularFile(file), r.err());
         assertNotNull(BenchmarkJson.read(file).systems().getFirst().weightsBytes());
         assertEquals("fp32", BenchmarkJson.read(file).results().getFirst().precision());
@@ -131,11 +131,11 @@ class BenchmarkScriptTest {
         org.junit.jupiter.api.Assumptions.assumeFalse(r.err().contains("No module named 'numpy'"), "needs numpy");
         assertEquals(0, r.exitCode(), r.err());
         try (var files = Files.list(dir)) {  // datasets and plan stay in a temporary directory, removed after
-            assertEquals(List.of("benchmark_cpu_tiny_fp16_vs-hf.json", "hf_baseline.log"),
+            assertEquals(List.of("benchmark_cpu_tiny_fp16_in6_vs-hf.json", "hf_baseline.log"),
                     files.map(f -> f.getFileName().toString()).sorted().toList());
         }
         assertTrue(Files.readString(dir.resolve("hf_baseline.log")).contains("wrote "));
-        BenchmarkReport report = BenchmarkJson.read(dir.resolve("benchmark_cpu_tiny_fp16_vs-hf.json"));
+        BenchmarkReport report = BenchmarkJson.read(dir.resolve("benchmark_cpu_tiny_fp16_in6_vs-hf.json"));
         assertEquals(List.of("tinyrt", "hf"), report.systems().stream().map(s -> s.name()).toList());
         List<PointResult> hf = report.results().stream().filter(p -> p.system().equals("hf")).toList();
         assertEquals(List.of(1, 2), hf.stream().map(PointResult::batchSize).toList());
