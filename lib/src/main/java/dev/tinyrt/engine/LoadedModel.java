@@ -5,12 +5,15 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tinyrt.TinyrtException;
 import dev.tinyrt.backend.Backend;
 import dev.tinyrt.backend.cpu.CpuBackend;
+import dev.tinyrt.checkpoint.TrtllmCheckpoint;
+import dev.tinyrt.checkpoint.TrtllmConfig;
 import dev.tinyrt.io.Checkpoints;
 import dev.tinyrt.io.TensorSource;
 import dev.tinyrt.model.HfWeightLayout;
 import dev.tinyrt.model.LlamaConfig;
 import dev.tinyrt.model.LlamaModel;
 import dev.tinyrt.model.StoragePrecision;
+import dev.tinyrt.model.WeightLayout;
 import dev.tinyrt.backend.KvCache;
 import dev.tinyrt.runtime.Executor;
 import dev.tinyrt.runtime.ExecutorConfig;
@@ -55,16 +58,32 @@ public final class LoadedModel implements AutoCloseable {
         }
     }
 
+    /**
+     * Opens a HuggingFace checkpoint directory or a TensorRT-LLM checkpoint directory (config.json with
+     * TensorRT-LLM's keys + rank0.safetensors, as convert_checkpoint.java writes it, quantized or not).
+     */
     public static LoadedModel open(Path directory, Options options) {
         if (!Files.isDirectory(directory)) {
             throw new TinyrtException("model directory not found: " + directory);
         }
-        LlamaConfig config = LlamaConfig.read(directory.resolve("config.json"));
-        Backend backend = createBackend(options);
+        boolean trtllm = TrtllmConfig.isCheckpoint(directory);
+        LlamaConfig config;
         TensorSource source = null;
+        WeightLayout layout;
+        Backend backend = null;
         try {
-            source = Checkpoints.open(directory);
-            LlamaModel model = LlamaModel.load(config, new HfWeightLayout(source, config), backend, options.precision());
+            if (trtllm) {
+                TrtllmCheckpoint checkpoint = TrtllmCheckpoint.open(directory);
+                config = checkpoint.config().model();
+                source = checkpoint.source();
+                layout = checkpoint.layout();
+            } else {
+                config = LlamaConfig.read(directory.resolve("config.json"));
+                source = Checkpoints.open(directory);
+                layout = new HfWeightLayout(source, config);
+            }
+            backend = createBackend(options);
+            LlamaModel model = LlamaModel.load(config, layout, backend, options.precision());
             Tokenizer tokenizer = Files.isRegularFile(directory.resolve("tokenizer.json"))
                     ? LlamaTokenizer.load(directory) : null;
             return new LoadedModel(directory, config, source, backend, model, tokenizer, eosIds(directory, config));
@@ -72,7 +91,9 @@ public final class LoadedModel implements AutoCloseable {
             if (source != null) {
                 source.close();
             }
-            backend.close();
+            if (backend != null) {
+                backend.close();
+            }
             throw e;
         }
     }
