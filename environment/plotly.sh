@@ -2,6 +2,7 @@
 # plotly.js-dist-min 2.35.3 from npm (sha256-checked) at $TINYRT_TOOLS/plotly/plotly-2.35.3.min.js (default
 # ~/.local/share/tinyrt/plotly/), where benchmark charts (dev.tinyrt.report) and notebooks inline it: the pages must
 # work offline, so no CDN link. 2.35.3 exactly: plotly.js 3.x drops the chart titles Tablesaw writes.
+# environment/jupyter/setup_jupyter.sh (run by setup.sh) fetches the same file; this is the fetch on its own.
 # Idempotent. Prints the file's path.
 set -euo pipefail
 PLOTLY_VERSION=2.35.3

@@ -83,14 +83,18 @@ public final class ModelPreparation {
         return new Prepared(dir, new LoadedModel.Options(backend, StoragePrecision.AUTO, threads), p);
     }
 
-    /** Opens a prepared model; a quantized checkpoint the engine cannot load yet is reported, not thrown raw. */
+    /**
+     * Opens a prepared model. A quantized checkpoint the engine cannot load or run yet (a user error from the
+     * loader, or a backend's UnsupportedOperationException for weights it has no kernel for) is reported as not
+     * available yet, in one line.
+     */
     public static LoadedModel open(Prepared prepared) {
         try {
             return LoadedModel.open(prepared.dir(), prepared.options());
-        } catch (TinyrtException e) {
+        } catch (TinyrtException | UnsupportedOperationException e) {
             if (QUANTIZED.contains(prepared.precision())) {
-                throw notAvailable(prepared.precision(), "the engine cannot load the converted checkpoint "
-                        + prepared.dir() + " (" + e.getMessage() + ")");
+                throw notAvailable(prepared.precision(), "the " + prepared.options().backend() + " engine cannot run "
+                        + "the converted checkpoint " + prepared.dir() + " (" + e.getMessage() + ")");
             }
             throw e;
         }
@@ -140,8 +144,9 @@ public final class ModelPreparation {
         return ServiceLoader.load(CheckpointConverter.class).findFirst();
     }
 
+    /** The system property {@code tinyrt.cache}, else {@code TINYRT_CACHE}, else ~/.cache/tinyrt. */
     static Path cacheRoot() {
-        String base = System.getenv("TINYRT_CACHE");
+        String base = System.getProperty("tinyrt.cache", System.getenv("TINYRT_CACHE"));
         return base != null && !base.isBlank() ? Path.of(base)
                 : Path.of(System.getProperty("user.home"), ".cache", "tinyrt");
     }

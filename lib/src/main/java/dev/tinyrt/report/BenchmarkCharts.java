@@ -4,6 +4,7 @@ import dev.tinyrt.TinyrtException;
 import dev.tinyrt.bench.BenchmarkReport;
 import dev.tinyrt.bench.Histogram;
 import dev.tinyrt.bench.PointResult;
+import dev.tinyrt.notebook.PlotlyJs;
 import tech.tablesaw.plotly.components.Axis;
 import tech.tablesaw.plotly.components.Config;
 import tech.tablesaw.plotly.components.Figure;
@@ -47,7 +48,7 @@ public final class BenchmarkCharts {
      * chromium is installed; a note says so otherwise). Returns the files written.
      */
     public static List<Path> write(List<BenchmarkReport> reports, Path dir) {
-        String plotly = PlotlyBundle.load(PlotlyBundle.location());
+        PlotlyJs plotly = PlotlyJs.locate();
         Optional<ChromiumPng> chromium = ChromiumPng.find();
         if (chromium.isEmpty()) {
             System.err.println("note: no chromium on the PATH, charts are written as HTML only "

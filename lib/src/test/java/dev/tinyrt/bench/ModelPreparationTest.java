@@ -83,7 +83,7 @@ class ModelPreparationTest {
         var prepared = ModelPreparation.prepare(model, null, "fp8", "cpu", 1, Optional.of(trtllm), configs,
                 tmp.resolve("engines"));
         e = assertThrows(TinyrtException.class, () -> ModelPreparation.open(prepared));
-        assertTrue(e.getMessage().startsWith("--precision fp8 is not available yet: the engine cannot load"),
+        assertTrue(e.getMessage().startsWith("--precision fp8 is not available yet: the cpu engine cannot run"),
                 e.getMessage());
     }
 }

@@ -166,8 +166,33 @@ class BenchmarkScriptTest {
     }
 
     @Test
+    void quantizedPrecisionsConvertIntoTheCacheAndSayWhatIsMissing() {
+        // converted with configs/tinyllama_int8.yaml into the cache; runs once the CPU backend has int8 kernels
+        System.setProperty("tinyrt.cache", tmp.resolve("cache").toString());
+        try {
+            ScriptHarness.Result r = ScriptHarness.run("benchmark.java", "--model", model.toString(), "--backend",
+                    "cpu", "--precision", "int8", "--batch-sizes", "1", "--input-lens", "4", "--output-len", "2",
+                    "--warmup", "0", "--repeats", "1", "--out", tmp.resolve("int8.json").toString());
+            if (r.exitCode() == 0) {
+                assertEquals("int8", BenchmarkJson.read(tmp.resolve("int8.json")).results().getFirst().precision());
+            } else {
+                assertEquals(2, r.exitCode(), r.err());
+                assertTrue(r.err().contains("error: --precision int8 is not available yet: the cpu engine cannot run"),
+                        r.err());
+            }
+            try (var dirs = Files.list(tmp.resolve("cache/engines"))) {
+                assertTrue(dirs.anyMatch(d -> d.getFileName().toString().startsWith("tiny-int8-")
+                        && Files.isRegularFile(d.resolve("rank0.safetensors"))));
+            }
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        } finally {
+            System.clearProperty("tinyrt.cache");
+        }
+    }
+
+    @Test
     void userErrorsAreOneClearLine() {
-        assertUserError("not available yet", "--model", model.toString(), "--precision", "int8");
         assertUserError("unknown precision \"fp12\"", "--model", model.toString(), "--precision", "fp12");
         assertUserError("exceed the model's context of 512", "--model", model.toString(), "--backend", "cpu",
                 "--input-lens", "500", "--output-len", "20");
