@@ -25,4 +25,6 @@ mkdir -p .device/scripts
 javac -d .device/scripts -cp ".device/lib/*" --add-modules jdk.incubator.vector -proc:none jbang-scripts/*.java 2>&1 \
   | grep -v '^Note:' || true
 git rev-parse HEAD > .device/commit
+# the copy sent to the GPU machine has no .git: record whether results there come from a committed tree
+git diff --quiet HEAD && echo true > .device/clean || echo false > .device/clean
 du -sh .device
