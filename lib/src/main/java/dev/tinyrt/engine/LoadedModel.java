@@ -5,6 +5,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tinyrt.TinyrtException;
 import dev.tinyrt.backend.Backend;
 import dev.tinyrt.backend.cpu.CpuBackend;
+import dev.tinyrt.backend.cuda.CudaBackend;
+import dev.tinyrt.backend.cuda.CudaDevice;
 import dev.tinyrt.checkpoint.TrtllmCheckpoint;
 import dev.tinyrt.checkpoint.TrtllmConfig;
 import dev.tinyrt.io.Checkpoints;
@@ -98,13 +100,19 @@ public final class LoadedModel implements AutoCloseable {
         }
     }
 
-    private static Backend createBackend(Options options) {
+    /** "auto" is CUDA when the driver loads, a device exists and the kernels were built; else the CPU. */
+    static Backend createBackend(Options options) {
         String name = options.backend().toLowerCase(Locale.ROOT);
         return switch (name) {
-            case "cpu", "auto" -> options.threads() > 0 ? new CpuBackend(options.threads()) : new CpuBackend();
-            case "cuda" -> throw new TinyrtException("the CUDA backend is not part of this build yet; use --backend cpu");
+            case "cpu" -> cpu(options);
+            case "cuda" -> CudaBackend.create();
+            case "auto" -> CudaDevice.unavailableReason().isEmpty() ? CudaBackend.create() : cpu(options);
             default -> throw new TinyrtException("unknown backend \"" + options.backend() + "\"; choose cpu, cuda or auto");
         };
+    }
+
+    private static Backend cpu(Options options) {
+        return options.threads() > 0 ? new CpuBackend(options.threads()) : new CpuBackend();
     }
 
     /** generation_config.json's eos_token_id wins over config.json's, as in HF generate(). */

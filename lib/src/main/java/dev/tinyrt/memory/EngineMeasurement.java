@@ -62,10 +62,13 @@ public final class EngineMeasurement {
      *                 {@code activationTokens})
      */
     public static Result measure(LlamaModel model, MemoryProbe probe, MemorySnapshot start, long weights,
-                                 long kvTokens, int activationTokens) {
+                                 long kvTokens, int activationTokens, ActivationBytes elements) {
         LlamaConfig c = model.config();
         int bs = KvCache.DEFAULT_BLOCK_SIZE;
-        int blocks = (int) ((Math.max(kvTokens, activationTokens) + bs - 1) / bs);
+        int sequencesNeeded = (activationTokens + model.config().maxPositionEmbeddings() - 1)
+                / model.config().maxPositionEmbeddings();
+        // each sequence of the activation step rounds up to whole blocks of its own
+        int blocks = (int) ((Math.max(kvTokens, activationTokens) + bs - 1) / bs) + sequencesNeeded;
         MemorySnapshot s0 = probe.snapshot();
         try (KvCache cache = model.backend().kvCache(c, blocks, bs)) {
             MemorySnapshot s1 = probe.snapshot();
@@ -81,17 +84,18 @@ public final class EngineMeasurement {
             model.forward(batch(activationTokens, c.maxPositionEmbeddings(), bs), cache);
             MemorySnapshot s2 = probe.snapshot();
             int sequences = (activationTokens + c.maxPositionEmbeddings() - 1) / c.maxPositionEmbeddings();
-            long actComputed = MemoryFormulas.activationBytes(c, activationTokens, sequences);
+            long actComputed = MemoryFormulas.activationBytes(c, activationTokens, sequences, elements);
             Measured actMeasured = Measured.between(s1, s2).withoutMapped("weight pages this first step read "
                     + "are not activations");
             Component act = new Component("activations (" + activationTokens + "-token step)", actComputed,
                     actMeasured, explain(actComputed, actMeasured, MemoryFormulas.activationArrays(c,
-                    activationTokens, sequences), "one array per buffer"));
+                    activationTokens, sequences, elements), "one array per buffer"));
 
             long computedTotal = weights + kv.computedBytes() + actComputed;
             long region = HeapFootprint.regionBytes();
             long padded = weights + HeapFootprint.of(MemoryFormulas.kvArraysPerLayer(c, tokens, dtype), region)
-                    + HeapFootprint.of(MemoryFormulas.activationArrays(c, activationTokens, sequences), region);
+                    + HeapFootprint.of(MemoryFormulas.activationArrays(c, activationTokens, sequences, elements),
+                    region);
             Component total = total(start, s2, computedTotal, padded);
             return new Result(dtype, perToken, computedPerToken, tokens, cache.totalBytes(), kv, activationTokens,
                     act, total, growth(start, s2));

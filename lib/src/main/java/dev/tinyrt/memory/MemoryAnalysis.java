@@ -42,7 +42,9 @@ public final class MemoryAnalysis {
         ObjectNode doc = JsonNodeFactory.instance.objectNode();
         doc.put("schema", SCHEMA);
         doc.setAll(provenance);
-        MemoryProbe host = new MemoryProbe(List.of(), null);
+        // the device (its context) first, so that every reading after this one is the model's
+        DeviceMemory device = DeviceMemory.forBackend(s.backend()).orElse(null);
+        MemoryProbe host = new MemoryProbe(List.of(), device);
         MemorySnapshot processStart = host.snapshot();
         doc.put("nmt_enabled", !processStart.nmt().isEmpty());
         doc.set("settings", s.toJson());
@@ -68,9 +70,8 @@ public final class MemoryAnalysis {
         try (IdsOnlyView view = new IdsOnlyView(mainDirectory(primary));
              LoadedModel model = LoadedModel.open(view.path(), options)) {
             LlamaConfig c = model.config();
-            DeviceMemory device = DeviceMemory.of(model.backend()).orElse(null);
-            MemoryProbe probe = host.watching(view.realDirectory()).withDevice(device);
-            MemorySnapshot start = device == null ? mainStart : mainStart.withDevice(device.atStart());
+            MemoryProbe probe = host.watching(view.realDirectory());
+            MemorySnapshot start = mainStart;
             doc.set("model", modelJson(source, c, model));
             doc.put("backend", model.backend().name());
             if (device != null) {
@@ -88,7 +89,7 @@ public final class MemoryAnalysis {
             long bpt = engineBytesPerToken(model);
             long budget = s.budgetBytes() > 0 ? s.budgetBytes() : 8L * maxSeqLen * bpt;
             EngineMeasurement.Result engine = EngineMeasurement.measure(model.model(), probe, start, weightBytes,
-                    budget / bpt, activationTokens);
+                    budget / bpt, activationTokens, ActivationBytes.of(model.backend()));
             doc.set("breakdown", engine.toJson(c));
 
             Workload main = mainWorkload(maxSeqLen, c.vocabSize());
@@ -154,10 +155,11 @@ public final class MemoryAnalysis {
             StepTimeModel stepModel = StepTimeModel.fit(calibration);
             ObjectNode planner = doc.putObject("planner");
             planner.set("step_model", stepModel.toJson());
-            long fixedBytes = fixedBytes(weightBytes, engine, start, processStart);
+            long fixedBytes = fixedBytes(weightBytes, engine, processStart);
             planner.put("fixed_bytes", fixedBytes);
             planner.put("fixed_bytes_how", "computed weights + measured activations + runtime overhead (the "
-                    + (device != null ? "device's used memory before the model" : "process's resident set before the model")
+                    + (device != null ? "device's used memory before any model: the context"
+                    : "process's resident set before any model: the JVM")
                     + ")");
             try (ProxyScheduler proxy = new ProxyScheduler(c.maxPositionEmbeddings())) {
                 CapacityPlanner plan = new CapacityPlanner(proxy, stepModel, limits);
@@ -276,9 +278,9 @@ public final class MemoryAnalysis {
      * Weights, activations and what the runtime holds before any model (the JVM, or the device context): memory
      * that is not available to the KV cache.
      */
-    private static long fixedBytes(long weights, EngineMeasurement.Result engine, MemorySnapshot start,
-                                   MemorySnapshot processStart) {
-        long overhead = start.device() != null ? start.device().usedBytes() : Math.max(0, processStart.rss());
+    private static long fixedBytes(long weights, EngineMeasurement.Result engine, MemorySnapshot processStart) {
+        long overhead = processStart.device() != null ? processStart.device().usedBytes()
+                : Math.max(0, processStart.rss());
         return weights + engine.activations().measured().bytes() + overhead;
     }
 

@@ -144,7 +144,7 @@ public final class MemoryCharts {
 
     /** Every chart at the size the PNGs are taken at, with room for long category labels. */
     private static Layout.LayoutBuilder layout() {
-        return Layout.builder().width(ChartFiles.WIDTH - 20).height(ChartFiles.HEIGHT - 20)
+        return Layout.builder().width(ChartFiles.WIDTH - 50).height(ChartFiles.HEIGHT - 50)
                 .margin(Margin.builder().left(70).right(20).top(60).bottom(170).build());
     }
 

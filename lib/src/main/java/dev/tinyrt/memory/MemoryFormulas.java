@@ -79,20 +79,26 @@ public final class MemoryFormulas {
      * the attention output, gate|up and the SwiGLU output; per logit row the gathered hidden row and the logits.
      */
     public static long activationBytes(LlamaConfig c, int tokens, int logitRows) {
+        return activationBytes(c, tokens, logitRows, ActivationBytes.FP32);
+    }
+
+    /** The same workspace with the backend's element sizes (hidden rows and logits are its wide buffers). */
+    public static long activationBytes(LlamaConfig c, int tokens, int logitRows, ActivationBytes e) {
         long sum = 0;
-        for (long a : activationArrays(c, tokens, logitRows)) {
+        for (long a : activationArrays(c, tokens, logitRows, e)) {
             sum += a;
         }
         return sum;
     }
 
     /** The buffers of {@link #activationBytes}, one entry per buffer, in bytes. */
-    public static long[] activationArrays(LlamaConfig c, int tokens, int logitRows) {
+    public static long[] activationArrays(LlamaConfig c, int tokens, int logitRows, ActivationBytes e) {
         long t = tokens;
         long h = c.hiddenSize();
-        return new long[]{4 * t * h, 4 * t * h, 4 * t * (c.qDim() + 2L * c.kvDim()), 4 * t * c.qDim(), 4 * t * h,
-                4 * t * 2 * c.intermediateSize(), 4 * t * c.intermediateSize(),
-                4L * logitRows * h, 4L * logitRows * c.vocabSize()};
+        long n = e.narrow();
+        return new long[]{e.wide() * t * h, n * t * h, n * t * (c.qDim() + 2L * c.kvDim()), n * t * c.qDim(),
+                n * t * h, n * t * 2 * c.intermediateSize(), n * t * c.intermediateSize(),
+                n * logitRows * h, (long) e.wide() * logitRows * c.vocabSize()};
     }
 
     /** A KV pool kept as one keys and one values array per layer (the CPU backend's layout), in bytes each. */

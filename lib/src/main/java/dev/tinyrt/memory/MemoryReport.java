@@ -26,7 +26,7 @@ public final class MemoryReport {
      */
     public static Path write(JsonNode doc, Path dir, boolean png, boolean html) {
         PlotlyJs plotly = PlotlyJs.locate();
-        Path chromium = png ? ChartFiles.chromium() : null;
+        dev.tinyrt.report.ChromiumPng chromium = png ? ChartFiles.chromium().orElse(null) : null;
         if (!html && chromium == null) {
             throw new TinyrtException("no chart would be kept: PNGs need chromium on PATH; keep the HTML charts");
         }

@@ -108,8 +108,37 @@ public final class LlamaModel implements AutoCloseable {
 
     /** Runs one step and returns the logits of {@code batch.logitRows()}, {@code [rows][vocab]}. */
     public float[][] forward(StepBatch batch, KvCache cache) {
+        Tensor logits = step(batch, cache);
+        return logits == null ? new float[0][] : backend.toHost(logits);
+    }
+
+    /**
+     * Runs one step and returns the greedy next token of each of {@code batch.logitRows()}: the argmax is taken
+     * where the logits are, so on a GPU only token ids reach the host.
+     */
+    public int[] forwardGreedy(StepBatch batch, KvCache cache) {
+        Tensor logits = step(batch, cache);
+        return logits == null ? new int[0] : backend.argmaxRows(logits);
+    }
+
+    /** The step's device work; returns the logits tensor, or null when no rows are wanted. */
+    private Tensor step(StepBatch batch, KvCache cache) {
         int n = batch.numTokens();
+        int[] rows = batch.logitRows();
+        // every buffer is allocated before the work starts, so a backend may record the work as it runs
         Workspace ws = workspace(n);
+        LogitBuffers lb = rows.length == 0 ? null : logitBuffers(rows.length);
+        Runnable work = () -> layers(batch, cache, ws, lb);
+        if (observer != null) {
+            work.run();  // the observer reads activations back in the middle of the step: nothing to record
+        } else {
+            backend.runStep(batch, cache, new StepBuffers(ws, lb), work);
+        }
+        return lb == null ? null : lb.logits.rows(rows.length);
+    }
+
+    private void layers(StepBatch batch, KvCache cache, Workspace ws, LogitBuffers lb) {
+        int n = batch.numTokens();
         Tensor x = ws.hidden.rows(n);
         Tensor normed = ws.normed.rows(n);
         Tensor qkv = ws.qkv.rows(n);
@@ -132,25 +161,28 @@ public final class LlamaModel implements AutoCloseable {
             backend.addRmsNorm(x, proj, layer.postNorm, eps, normed);
             notify(l, ActivationObserver.Linear.GATE_UP, normed);
             backend.matmul(normed, layer.gateUp, gateUp);
-            backend.swiglu(gateUp, act);
-            notify(l, ActivationObserver.Linear.DOWN, act);
-            backend.matmul(act, layer.down, proj);
+            if (observer != null) {
+                backend.swiglu(gateUp, act);
+                notify(l, ActivationObserver.Linear.DOWN, act);
+                backend.matmul(act, layer.down, proj);
+            } else {
+                backend.swigluMatmul(gateUp, layer.down, act, proj);
+            }
             Weight nextNorm = l + 1 < layers.length ? layers[l + 1].inputNorm : finalNorm;
             backend.addRmsNorm(x, proj, nextNorm, eps, normed);
         }
+        if (lb == null) {
+            return;
+        }
         int[] rows = batch.logitRows();
-        if (rows.length == 0) {
-            return new float[0][];
-        }
-        if (logitBuffers == null || logitBuffers.capacity < rows.length) {
-            logitBuffers = new LogitBuffers(rows.length);
-        }
-        Tensor selected = logitBuffers.selected.rows(rows.length);
+        Tensor selected = lb.selected.rows(rows.length);
         backend.gatherRows(normed, rows, selected);
-        Tensor logits = logitBuffers.logits.rows(rows.length);
         notify(-1, ActivationObserver.Linear.LM_HEAD, selected);
-        backend.matmul(selected, lmHead, logits);
-        return backend.toHost(logits);
+        backend.matmul(selected, lmHead, lb.logits.rows(rows.length));
+    }
+
+    /** The tensors one step uses: a backend recording steps keys its recordings by them. */
+    private record StepBuffers(Workspace workspace, LogitBuffers logits) {
     }
 
     /** Next-token logits at every position of {@code ids} (a fresh KV cache, one prefill step). */
@@ -197,7 +229,7 @@ public final class LlamaModel implements AutoCloseable {
         Workspace(int capacity) {
             this.capacity = capacity;
             int h = config.hiddenSize();
-            hidden = backend.tensor(capacity, h);
+            hidden = backend.wideTensor(capacity, h);
             normed = backend.tensor(capacity, h);
             qkv = backend.tensor(capacity, config.qDim() + 2 * config.kvDim());
             attn = backend.tensor(capacity, config.qDim());
@@ -216,8 +248,15 @@ public final class LlamaModel implements AutoCloseable {
         LogitBuffers(int capacity) {
             this.capacity = capacity;
             selected = backend.tensor(capacity, config.hiddenSize());
-            logits = backend.tensor(capacity, config.vocabSize());
+            logits = backend.wideTensor(capacity, config.vocabSize());
         }
+    }
+
+    private LogitBuffers logitBuffers(int rows) {
+        if (logitBuffers == null || logitBuffers.capacity < rows) {
+            logitBuffers = new LogitBuffers(rows);
+        }
+        return logitBuffers;
     }
 
     private Workspace workspace(int tokens) {
