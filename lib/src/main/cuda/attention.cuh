@@ -13,14 +13,16 @@
 // grid (heads / G, rows, num_splits). Split s covers keys [s * split_len, (s + 1) * split_len) of the row's causal
 // span (keys 0..position). Each split writes an unnormalized partial output with its max and sum; the last block
 // of a (row, head block) to finish merges them (a counter per (row, head block), reset by that block for the next
-// launch). Dynamic shared memory: (G * split_len + ATTN_WARPS * G * D + 2 * G) floats.
+// launch). Dynamic shared memory: (G * split_len + ATTN_WARPS * G * D + 2 * G) floats. With fuse_rope the kernel
+// also does tinyrt_rope_store_kv's work for these rows (one launch less per layer and step).
 template <int D, int G>
-DEV void attn_decode_body(const __half* __restrict__ qkv, int qkv_stride, const __half* __restrict__ k_cache,
-                          const __half* __restrict__ v_cache, const int* __restrict__ positions,
+DEV void attn_decode_body(const __half* __restrict__ qkv, int qkv_stride, __half* __restrict__ k_cache,
+                          __half* __restrict__ v_cache, const int* __restrict__ positions,
                           const int* __restrict__ row_seq, const int* __restrict__ block_tables, int table_width,
                           int block_size, int heads, int kv_heads, int split_len, int num_splits, float scale,
                           float* __restrict__ part_o, float* __restrict__ part_ml, int* __restrict__ counters,
-                          __half* __restrict__ out) {
+                          __half* __restrict__ out, const float* __restrict__ cos_t,
+                          const float* __restrict__ sin_t, const int* __restrict__ slots, int fuse_rope) {
     constexpr int LPT = D / 8;   // lanes per key: each lane owns one 8-dim (16-byte) chunk
     constexpr int TPW = 32 / LPT;  // keys per warp per pass
     DYNAMIC_SHARED(float, attn_smem);
@@ -38,11 +40,42 @@ DEV void attn_decode_body(const __half* __restrict__ qkv, int qkv_stride, const 
     int len = min(start + split_len, span) - start;
     const int* table = block_tables + (size_t)row_seq[row] * table_width;
 
+    if (fuse_rope && start <= span - 1 && span - 1 < start + split_len) {
+        // RoPE fused in (decode): the block whose split holds this token's position writes its rotated key and its
+        // value into the cache before reading keys (blocks of other head groups sharing the KV head write the
+        // same values). qkv itself is left unrotated, so every block reads the same inputs.
+        int pos = span - 1, half_dim = D / 2, slot = slots[row];
+        const __half* k = qkv + (size_t)row * qkv_stride + (heads + kv_head) * D;
+        const __half* v = qkv + (size_t)row * qkv_stride + (heads + kv_heads + kv_head) * D;
+        size_t at = cache_offset(slot / block_size, kv_head, slot % block_size, kv_heads, block_size, D);
+        for (int d = threadIdx.x; d < D; d += ATTN_THREADS) {
+            int i = d % half_dim;
+            float c = cos_t[(size_t)pos * half_dim + i], sn = sin_t[(size_t)pos * half_dim + i];
+            float x = __half2float(k[d]), partner = __half2float(k[d < half_dim ? d + half_dim : d - half_dim]);
+            k_cache[at + d] = __float2half_rn(d < half_dim ? x * c - partner * sn : x * c + partner * sn);
+            v_cache[at + d] = v[d];
+        }
+        __syncthreads();  // the block's own reads of the new key and value come after
+    }
     if (len > 0) {  // uniform per block
         float q[G][8];
 #pragma unroll
         for (int g = 0; g < G; g++) {
-            unpack8(*reinterpret_cast<const uint4*>(qkv + (size_t)row * qkv_stride + (hb * G + g) * D + sub * 8), q[g]);
+            const __half* qh = qkv + (size_t)row * qkv_stride + (hb * G + g) * D;
+            unpack8(*reinterpret_cast<const uint4*>(qh + sub * 8), q[g]);
+            if (fuse_rope) {  // rotate in registers: dims d and d + D/2 pair up (NeoX), here whole 8-dim chunks
+                constexpr int HALF_CHUNKS = LPT / 2;
+                int partner_chunk = sub < HALF_CHUNKS ? sub + HALF_CHUNKS : sub - HALF_CHUNKS;
+                float partner[8];
+                unpack8(*reinterpret_cast<const uint4*>(qh + partner_chunk * 8), partner);
+                int pos = span - 1, half_dim = D / 2;
+#pragma unroll
+                for (int e = 0; e < 8; e++) {
+                    int i = (sub * 8 + e) % half_dim;
+                    float c = cos_t[(size_t)pos * half_dim + i], sn = sin_t[(size_t)pos * half_dim + i];
+                    q[g][e] = sub < HALF_CHUNKS ? q[g][e] * c - partner[e] * sn : q[g][e] * c + partner[e] * sn;
+                }
+            }
 #pragma unroll
             for (int e = 0; e < 8; e++) q[g][e] *= scale;
         }
@@ -262,12 +295,13 @@ DEV void attn_prefill_body(const __half* __restrict__ qkv, int qkv_stride, const
 
 #define ATTN_KERNELS(D, G)                                                                                            \
     extern "C" __global__ void __launch_bounds__(ATTN_THREADS) tinyrt_attn_decode_d##D##_g##G(                        \
-        const __half* qkv, int qkv_stride, const __half* k_cache, const __half* v_cache, const int* positions,        \
+        const __half* qkv, int qkv_stride, __half* k_cache, __half* v_cache, const int* positions,                    \
         const int* row_seq, const int* block_tables, int table_width, int block_size, int heads, int kv_heads,       \
-        int split_len, int num_splits, float scale, float* part_o, float* part_ml, int* counters, __half* out) {     \
+        int split_len, int num_splits, float scale, float* part_o, float* part_ml, int* counters, __half* out,       \
+        const float* cos_t, const float* sin_t, const int* slots, int fuse_rope) {                                   \
         attn_decode_body<D, G>(qkv, qkv_stride, k_cache, v_cache, positions, row_seq, block_tables, table_width,     \
                                block_size, heads, kv_heads, split_len, num_splits, scale, part_o, part_ml, counters, \
-                               out);                                                                                  \
+                               out, cos_t, sin_t, slots, fuse_rope);                                                  \
     }                                                                                                                 \
     extern "C" __global__ void __launch_bounds__(ATTN_THREADS) tinyrt_attn_prefill_d##D##_g##G(                       \
         const __half* qkv, int qkv_stride, const __half* k_cache, const __half* v_cache, const int* positions,        \

@@ -225,7 +225,7 @@ static int expected_params(const char *name) {
         {"tinyrt_embed_", 4}, {"tinyrt_add_rms_norm_", 6}, {"tinyrt_rms_norm_", 5}, {"tinyrt_add_", 3},
         {"tinyrt_swiglu", 4}, {"tinyrt_gather_rows", 4}, {"tinyrt_f32_to_f16", 3}, {"tinyrt_bf16_to_f16", 3},
         {"tinyrt_argmax_f32", 3}, {"tinyrt_read_probe", 3}, {"tinyrt_spin", 1}, {"tinyrt_rope_store_kv", 12},
-        {"tinyrt_gemv_", 5}, {"tinyrt_attn_decode_", 18}, {"tinyrt_attn_prefill_", 13}};
+        {"tinyrt_gemv_", 5}, {"tinyrt_attn_decode_", 22}, {"tinyrt_attn_prefill_", 13}};
     for (unsigned i = 0; i < sizeof table / sizeof table[0]; i++) if (starts(name, table[i].prefix)) return table[i].n;
     return -1;
 }
@@ -336,6 +336,19 @@ static int check_launch(const Launch *l) {
             }
         }
         for (unsigned i = 0; i < n * gx; i++) CHECK(RD(P(l, 16), i) == 0, "%s: split counter %u is %d, not 0", k, i, RD(P(l, 16), i));
+        int fused = I(l, 21);
+        CHECK(fused == 0 || fused == 1, "%s: fuse_rope %d", k, fused);
+        if (fused) {  // RoPE + KV write of each row: cos/sin rows, the slot in the cache
+            NEED(P(l, 20), 4ull * n, "slots");
+            for (unsigned r = 0; r < n; r++) {
+                int pos = RD(P(l, 4), r), slot = RD(P(l, 20), r), seq = RD(P(l, 5), r);
+                NEED(P(l, 18) + (unsigned long long)pos * d / 2 * 4, d / 2 * 4, "cos row");
+                NEED(P(l, 19) + (unsigned long long)pos * d / 2 * 4, d / 2 * 4, "sin row");
+                CHECK(slot == RD(P(l, 6), (long long)seq * width + pos / bs) * bs + pos % bs,
+                      "%s: slot %d of row %u does not match its block table", k, slot, r);
+                NEED(P(l, 2) + cache_off(slot / bs, kv - 1, slot % bs, kv, bs, d), d * 2, "k cache slot");
+            }
+        }
     } else if (starts(k, "tinyrt_attn_prefill_d")) {
         int d, g;
         sscanf(k, "tinyrt_attn_prefill_d%d_g%d", &d, &g);

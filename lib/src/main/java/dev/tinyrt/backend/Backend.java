@@ -45,7 +45,9 @@ public interface Backend extends AutoCloseable {
 
     /**
      * For {@code qkv [n, (heads + 2 * kvHeads) * headDim]}: rotates q and k in place (NeoX RoPE) and writes k and
-     * v into the cache slots of {@code layer} given by the batch's block tables.
+     * v into the cache slots of {@code layer} given by the batch's block tables. A backend may instead do this
+     * inside the {@link #attention} call that follows for the same qkv, cache and layer (the CUDA backend does for
+     * decode steps); q and k in {@code qkv} are then left unrotated.
      */
     void ropeAndStoreKv(Tensor qkv, KvCache cache, int layer, StepBatch batch, RopeTable rope);
 

@@ -65,6 +65,8 @@ public final class CudaBackend implements Backend {
     private final Growable partMaxSum;
     private final Growable counters;
     private int vocabulary = -1;
+    private PendingRope pendingRope;
+    private boolean fuseRope = !Boolean.getBoolean("tinyrt.cuda.noRopeFusion");
     private boolean capturing;
     private boolean closed;
 
@@ -73,6 +75,13 @@ public final class CudaBackend implements Backend {
         long at(int intOffset) {
             return base + 4L * intOffset;
         }
+    }
+
+    /**
+     * A decode step's RoPE + KV write, held back so the attention that follows does it in the same kernel; any
+     * other op runs it first ({@link #flushRope}).
+     */
+    private record PendingRope(CudaTensor qkv, CudaKvCache cache, int layer, Step step, long[] table) {
     }
 
     /** Opens a backend on the process's GPU; a {@link dev.tinyrt.TinyrtException} says why when there is none. */
@@ -168,6 +177,12 @@ public final class CudaBackend implements Backend {
     /** Turns timing of GEMV vs cuBLAS per new shape on or off (on unless -Dtinyrt.cuda.noAutotune=true). */
     public void autotune(boolean on) {
         tactics.setAutotune(on);
+    }
+
+    /** Fuses decode steps' RoPE + KV-cache write into the attention kernel (on unless -Dtinyrt.cuda.noRopeFusion). */
+    public void fuseRope(boolean on) {
+        flushRope();
+        fuseRope = on;
     }
 
     /** Forgets every tactic choice, so the next steps choose (and, with autotuning, measure) again. */
@@ -374,6 +389,7 @@ public final class CudaBackend implements Backend {
         if (closed) {
             return;
         }
+        flushRope();
         if (cache.storage == pooled) {
             pooledInUse = false;
             if (step != null && step.cache == cache) {
@@ -392,11 +408,15 @@ public final class CudaBackend implements Backend {
         CudaKvCache kv = (CudaKvCache) cache;
         step = null;  // always upload: a caller may reuse a batch object with new contents
         Step s = prepare(batch, kv);
-        if (profiler.active()) {
+        Runnable complete = () -> {
             work.run();
+            flushRope();  // a RoPE the step left pending belongs to the step (and to its recording)
+        };
+        if (profiler.active()) {
+            complete.run();
             return;
         }
-        graphs.run(new GraphKey(buffers, kv.storage.id, s.plan.shape()), work);
+        graphs.run(new GraphKey(buffers, kv.storage.id, s.plan.shape()), complete);
     }
 
     private record GraphKey(Object buffers, long storage, StepPlan.Shape shape) {
@@ -454,6 +474,7 @@ public final class CudaBackend implements Backend {
                 work.run();
             } catch (RuntimeException e) {
                 capturing = false;
+                pendingRope = null;  // it belonged to the abandoned recording; the step now runs eagerly
                 driver.abandonCapture(stream);
                 throw e;
             }
@@ -616,7 +637,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void ropeAndStoreKv(Tensor qkv, KvCache cache, int layer, StepBatch batch, RopeTable rope) {
-        ensureOpen();
+        checkOpen();
         CudaTensor t = (CudaTensor) qkv;
         CudaKvCache c = (CudaKvCache) cache;
         Step s = prepare(batch, c);
@@ -626,15 +647,35 @@ public final class CudaBackend implements Backend {
         int heads = (t.cols() - 2 * kvDim) / headDim;
         require(!t.fp32 && t.rows() == s.plan.tokens() && heads == c.heads && rope.headDim() == headDim,
                 "ropeAndStoreKv shapes");
+        flushRope();
         if (s.plan.maxPosition() >= rope.maxPositions()) {
             throw new IllegalArgumentException("position " + s.plan.maxPosition() + " beyond the RoPE table");
         }
         long[] table = ropeTable(rope);
+        if (fuseRope && s.plan.decodeOnly()) {
+            pendingRope = new PendingRope(t, c, layer, s, table);
+            return;
+        }
+        ropeKernel(t, c, layer, s, table);
+    }
+
+    private void ropeKernel(CudaTensor t, CudaKvCache c, int layer, Step s, long[] table) {
+        KvStorage kv = c.storage;
+        int heads = c.heads;
         launch(KernelNames.ROPE_STORE_KV, t.rows(), 1, 1, THREADS, 0, args.reset().ptr(t.pointer).i32(t.cols())
                 .ptr(table[0]).ptr(table[1]).ptr(s.at(s.plan.positionsAt())).ptr(s.at(s.plan.slotsAt()))
-                .ptr(kv.keys(layer)).ptr(kv.values(layer)).i32(heads).i32(kv.kvHeads).i32(headDim)
+                .ptr(kv.keys(layer)).ptr(kv.values(layer)).i32(heads).i32(kv.kvHeads).i32(kv.headDim)
                 .i32(kv.blockSize));
-        profiled("rope_kv", 2 * t.bytes() + 4L * t.rows() * kvDim);
+        profiled("rope_kv", 2 * t.bytes() + 4L * t.rows() * kv.kvHeads * kv.headDim);
+    }
+
+    /** Runs a held-back RoPE + KV write on its own (something other than its attention came next). */
+    private void flushRope() {
+        PendingRope p = pendingRope;
+        if (p != null) {
+            pendingRope = null;
+            ropeKernel(p.qkv(), p.cache(), p.layer(), p.step(), p.table());
+        }
     }
 
     /** cos and sin tables on the device, uploaded once per table. */
@@ -659,7 +700,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void attention(Tensor qkv, KvCache cache, int layer, StepBatch batch, Tensor out) {
-        ensureOpen();
+        checkOpen();
         CudaTensor t = (CudaTensor) qkv;
         CudaTensor o = (CudaTensor) out;
         CudaKvCache c = (CudaKvCache) cache;
@@ -673,6 +714,13 @@ public final class CudaBackend implements Backend {
         float scale = (float) (1.0 / Math.sqrt(d));
         StepPlan p = s.plan;
         long kvBytes = 4L * p.keysRead() * kv.kvHeads * d * (heads / kv.kvHeads) / g;
+        PendingRope rope = pendingRope;
+        boolean fused = rope != null && rope.qkv().pointer == t.pointer && rope.cache() == c && rope.layer() == layer
+                && rope.step() == s;
+        if (!fused) {
+            flushRope();
+        }
+        pendingRope = null;
         if (p.decodeOnly()) {
             DecodeSplits splits = DecodeSplits.forCapacity(p.width() * kv.blockSize, g, d);
             launch(KernelNames.attentionDecode(d, g), heads / g, p.tokens(), splits.count(), 128,
@@ -680,8 +728,10 @@ public final class CudaBackend implements Backend {
                             .ptr(kv.values(layer)).ptr(s.at(p.positionsAt())).ptr(s.at(p.rowSequenceAt()))
                             .ptr(s.at(p.blockTablesAt())).i32(p.width()).i32(kv.blockSize).i32(heads)
                             .i32(kv.kvHeads).i32(splits.length()).i32(splits.count()).f32(scale)
-                            .ptr(partOut.pointer).ptr(partMaxSum.pointer).ptr(counters.pointer).ptr(o.pointer));
-            profiled("attention decode", kvBytes + t.bytes() + o.bytes());
+                            .ptr(partOut.pointer).ptr(partMaxSum.pointer).ptr(counters.pointer).ptr(o.pointer)
+                            .ptr(fused ? rope.table()[0] : 0).ptr(fused ? rope.table()[1] : 0)
+                            .ptr(s.at(p.slotsAt())).i32(fused ? 1 : 0));
+            profiled(fused ? "attention decode + rope_kv" : "attention decode", kvBytes + t.bytes() + o.bytes());
         } else {
             launch(KernelNames.attentionPrefill(d, g), heads / g, p.tiles(), 1, 128, 0,
                     args.reset().ptr(t.pointer).i32(t.cols()).ptr(kv.keys(layer)).ptr(kv.values(layer))
@@ -824,7 +874,13 @@ public final class CudaBackend implements Backend {
         }
     }
 
+    /** Every op starts here: a held-back RoPE runs first, so work stays in program order. */
     private void ensureOpen() {
+        checkOpen();
+        flushRope();
+    }
+
+    private void checkOpen() {
         if (closed) {
             throw new IllegalStateException("the CUDA backend is closed");
         }
@@ -874,6 +930,7 @@ public final class CudaBackend implements Backend {
         }
         device.makeCurrent();
         try {
+            flushRope();
             driver.synchronize(stream);
         } finally {
             closed = true;
