@@ -24,8 +24,8 @@ tl=/tmp/tinyllama-1.1b-seed0-fp16
 command_line="bash environment/gpu/cuda_check.sh (device run, carry .device)"
 export work tl
 
-stage() {  # name, time limit in seconds, command...
-  local name="$1" limit="$2"
+stage() {  # name, time limit in seconds (times CUDA_CHECK_TIME_SCALE, for rehearsals on a fake driver), command...
+  local name="$1" limit=$(( $2 * ${CUDA_CHECK_TIME_SCALE:-1} ))
   shift 2
   echo
   echo "=== [$name] (limit ${limit}s) $*"
