@@ -79,4 +79,7 @@ python3 "$root/environment/prepare_tokenizer.py"
 # --- the library, installed into ~/.m2 so '//DEPS dev.tinyrt:tinyrt' in the scripts resolves ---
 echo "setup: building and installing the tinyrt library (tests run with the test command)"
 mvn -q -B -f "$root/lib/pom.xml" -DskipTests install
+
+# --- notebooks: Jupyter, the Java 25 kernel (with the library on its class path), plotly.js: environment/jupyter/ ---
+bash "$root/environment/jupyter/setup_jupyter.sh"
 echo "setup: done"

@@ -10,6 +10,7 @@ mkdir -p "$OUT/refs"
   nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv
   python3 -c "import torch, transformers; print('torch', torch.__version__, 'transformers', transformers.__version__)"
   for dir in lib/src/test/resources/parity/*/; do
+    [ -f "$dir/config.json" ] || continue  # refs/ holds the references, not a model
     name=$(basename "$dir")
     python3 environment/hf_reference.py --model "$dir" --out "$OUT/refs/$name.safetensors"
     $TINYRT_JAVA parity_check --model "$dir" --reference "$OUT/refs/$name.safetensors"

@@ -14,7 +14,8 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Provenance every committed result carries: machine, runtime, date, commit and the exact command, so each
- * number can be traced and regenerated.
+ * number can be traced and regenerated. Where the checkout has no .git (the copy sent to the GPU machine), the
+ * commit and cleanliness come from {@code TINYRT_COMMIT} and {@code TINYRT_WORKTREE_CLEAN=true}.
  */
 public final class RunInfo {
     private RunInfo() {
@@ -24,8 +25,14 @@ public final class RunInfo {
         ObjectNode n = JsonNodeFactory.instance.objectNode();
         n.put("date", Instant.now().truncatedTo(ChronoUnit.SECONDS).toString());
         n.put("command", command);
-        n.put("commit", git("rev-parse", "HEAD"));
+        String commit = git("rev-parse", "HEAD");
         String dirty = git("status", "--porcelain", "--untracked-files=no");
+        if (commit == null) {
+            // a copy without .git (the GPU machine): the packing step records both
+            commit = System.getenv("TINYRT_COMMIT");
+            dirty = "true".equals(System.getenv("TINYRT_WORKTREE_CLEAN")) ? "" : null;
+        }
+        n.put("commit", commit);
         n.put("worktree_clean", dirty != null && dirty.isEmpty());
         ObjectNode m = n.putObject("machine");
         m.put("cpu", cpuModel());

@@ -1,12 +1,16 @@
 package dev.tinyrt.bench;
 
+import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import java.util.Arrays;
 
-/** Summary of repeated measurements: median with the spread (min, max) and the count. */
-public record Stats(double median, double min, double max, int count) {
+/**
+ * Summary of repeated measurements: median with the spread (min, max) and the count (JSON: "repeats"). The median
+ * of an even count is the mean of the two middle values.
+ */
+public record Stats(double median, double min, double max, @JsonProperty("repeats") int count) {
     public static Stats of(double... values) {
         if (values.length == 0) {
             throw new IllegalArgumentException("no measurements");

@@ -26,6 +26,7 @@ public final class ResultTables {
         Map<String, String> sections = new LinkedHashMap<>();
         sections.put("hf-parity", parity(resultsDir));
         sections.put("cpu-speed", cpuSpeed(resultsDir));
+        sections.put("benchmark", BenchmarkMarkdown.section(resultsDir));
         return sections;
     }
 
