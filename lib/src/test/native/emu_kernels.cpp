@@ -23,8 +23,10 @@ Thunk thunk(void (*f)(A...)) {
 
 #define K(name) {#name, thunk(name)},
 #define GEMV(NT) K(tinyrt_gemv_n##NT##_f16) K(tinyrt_gemv_n##NT##_f32) K(tinyrt_gemv_swiglu_n##NT)
-#define ATTN(D, G) K(tinyrt_attn_decode_d##D##_g##G) K(tinyrt_attn_prefill_d##D##_g##G)
-#define ATTN_D(D) ATTN(D, 1) ATTN(D, 2) ATTN(D, 4) ATTN(D, 8)
+#define ATTN_D(D)                                                                                  \
+    K(tinyrt_attn_decode_d##D##_g1) K(tinyrt_attn_decode_d##D##_g2) K(tinyrt_attn_decode_d##D##_g4)  \
+    K(tinyrt_attn_prefill_d##D##_g1) K(tinyrt_attn_prefill_d##D##_g2) K(tinyrt_attn_prefill_d##D##_g4) \
+    K(tinyrt_attn_prefill_d##D##_g8)
 
 const std::map<std::string, Thunk>& table() {
     static const std::map<std::string, Thunk> t = {

@@ -446,12 +446,11 @@ public final class CudaBackend implements Backend {
         driver.record(uploadDone, stream);
         if (plan.decodeOnly()) {
             int heads = cache.heads;
-            int g = cache.headsPerBlock();
-            DecodeSplits splits = DecodeSplits.forCapacity(plan.width() * cache.blockSize(), g, cache.storage.headDim);
+            DecodeSplits splits = DecodeSplits.forCapacity(plan.width() * cache.blockSize(), cache.storage.headDim);
             long partials = (long) plan.tokens() * heads * splits.count();
             partOut.atLeast(4 * partials * cache.storage.headDim);
             partMaxSum.atLeast(8 * partials);
-            counters.atLeast(4L * plan.tokens() * (heads / g));
+            counters.atLeast(4L * plan.tokens() * (heads / cache.decodeHeadsPerBlock()));
         }
         step = new Step(batch, cache, plan, base);
         return step;
@@ -722,9 +721,9 @@ public final class CudaBackend implements Backend {
         }
         pendingRope = null;
         if (p.decodeOnly()) {
-            DecodeSplits splits = DecodeSplits.forCapacity(p.width() * kv.blockSize, g, d);
-            launch(KernelNames.attentionDecode(d, g), heads / g, p.tokens(), splits.count(), 128,
-                    splits.sharedBytes(), args.reset().ptr(t.pointer).i32(t.cols()).ptr(kv.keys(layer))
+            DecodeSplits splits = DecodeSplits.forCapacity(p.width() * kv.blockSize, d);
+            int dg = c.decodeHeadsPerBlock();
+            launch(KernelNames.attentionDecode(d, dg), heads / dg, p.tokens(), splits.count(), 128, 0, args.reset().ptr(t.pointer).i32(t.cols()).ptr(kv.keys(layer))
                             .ptr(kv.values(layer)).ptr(s.at(p.positionsAt())).ptr(s.at(p.rowSequenceAt()))
                             .ptr(s.at(p.blockTablesAt())).i32(p.width()).i32(kv.blockSize).i32(heads)
                             .i32(kv.kvHeads).i32(splits.length()).i32(splits.count()).f32(scale)

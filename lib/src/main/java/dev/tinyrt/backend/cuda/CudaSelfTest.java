@@ -280,6 +280,8 @@ public final class CudaSelfTest implements Callable<Integer> {
                 new Scenario("3 sequences, chunked prefill, mixed and decode batches", 16, 6,
                         new int[][]{{10, 33, 1}, {7, 1, 1}, {1, 1, 1}, {0, 1, 0}}),
                 new Scenario("long context, several decode splits", 32, 16, new int[][]{{300}, {1}, {1}}),
+                new Scenario("8192-slot block table, several tiles per decode split", 32, 256,
+                        new int[][]{{300}, {1}}),
         };
         for (int[] c : configs) {
             for (Scenario s : scenarios) {

@@ -12,8 +12,10 @@ final class KernelNames {
     static final int MAX_GEMV_ROWS = 8;
     /** Head dimensions the attention kernels are specialized for. */
     static final int[] HEAD_DIMS = {16, 32, 64, 128};
-    /** Query heads per attention block (sharing one KV head). */
+    /** Query heads per prefill attention block (sharing one KV head). */
     static final int[] HEAD_GROUPS = {1, 2, 4, 8};
+    /** Query heads per decode attention block: at most 4, so its running sums stay in registers. */
+    static final int[] DECODE_HEAD_GROUPS = {1, 2, 4};
 
     static final String EMBED_F16 = "tinyrt_embed_f16";
     static final String EMBED_F32 = "tinyrt_embed_f32";
@@ -62,12 +64,20 @@ final class KernelNames {
         return false;
     }
 
-    /** Query heads one attention block serves: the largest specialization that divides the GQA group. */
+    /** Query heads one prefill attention block serves: the largest specialization that divides the GQA group. */
     static int headsPerBlock(int heads, int kvHeads) {
-        int group = heads / kvHeads;
-        for (int i = HEAD_GROUPS.length - 1; i >= 0; i--) {
-            if (group % HEAD_GROUPS[i] == 0) {
-                return HEAD_GROUPS[i];
+        return largestDivisor(heads / kvHeads, HEAD_GROUPS);
+    }
+
+    /** Query heads one decode attention block serves. */
+    static int decodeHeadsPerBlock(int heads, int kvHeads) {
+        return largestDivisor(heads / kvHeads, DECODE_HEAD_GROUPS);
+    }
+
+    private static int largestDivisor(int group, int[] candidates) {
+        for (int i = candidates.length - 1; i >= 0; i--) {
+            if (group % candidates[i] == 0) {
+                return candidates[i];
             }
         }
         return 1;
@@ -91,8 +101,10 @@ final class KernelNames {
             names.add(gemvSwiglu(n));
         }
         for (int d : HEAD_DIMS) {
-            for (int g : HEAD_GROUPS) {
+            for (int g : DECODE_HEAD_GROUPS) {
                 names.add(attentionDecode(d, g));
+            }
+            for (int g : HEAD_GROUPS) {
                 names.add(attentionPrefill(d, g));
             }
         }

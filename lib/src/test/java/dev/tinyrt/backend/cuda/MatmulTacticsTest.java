@@ -66,7 +66,10 @@ class MatmulTacticsTest {
         assertEquals(1, KernelNames.headsPerBlock(6, 2), "group 3");
         assertEquals(1, KernelNames.headsPerBlock(4, 4));
         assertEquals("tinyrt_gemv_n3_f32", KernelNames.gemv(3, true));
-        assertEquals("tinyrt_attn_decode_d64_g8", KernelNames.attentionDecode(64, 8));
+        assertEquals(4, KernelNames.decodeHeadsPerBlock(32, 4), "decode blocks serve at most 4 heads");
+        assertEquals(2, KernelNames.decodeHeadsPerBlock(8, 4));
+        assertEquals(1, KernelNames.decodeHeadsPerBlock(6, 2));
+        assertEquals("tinyrt_attn_decode_d64_g4", KernelNames.attentionDecode(64, 4));
         assertTrue(KernelNames.supportsHeadDim(128));
         assertFalse(KernelNames.supportsHeadDim(80));
     }
