@@ -294,13 +294,13 @@ static int check_launch(const Launch *l) {
             NEED(P(l, 6) + cache_off(slot / bs, kv - 1, slot % bs, kv, bs, hd), hd * 2, "k cache slot");
             NEED(P(l, 7) + cache_off(slot / bs, kv - 1, slot % bs, kv, bs, hd), hd * 2, "v cache slot");
         }
-    } else if (sscanf(k, "tinyrt_gemv_swiglu_n%d", &nt) == 1) {
-        int m = I(l, 3), kk = I(l, 4);
-        CHECK(kk % 8 == 0 && gx == (unsigned)(m + 7) / 8 && b == 256, "%s: m %d k %d grid %u block %u", k, m, kk, gx, b);
-        CHECK(l->smem == (unsigned)(nt * kk * 2), "%s: shared %u for %d x %d", k, l->smem, nt, kk);
-        NEED(P(l, 0), (unsigned long long)m * kk * 2, "w");
-        NEED(P(l, 1), (unsigned long long)nt * 2 * kk * 2, "gate_up");
-        NEED(P(l, 2), (unsigned long long)nt * m * 2, "out");
+    } else if (sscanf(k, "tinyrt_gemv_gate_up_n%d", &nt) == 1) {
+        int inner = I(l, 3), kk = I(l, 4);
+        CHECK(kk % 8 == 0 && gx == (unsigned)(inner + 7) / 8 && b == 256 && l->smem == 0,
+              "%s: inner %d k %d grid %u block %u", k, inner, kk, gx, b);
+        NEED(P(l, 0), 2ull * inner * kk * 2, "w (gate|up)");
+        NEED(P(l, 1), (unsigned long long)nt * kk * 2, "x");
+        NEED(P(l, 2), (unsigned long long)nt * inner * 2, "act");
     } else if (sscanf(k, "tinyrt_gemv_n%d", &nt) == 1) {
         int m = I(l, 3), kk = I(l, 4), o4 = strstr(k, "_f32") != 0;
         CHECK(kk % 8 == 0 && gx == (unsigned)(m + 7) / 8 && b == 256, "%s: m %d k %d grid %u block %u", k, m, kk, gx, b);

@@ -58,12 +58,13 @@ public interface Backend extends AutoCloseable {
     void swiglu(Tensor gateUp, Tensor out);
 
     /**
-     * out = swiglu(gateUp) · downᵀ. {@code act [n, I]} is scratch: a backend that fuses the activation into the
-     * product may leave it unwritten.
+     * act = swiglu(x · gateUpᵀ) for the fused gate|up weight ({@code [2 * I, cols]}, gate rows first):
+     * {@code gateUpOut [n, 2 * I]} is scratch that a backend fusing the activation into the product may leave
+     * unwritten; {@code act [n, I]}.
      */
-    default void swigluMatmul(Tensor gateUp, Weight down, Tensor act, Tensor out) {
-        swiglu(gateUp, act);
-        matmul(act, down, out);
+    default void matmulSwiglu(Tensor x, Weight gateUp, Tensor gateUpOut, Tensor act) {
+        matmul(x, gateUp, gateUpOut);
+        swiglu(gateUpOut, act);
     }
 
     /** out[i] = x[rows[i]]. */

@@ -538,7 +538,7 @@ public final class CudaBackend implements Backend {
         CudaTensor o = (CudaTensor) out;
         require(!o.fp32 && in.rows() == o.rows() && in.cols() == o.cols() && gamma.cols() == in.cols(),
                 "rmsNorm shapes");
-        launch(KernelNames.norm(in.fp32), in.rows(), 1, 1, normThreads(in.cols()), 0,
+        launch(KernelNames.norm(in.fp32, in.cols()), in.rows(), 1, 1, KernelNames.normThreads(in.cols()), 0,
                 args.reset().ptr(in.pointer).ptr(((CudaWeight) gamma).pointer()).f32(eps).ptr(o.pointer).i32(in.cols()));
         profiled("rms_norm", in.bytes() + o.bytes());
     }
@@ -551,13 +551,10 @@ public final class CudaBackend implements Backend {
         CudaTensor o = (CudaTensor) out;
         require(!d.fp32 && !o.fp32 && r.rows() == d.rows() && r.cols() == d.cols() && o.rows() == r.rows()
                 && o.cols() == r.cols() && gamma.cols() == r.cols(), "addRmsNorm shapes");
-        launch(KernelNames.addNorm(r.fp32), r.rows(), 1, 1, normThreads(r.cols()), 0, args.reset().ptr(r.pointer)
+        launch(KernelNames.addNorm(r.fp32, r.cols()), r.rows(), 1, 1, KernelNames.normThreads(r.cols()), 0,
+                args.reset().ptr(r.pointer)
                 .ptr(d.pointer).ptr(((CudaWeight) gamma).pointer()).f32(eps).ptr(o.pointer).i32(r.cols()));
         profiled("add_rms_norm", 2 * r.bytes() + d.bytes() + o.bytes());
-    }
-
-    private static int normThreads(int cols) {
-        return Math.max(32, Math.min(1024, ((cols / 4 + 31) / 32) * 32));
     }
 
     @Override
@@ -600,37 +597,38 @@ public final class CudaBackend implements Backend {
         }
     }
 
-    /** SwiGLU fused into the down projection's GEMV where that is the faster tactic; else the two ops. */
+    /** The gate|up product with SwiGLU in the GEMV's epilogue where that is the faster tactic; else the two ops. */
     @Override
-    public void swigluMatmul(Tensor gateUp, Weight down, Tensor act, Tensor out) {
+    public void matmulSwiglu(Tensor x, Weight gateUp, Tensor gateUpOut, Tensor act) {
         ensureOpen();
-        CudaTensor gu = (CudaTensor) gateUp;
+        CudaTensor in = (CudaTensor) x;
+        CudaTensor gu = (CudaTensor) gateUpOut;
         CudaTensor a = (CudaTensor) act;
-        CudaTensor o = (CudaTensor) out;
-        CudaWeight w = (CudaWeight) down;
-        int n = gu.rows();
-        require(!gu.fp32 && !o.fp32 && gu.cols() == 2 * w.cols() && o.cols() == w.rows() && o.rows() == n
-                && a.rows() == n && a.cols() == w.cols(), "swigluMatmul shapes");
-        MatmulTactics.Shape shape = new MatmulTactics.Shape(n, w.rows(), w.cols(), false, true);
+        CudaWeight w = (CudaWeight) gateUp;
+        int n = in.rows();
+        int inner = w.rows() / 2;
+        require(!in.fp32 && !gu.fp32 && !a.fp32 && w.rows() % 2 == 0 && in.cols() == w.cols() && gu.rows() == n
+                && gu.cols() == w.rows() && a.rows() == n && a.cols() == inner, "matmulSwiglu shapes");
+        MatmulTactics.Shape shape = new MatmulTactics.Shape(n, inner, w.cols(), false, true);
         MatmulTactics.Tactic tactic = tactics.choose(shape, mayMeasure(),
-                t -> timeMicros(() -> swigluLinear(t, gu, a, w, o)));
+                t -> timeMicros(() -> gateUpSwiglu(t, in, w, gu, a)));
         if (tactic == MatmulTactics.Tactic.CUBLAS) {
-            swiglu(gateUp, act);
-            matmul(act, down, out);
+            matmul(x, gateUp, gateUpOut);
+            swiglu(gateUpOut, act);
             return;
         }
-        swigluLinear(tactic, gu, a, w, o);
-        profiled("swiglu+matmul " + w.rows() + "x" + w.cols() + " gemv", w.ownedBytes() + gu.bytes() + o.bytes());
+        gateUpSwiglu(tactic, in, w, gu, a);
+        profiled("matmul+swiglu " + w.rows() + "x" + w.cols() + " gemv", w.ownedBytes() + in.bytes() + a.bytes());
     }
 
-    private void swigluLinear(MatmulTactics.Tactic tactic, CudaTensor gu, CudaTensor act, CudaWeight w, CudaTensor o) {
+    private void gateUpSwiglu(MatmulTactics.Tactic tactic, CudaTensor in, CudaWeight w, CudaTensor gu, CudaTensor act) {
         if (tactic == MatmulTactics.Tactic.GEMV) {
-            int n = gu.rows();
-            launch(KernelNames.gemvSwiglu(n), ceilDiv(w.rows(), THREADS / 32), 1, 1, THREADS, 2 * n * w.cols(),
-                    args.reset().ptr(w.pointer()).ptr(gu.pointer).ptr(o.pointer).i32(w.rows()).i32(w.cols()));
+            int inner = w.rows() / 2;
+            launch(KernelNames.gemvGateUp(in.rows()), ceilDiv(inner, THREADS / 32), 1, 1, THREADS, 0,
+                    args.reset().ptr(w.pointer()).ptr(in.pointer).ptr(act.pointer).i32(inner).i32(w.cols()));
         } else {
+            linear(MatmulTactics.Tactic.CUBLAS, in, w, gu);
             swigluKernel(gu, act);
-            linear(MatmulTactics.Tactic.CUBLAS, act, w, o);
         }
     }
 

@@ -237,23 +237,23 @@ public final class CudaSelfTest implements Callable<Integer> {
                 }
             }
         }
-        for (int[] s : new int[][]{{2048, 5632}, {64, 160}, {96, 200}}) {
-            int m = s[0];
+        for (int[] s : new int[][]{{5632, 2048}, {160, 64}, {200, 96}}) {  // {I, hidden}: gate|up is [2I, hidden]
+            int inner = s[0];
             int k = s[1];
-            Both<Weight> w = weight("down", values(m, k, 0.02, 0));
-            for (int n : new int[]{1, 2, 4, 8}) {
-                Both<Tensor> gateUp = tensor(values(n, 2 * k, 2.0, 0), false);
+            Both<Weight> w = weight("gate_up", values(2 * inner, k, 0.05, 0));
+            for (int n : new int[]{1, 2, 4, 8, 16}) {
+                Both<Tensor> x = tensor(values(n, k, 1.0, 0), false);
                 for (MatmulTactics.Tactic t : MatmulTactics.Tactic.values()) {
-                    MatmulTactics.Shape shape = new MatmulTactics.Shape(n, m, k, false, true);
+                    MatmulTactics.Shape shape = new MatmulTactics.Shape(n, inner, k, false, true);
                     if (t == MatmulTactics.Tactic.GEMV && !MatmulTactics.gemvApplies(shape)) {
                         continue;
                     }
                     gpu.forceTactic(shape, t);
-                    Both<Tensor> act = empty(n, k, false);
-                    Both<Tensor> out = empty(n, m, false);
-                    gpu.swigluMatmul(gateUp.gpu(), w.gpu(), act.gpu(), out.gpu());
-                    cpu.swigluMatmul(gateUp.cpu(), w.cpu(), act.cpu(), out.cpu());
-                    same(String.format("swiglu+matmul n=%d m=%d k=%d %s", n, m, k, t), out, 3e-3);
+                    Both<Tensor> gateUpOut = empty(n, 2 * inner, false);
+                    Both<Tensor> act = empty(n, inner, false);
+                    gpu.matmulSwiglu(x.gpu(), w.gpu(), gateUpOut.gpu(), act.gpu());
+                    cpu.matmulSwiglu(x.cpu(), w.cpu(), gateUpOut.cpu(), act.cpu());
+                    same(String.format("matmul+swiglu n=%d I=%d k=%d %s", n, inner, k, t), act, 3e-3);
                 }
             }
         }

@@ -305,20 +305,22 @@ public final class CudaSpeed implements Callable<Integer> {
         }
         ArrayNode rows = root.putArray("tactics");
         int h = c.hiddenSize();
-        int[][] shapes = {{c.qDim() + 2 * c.kvDim(), h, 0}, {h, c.qDim(), 0}, {2 * c.intermediateSize(), h, 0},
-                {h, c.intermediateSize(), 1}, {c.vocabSize(), h, 2}};
-        String[] names = {"qkv", "o_proj", "gate_up", "down (swiglu in)", "lm_head (fp32 out)"};
+        // {m, k, kind}: kind 1 = gate|up with SwiGLU out (weight [2m, k], output [n, m]), 2 = fp32 output
+        int[][] shapes = {{c.qDim() + 2 * c.kvDim(), h, 0}, {h, c.qDim(), 0}, {c.intermediateSize(), h, 1},
+                {h, c.intermediateSize(), 0}, {c.vocabSize(), h, 2}};
+        String[] names = {"qkv", "o_proj", "gate_up + swiglu", "down", "lm_head (fp32 out)"};
         try (Arena arena = Arena.ofConfined()) {
             for (int s = 0; s < shapes.length; s++) {
                 int m = shapes[s][0];
                 int k = shapes[s][1];
                 boolean swiglu = shapes[s][2] == 1;
                 boolean fp32 = shapes[s][2] == 2;
-                Weight w = b.weight(new WeightData.Dense(names[s], DType.F16, m, k,
-                        arena.allocate(2L * m * k, 16)));
+                int wRows = swiglu ? 2 * m : m;
+                Weight w = b.weight(new WeightData.Dense(names[s], DType.F16, wRows, k,
+                        arena.allocate(2L * wRows * k, 16)));
                 for (int n : new int[]{1, 2, 4, 8, 16}) {
-                    Tensor x = b.tensor(n, swiglu ? 2 * k : k);
-                    Tensor act = b.tensor(n, k);
+                    Tensor x = b.tensor(n, k);
+                    Tensor gateUpOut = b.tensor(n, wRows);
                     Tensor y = fp32 ? b.wideTensor(n, m) : b.tensor(n, m);
                     ObjectNode row = rows.addObject().put("product", names[s]).put("m", m).put("k", k).put("n", n);
                     double best = Double.MAX_VALUE;
@@ -329,7 +331,7 @@ public final class CudaSpeed implements Callable<Integer> {
                             continue;
                         }
                         b.forceTactic(shape, t);
-                        Runnable op = swiglu ? () -> b.swigluMatmul(x, w, act, y) : () -> b.matmul(x, w, y);
+                        Runnable op = swiglu ? () -> b.matmulSwiglu(x, w, gateUpOut, y) : () -> b.matmul(x, w, y);
                         double us = b.timeOnGpu(op, 5);
                         row.put(t.name().toLowerCase(java.util.Locale.ROOT) + "_us", us);
                         if (us < best) {
@@ -337,7 +339,7 @@ public final class CudaSpeed implements Callable<Integer> {
                             winner = t.name();
                         }
                     }
-                    row.put("faster", winner).put("weight_gb_s", 2.0 * m * k / (best * 1e3));
+                    row.put("faster", winner).put("weight_gb_s", 2.0 * wRows * k / (best * 1e3));
                 }
             }
         }

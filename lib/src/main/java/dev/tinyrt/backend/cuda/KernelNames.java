@@ -32,6 +32,12 @@ final class KernelNames {
     static final String RMS_NORM_F32 = "tinyrt_rms_norm_f32";
     static final String ADD_RMS_NORM_F16 = "tinyrt_add_rms_norm_f16";
     static final String ADD_RMS_NORM_F32 = "tinyrt_add_rms_norm_f32";
+    static final String RMS_NORM_V8_F16 = "tinyrt_rms_norm_v8_f16";
+    static final String RMS_NORM_V8_F32 = "tinyrt_rms_norm_v8_f32";
+    static final String ADD_RMS_NORM_V8_F16 = "tinyrt_add_rms_norm_v8_f16";
+    static final String ADD_RMS_NORM_V8_F32 = "tinyrt_add_rms_norm_v8_f32";
+    /** The v8 norm kernels keep two 8-element chunks per thread: rows of up to 16 * 1024 values, multiples of 8. */
+    static final int NORM_V8_MAX_COLS = 16 * 1024;
     static final String ROPE_STORE_KV = "tinyrt_rope_store_kv";
 
     private KernelNames() {
@@ -42,9 +48,10 @@ final class KernelNames {
         return "tinyrt_gemv_n" + rows + (fp32Out ? "_f32" : "_f16");
     }
 
-    static String gemvSwiglu(int rows) {
+    /** The gate|up GEMV with SwiGLU in its epilogue. */
+    static String gemvGateUp(int rows) {
         check(rows >= 1 && rows <= MAX_GEMV_ROWS, "GEMV rows " + rows);
-        return "tinyrt_gemv_swiglu_n" + rows;
+        return "tinyrt_gemv_gate_up_n" + rows;
     }
 
     static String attentionDecode(int headDim, int group) {
@@ -83,22 +90,39 @@ final class KernelNames {
         return 1;
     }
 
-    static String norm(boolean fp32Input) {
+    static boolean normV8(int cols) {
+        return cols % 8 == 0 && cols <= NORM_V8_MAX_COLS;
+    }
+
+    static String norm(boolean fp32Input, int cols) {
+        if (normV8(cols)) {
+            return fp32Input ? RMS_NORM_V8_F32 : RMS_NORM_V8_F16;
+        }
         return fp32Input ? RMS_NORM_F32 : RMS_NORM_F16;
     }
 
-    static String addNorm(boolean fp32Residual) {
+    static String addNorm(boolean fp32Residual, int cols) {
+        if (normV8(cols)) {
+            return fp32Residual ? ADD_RMS_NORM_V8_F32 : ADD_RMS_NORM_V8_F16;
+        }
         return fp32Residual ? ADD_RMS_NORM_F32 : ADD_RMS_NORM_F16;
+    }
+
+    /** Threads per block of a norm kernel over rows of {@code cols}. */
+    static int normThreads(int cols) {
+        int perThread = normV8(cols) ? 16 : 4;
+        return Math.max(32, Math.min(1024, ((cols + perThread - 1) / perThread + 31) / 32 * 32));
     }
 
     static List<String> all() {
         List<String> names = new ArrayList<>(List.of(EMBED_F16, EMBED_F32, ADD_F16, ADD_F32, SWIGLU, GATHER_ROWS,
                 F32_TO_F16, BF16_TO_F16, ARGMAX_F32, READ_PROBE, SPIN, RMS_NORM_F16, RMS_NORM_F32, ADD_RMS_NORM_F16,
-                ADD_RMS_NORM_F32, ROPE_STORE_KV));
+                ADD_RMS_NORM_F32, RMS_NORM_V8_F16, RMS_NORM_V8_F32, ADD_RMS_NORM_V8_F16, ADD_RMS_NORM_V8_F32,
+                ROPE_STORE_KV));
         for (int n = 1; n <= MAX_GEMV_ROWS; n++) {
             names.add(gemv(n, false));
             names.add(gemv(n, true));
-            names.add(gemvSwiglu(n));
+            names.add(gemvGateUp(n));
         }
         for (int d : HEAD_DIMS) {
             for (int g : DECODE_HEAD_GROUPS) {

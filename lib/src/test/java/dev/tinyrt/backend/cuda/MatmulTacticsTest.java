@@ -20,8 +20,8 @@ class MatmulTacticsTest {
         assertTrue(MatmulTactics.gemvApplies(shape(8, 2048, false)));
         assertFalse(MatmulTactics.gemvApplies(shape(9, 2048, false)));
         assertFalse(MatmulTactics.gemvApplies(shape(1, 100, false)), "k must be a multiple of 8 (16-byte loads)");
-        assertTrue(MatmulTactics.gemvApplies(shape(4, 5632, true)), "4 x 5632 halves of activation fit 48 KB");
-        assertFalse(MatmulTactics.gemvApplies(shape(5, 5632, true)));
+        assertTrue(MatmulTactics.gemvApplies(shape(8, 2048, true)), "gate|up with SwiGLU in the epilogue");
+        assertFalse(MatmulTactics.gemvApplies(shape(9, 2048, true)));
     }
 
     @Test
