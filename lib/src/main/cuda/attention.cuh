@@ -316,7 +316,7 @@ DEV void attn_prefill_body(const __half* __restrict__ qkv, int qkv_stride, const
         const __half* qkv, int qkv_stride, __half* k_cache, __half* v_cache, const int* positions,                    \
         const int* row_seq, const int* block_tables, int table_width, int block_size, int heads, int kv_heads,       \
         int split_len, int num_splits, float scale, float* part_o, float* part_ml, int* counters, __half* out,       \
-        const float* cos_t, const float* sin_t, const int* slots, int fuse_rope) {                                   \
+        const float* cos_t, const float* sin_t, const int* slots, int fuse_rope) { PDL_PROLOGUE;                                    \
         attn_decode_body<D, G>(qkv, qkv_stride, k_cache, v_cache, positions, row_seq, block_tables, table_width,     \
                                block_size, heads, kv_heads, split_len, num_splits, scale, part_o, part_ml, counters, \
                                out, cos_t, sin_t, slots, fuse_rope);                                                  \
@@ -326,7 +326,7 @@ DEV void attn_prefill_body(const __half* __restrict__ qkv, int qkv_stride, const
     extern "C" __global__ void __launch_bounds__(ATTN_THREADS) tinyrt_attn_prefill_d##D##_g##G(                       \
         const __half* qkv, int qkv_stride, const __half* k_cache, const __half* v_cache, const int* positions,        \
         const int* tiles, const int* block_tables, int table_width, int block_size, int heads, int kv_heads,         \
-        float scale, __half* out) {                                                                                   \
+        float scale, __half* out) { PDL_PROLOGUE;                                                                                    \
         attn_prefill_body<D, G>(qkv, qkv_stride, k_cache, v_cache, positions, tiles, block_tables, table_width,      \
                                 block_size, heads, kv_heads, scale, out);                                             \
     }

@@ -80,3 +80,14 @@ DEV uint4 load_streaming(const void* p) {
 DEV uint4 load_cached(const void* p) { return __ldg(reinterpret_cast<const uint4*>(p)); }
 
 DEV float silu(float x) { return x / (1.0f + expf(-x)); }
+
+// Programmatic dependent launch (Hopper): every kernel lets the next one in the stream be scheduled as soon as all
+// its own blocks are running, and waits for the previous one to finish before touching memory. Launched without the
+// PDL attribute (or before sm_90) both are no-ops. Every kernel starts with PDL_PROLOGUE.
+DEV void pdl_prologue() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
+    asm volatile("griddepcontrol.wait;" ::: "memory");
+#endif
+}
+#define PDL_PROLOGUE pdl_prologue()

@@ -106,11 +106,11 @@ DEV void gemv_gate_up_body(const __half* __restrict__ w, const __half* __restric
 
 #define GEMV_KERNELS(NT)                                                                                              \
     extern "C" __global__ void __launch_bounds__(GEMV_THREADS) tinyrt_gemv_n##NT##_f16(                               \
-        const __half* w, const __half* x, __half* out, int m, int k) { gemv_body<NT, __half>(w, x, out, m, k); }     \
+        const __half* w, const __half* x, __half* out, int m, int k) { PDL_PROLOGUE;  gemv_body<NT, __half>(w, x, out, m, k); }     \
     extern "C" __global__ void __launch_bounds__(GEMV_THREADS) tinyrt_gemv_n##NT##_f32(                               \
-        const __half* w, const __half* x, float* out, int m, int k) { gemv_body<NT, float>(w, x, out, m, k); }       \
+        const __half* w, const __half* x, float* out, int m, int k) { PDL_PROLOGUE;  gemv_body<NT, float>(w, x, out, m, k); }       \
     extern "C" __global__ void __launch_bounds__(GEMV_THREADS) tinyrt_gemv_gate_up_n##NT(                             \
-        const __half* w, const __half* x, __half* act, int inner, int k) { gemv_gate_up_body<NT>(w, x, act, inner, k); }
+        const __half* w, const __half* x, __half* act, int inner, int k) { PDL_PROLOGUE; gemv_gate_up_body<NT>(w, x, act, inner, k); }
 
 GEMV_KERNELS(1)
 GEMV_KERNELS(2)

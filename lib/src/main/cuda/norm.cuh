@@ -21,10 +21,10 @@ DEV void rms_norm_body(const TIn* __restrict__ x, const __half* __restrict__ gam
         dst[c] = __float2half_rn(__half2float(gamma[c]) * (to_f32(in[c]) * scale));
 }
 
-extern "C" __global__ void tinyrt_rms_norm_f16(const __half* x, const __half* gamma, float eps, __half* out, int cols) {
+extern "C" __global__ void tinyrt_rms_norm_f16(const __half* x, const __half* gamma, float eps, __half* out, int cols) { PDL_PROLOGUE;
     rms_norm_body(x, gamma, eps, out, cols);
 }
-extern "C" __global__ void tinyrt_rms_norm_f32(const float* x, const __half* gamma, float eps, __half* out, int cols) {
+extern "C" __global__ void tinyrt_rms_norm_f32(const float* x, const __half* gamma, float eps, __half* out, int cols) { PDL_PROLOGUE;
     rms_norm_body(x, gamma, eps, out, cols);
 }
 
@@ -49,11 +49,11 @@ DEV void add_rms_norm_body(TRes* __restrict__ residual, const __half* __restrict
 }
 
 extern "C" __global__ void tinyrt_add_rms_norm_f16(__half* residual, const __half* delta, const __half* gamma, float eps,
-                                                   __half* out, int cols) {
+                                                   __half* out, int cols) { PDL_PROLOGUE;
     add_rms_norm_body(residual, delta, gamma, eps, out, cols);
 }
 extern "C" __global__ void tinyrt_add_rms_norm_f32(float* residual, const __half* delta, const __half* gamma, float eps,
-                                                   __half* out, int cols) {
+                                                   __half* out, int cols) { PDL_PROLOGUE;
     add_rms_norm_body(residual, delta, gamma, eps, out, cols);
 }
 
@@ -117,18 +117,18 @@ DEV void norm_v8_body(TRes* __restrict__ residual, const __half* __restrict__ de
 }
 
 extern "C" __global__ void tinyrt_rms_norm_v8_f16(const __half* x, const __half* gamma, float eps, __half* out,
-                                                  int cols) {
+                                                  int cols) { PDL_PROLOGUE;
     norm_v8_body<__half, false>(const_cast<__half*>(x), nullptr, gamma, eps, out, cols);
 }
 extern "C" __global__ void tinyrt_rms_norm_v8_f32(const float* x, const __half* gamma, float eps, __half* out,
-                                                  int cols) {
+                                                  int cols) { PDL_PROLOGUE;
     norm_v8_body<float, false>(const_cast<float*>(x), nullptr, gamma, eps, out, cols);
 }
 extern "C" __global__ void tinyrt_add_rms_norm_v8_f16(__half* residual, const __half* delta, const __half* gamma,
-                                                      float eps, __half* out, int cols) {
+                                                      float eps, __half* out, int cols) { PDL_PROLOGUE;
     norm_v8_body<__half, true>(residual, delta, gamma, eps, out, cols);
 }
 extern "C" __global__ void tinyrt_add_rms_norm_v8_f32(float* residual, const __half* delta, const __half* gamma,
-                                                      float eps, __half* out, int cols) {
+                                                      float eps, __half* out, int cols) { PDL_PROLOGUE;
     norm_v8_body<float, true>(residual, delta, gamma, eps, out, cols);
 }

@@ -459,13 +459,33 @@ int fake_gemm(void *stream, int m, int n, int kk, CUdeviceptr a, int lda, CUdevi
     return enqueue(&l, stream);
 }
 
+// cuLaunchKernelEx: tinyrt passes one attribute, programmatic stream serialization (id 6, value 1).
+typedef struct {
+    unsigned gx, gy, gz, bx, by, bz, smem;
+    void *stream;
+    unsigned char *attrs;
+    unsigned num_attrs;
+} LaunchConfig;
+static long long pdl_launches;
+
+CUresult cuLaunchKernelEx(const LaunchConfig *config, void *f, void **params, void **extra) {
+    if (config->num_attrs != 1 || *(const int *)config->attrs != 6 || *(const int *)(config->attrs + 8) != 1) {
+        fail("%s: cuLaunchKernelEx attributes (%u, id %d, value %d)", (char *)f, config->num_attrs,
+             config->num_attrs ? *(const int *)config->attrs : -1, config->num_attrs ? *(const int *)(config->attrs + 8) : -1);
+        return ERR_INVALID_VALUE;
+    }
+    pdl_launches++;
+    return cuLaunchKernel(f, config->gx, config->gy, config->gz, config->bx, config->by, config->bz, config->smem,
+                          config->stream, params, extra);
+}
+
 // ---- for tests -----------------------------------------------------------------------------------------------
 int fake_report(char *buf, int len) {
     return snprintf(buf, len,
                     "device_allocations=%d device_bytes=%lld host_allocations=%lld events=%lld streams=%lld graphs=%lld"
                     " graph_execs=%lld launches=%lld captured_launches=%lld replays=%lld memcpys=%lld"
-                    " invalid=%lld unknown_functions=%lld kernels_used=%d",
+                    " invalid=%lld unknown_functions=%lld kernels_used=%d pdl_launches=%lld",
                     ndev, dev_bytes, host_live, events_live, streams_live, graphs_live, execs_live, launches,
-                    captured_launches, replays, memcpys, invalid, unknown_fn, nnames);
+                    captured_launches, replays, memcpys, invalid, unknown_fn, nnames, pdl_launches);
 }
 int fake_inside(unsigned long long p, unsigned long long bytes) { return inside(p, bytes); }

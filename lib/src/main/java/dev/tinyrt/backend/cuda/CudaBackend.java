@@ -54,6 +54,9 @@ public final class CudaBackend implements Backend {
     private final MatmulTactics tactics;
     private final StepGraphs<MemorySegment> graphs;
     private final OpProfiler profiler;
+    private final LaunchConfig pdlConfig;
+    private boolean pdl;
+    private String pdlNote;
     private final Map<RopeTable, long[]> ropeTables = new IdentityHashMap<>();
     private final List<KvStorage> storages = new ArrayList<>();
     private KvStorage pooled;
@@ -120,6 +123,8 @@ public final class CudaBackend implements Backend {
         this.graphs = new StepGraphs<>(new GraphRecorder(), MAX_GRAPHS);
         this.graphs.setEnabled(!Boolean.getBoolean("tinyrt.cuda.noGraphs"));
         this.profiler = new OpProfiler(driver, stream);
+        this.pdlConfig = new LaunchConfig(host, stream);
+        this.pdl = probePdl();
         this.stepBuffer = new Growable("step metadata");
         this.scratchInts = new Growable("id upload");
         this.partOut = new Growable("attention partial outputs");
@@ -183,6 +188,7 @@ public final class CudaBackend implements Backend {
     public void fuseRope(boolean on) {
         flushRope();
         fuseRope = on;
+        graphs.invalidate();  // recorded steps hold the other variant
     }
 
     /** Forgets every tactic choice, so the next steps choose (and, with autotuning, measure) again. */
@@ -242,6 +248,51 @@ public final class CudaBackend implements Backend {
 
     /** One op of a profiled step. */
     public record ProfiledOp(String label, double micros, long bytes) {
+    }
+
+    /**
+     * Programmatic dependent launch on Hopper and newer (unless -Dtinyrt.cuda.noPdl=true): tried once with the spin
+     * kernel; a driver that refuses it leaves plain launches (and the reason in {@link #pdlReport()}).
+     */
+    private boolean probePdl() {
+        if (Boolean.getBoolean("tinyrt.cuda.noPdl")) {
+            pdlNote = "off (-Dtinyrt.cuda.noPdl)";
+            return false;
+        }
+        if (!device.computeCapability().matches("(9|[1-9][0-9])\\..*")) {
+            pdlNote = "off (compute capability " + device.computeCapability() + " < 9.0)";
+            return false;
+        }
+        try {
+            driver.launch(KernelNames.SPIN, device.function(KernelNames.SPIN), pdlConfig.set(1, 1, 1, 1, 0),
+                    args.reset().i64(1).pointers());
+            driver.synchronize(stream);
+            pdlNote = "on";
+            return true;
+        } catch (CudaException e) {
+            pdlNote = "off (" + e.getMessage() + ")";
+            return false;
+        }
+    }
+
+    /** Turns programmatic dependent launch on or off (on where the GPU supports it); recorded steps are dropped. */
+    public void usePdl(boolean on) {
+        flushRope();
+        if (on && !pdlNote.equals("on")) {
+            throw new IllegalStateException("programmatic dependent launch is not available: " + pdlNote);
+        }
+        pdl = on;
+        graphs.invalidate();
+    }
+
+    /** Whether this GPU and driver take programmatic dependent launches (see {@link #usePdl}). */
+    public boolean pdlAvailable() {
+        return pdlNote.equals("on");
+    }
+
+    /** Whether launches use programmatic dependent launch, and why not if they do not. */
+    public String pdlReport() {
+        return pdl ? "on" : pdlNote.equals("on") ? "off (turned off)" : pdlNote;
     }
 
     /** Waits for all queued work. */
@@ -816,7 +867,13 @@ public final class CudaBackend implements Backend {
 
     private void launch(String kernel, int gridX, int gridY, int gridZ, int block, int sharedBytes, KernelArgs a) {
         device.makeCurrent();
-        driver.launch(kernel, device.function(kernel), gridX, gridY, gridZ, block, sharedBytes, stream, a.pointers());
+        if (pdl) {
+            driver.launch(kernel, device.function(kernel), pdlConfig.set(gridX, gridY, gridZ, block, sharedBytes),
+                    a.pointers());
+        } else {
+            driver.launch(kernel, device.function(kernel), gridX, gridY, gridZ, block, sharedBytes, stream,
+                    a.pointers());
+        }
     }
 
     private void profiled(String label, long bytes) {
@@ -844,6 +901,20 @@ public final class CudaBackend implements Backend {
         try (Arena a = Arena.ofConfined()) {
             return driver.elapsedMs(timingStart, timingEnd, a.allocate(JAVA_FLOAT)) * 1e3 / reps;
         }
+    }
+
+    /**
+     * GPU time of one replay of the most recently replayed step graph, in microseconds (median of {@code repeats}
+     * batches of ten back-to-back replays): a step's device time without the host's share. Replaying a step again
+     * rewrites the same cache slots with the same values. NaN when no graph was replayed.
+     */
+    public double timeLastGraph(int repeats) {
+        ensureOpen();
+        MemorySegment graph = graphs.lastReplayed();
+        if (graph == null) {
+            return Double.NaN;
+        }
+        return timeOnGpu(() -> driver.launchGraph(graph, stream), repeats);
     }
 
     /** GPU time of {@code op} in microseconds (median of {@code repeats} back-to-back batches of ten runs). */
