@@ -274,10 +274,12 @@ public final class CudaSpeed implements Callable<Integer> {
         n.put("method", "eager steps with an event after every op and a spin kernel at the head of the step, so"
                 + " the ops run back to back as in a graph replay; times include the gap before each op (and the"
                 + " events), so small kernels look slower than in a graph");
-        summarize(n.putObject("decode"), steps);
-        n.with("decode").put("context_at_last_profiled_step", context);
-        summarize(n.putObject("prefill"), prefill);
-        n.with("prefill").put("prompt_tokens", prompt.length);
+        ObjectNode decode = n.putObject("decode");
+        summarize(decode, steps);
+        decode.put("context_at_last_profiled_step", context);
+        ObjectNode prefillNode = n.putObject("prefill");
+        summarize(prefillNode, prefill);
+        prefillNode.put("prompt_tokens", prompt.length);
     }
 
     /** Per-op totals of profiled steps: calls, microseconds and share per step, achieved GB/s. */
