@@ -17,11 +17,13 @@
  * </ul>
  *
  * <h2>Kernels</h2> (lib/src/main/cuda, compiled by nvcc during the Maven build for sm_80/86/89/90 + PTX):
- * RMSNorm alone and fused with the residual add; a bandwidth-bound GEMV for up to 8 token rows (16-byte streaming
- * loads, warp per row), also with SwiGLU fused into its input; RoPE fused with the KV-cache write; causal attention
- * for prefill (flash style, tiled, online softmax) and decode (split-K flash-decoding, GQA-aware, RoPE + KV write
- * fused in); embedding, gather, greedy argmax. Products choose per shape between the GEMV and cuBLAS
- * ({@code MatmulTactics}: timed on first use).
+ * RMSNorm alone and fused with the residual add (one round trip per row); a bandwidth-bound GEMV for up to 8 token
+ * rows (16-byte streaming loads, warp per row), also for the fused gate|up weight with SwiGLU in its epilogue; RoPE
+ * fused with the KV-cache write; causal attention for prefill (flash style, tiled, online softmax) and decode
+ * (split-K flash-decoding, GQA-aware, every load of a tile in flight at once, RoPE + KV write fused in); embedding,
+ * gather, greedy argmax. Products choose per shape between the GEMV and cuBLAS ({@code MatmulTactics}: timed on
+ * first use). On Hopper every kernel is launched with programmatic dependent launch (it may start while the
+ * previous one finishes and waits with griddepcontrol.wait), hiding most of the gap between kernels.
  *
  * <h2>CUDA graphs</h2> {@link dev.tinyrt.model.LlamaModel} runs each step's device work through
  * {@link dev.tinyrt.backend.Backend#runStep}. The backend uploads the step's metadata (token ids, positions, slots,
