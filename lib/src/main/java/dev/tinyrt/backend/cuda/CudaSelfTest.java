@@ -413,6 +413,18 @@ public final class CudaSelfTest implements Callable<Integer> {
                     && Arrays.equals(eager.tokens(), replayed.tokens());
             record(new Check(name + ": greedy with CUDA graphs = eager", graphsSame ? 0 : 1, 0, 0, graphsSame,
                     b.graphReport()));
+            if (b.pdlAvailable()) {  // programmatic dependent launch changes scheduling only: same bits either way
+                b.usePdl(false);
+                int[] withoutPdl = GreedyDecode.run(model, prompt, 16).tokens();
+                float[][] logitsWithoutPdl = model.promptLogits(prompt);
+                b.usePdl(true);
+                float[][] logitsWithPdl = model.promptLogits(prompt);
+                boolean same = Arrays.equals(withoutPdl, replayed.tokens())
+                        && Arrays.deepEquals(logitsWithPdl, logitsWithoutPdl);
+                record(new Check(name + ": PDL on = off (greedy tokens, logits bit for bit)", same ? 0 : 1, 0, 0, same,
+                        same ? "" : "PDL on " + Arrays.toString(replayed.tokens()) + " off "
+                                + Arrays.toString(withoutPdl)));
+            }
             boolean recorded = b.graphReplays() > 0;
             record(new Check(name + ": decode steps were replayed from graphs", recorded ? 0 : 1, 0, 0, recorded,
                     b.graphReport()));
