@@ -68,7 +68,7 @@ public final class CpuBackend implements Backend {
             if (ids[i] < 0 || ids[i] >= t.rows()) {
                 throw new IllegalArgumentException("token id " + ids[i] + " outside the vocabulary [0, " + t.rows() + ")");
             }
-            t.row(ids[i], o.data, o.offset(i));
+            t.widenRows(ids[i], ids[i] + 1, o.data, o.offset(i));
         }
     }
 
@@ -78,8 +78,9 @@ public final class CpuBackend implements Backend {
         CpuTensor o = (CpuTensor) out;
         float[] g = gain(gamma);
         int n = in.cols();
+        float[] tmp = new float[VectorMath.LANES];
         for (int r = 0; r < in.rows(); r++) {
-            normalizeRow(in.data, in.offset(r), g, eps, o.data, o.offset(r), n);
+            normalizeRow(in.data, in.offset(r), g, eps, o.data, o.offset(r), n, tmp);
         }
     }
 
@@ -89,8 +90,9 @@ public final class CpuBackend implements Backend {
         rmsNorm(residual, gamma, eps, out);
     }
 
-    private static void normalizeRow(float[] x, int xOff, float[] g, float eps, float[] out, int oOff, int n) {
-        float meanSquare = VectorMath.sumOfSquares(x, xOff, n) / n;
+    private static void normalizeRow(float[] x, int xOff, float[] g, float eps, float[] out, int oOff, int n,
+                                     float[] tmp) {
+        float meanSquare = VectorMath.sumOfSquares(x, xOff, n, tmp) / n;
         float scale = (float) (1.0 / Math.sqrt(meanSquare + eps));
         for (int i = 0; i < n; i++) {
             out[oOff + i] = g[i] * (x[xOff + i] * scale);
@@ -101,7 +103,7 @@ public final class CpuBackend implements Backend {
     private static float[] gain(Weight gamma) {
         CpuWeight w = (CpuWeight) gamma;
         float[] g = new float[w.cols()];
-        w.row(0, g, 0);
+        w.widenRows(0, 1, g, 0);
         return g;
     }
 
@@ -127,21 +129,7 @@ public final class CpuBackend implements Backend {
             throw new IllegalArgumentException("matmul shapes: x " + tokens + "x" + in.cols() + ", w " + m.rows() + "x"
                     + cols + ", out " + o.rows() + "x" + outCols);
         }
-        parallel.forRange(m.rows(), 16, (from, to) -> {
-            if (tokens == 1) {
-                for (int r = from; r < to; r++) {
-                    o.data[r] = m.dot(r, in.data, 0);
-                }
-                return;
-            }
-            float[] row = new float[cols];
-            for (int r = from; r < to; r++) {
-                m.row(r, row, 0);
-                for (int t = 0; t < tokens; t++) {
-                    o.data[t * outCols + r] = VectorMath.dot(row, 0, in.data, t * cols, cols);
-                }
-            }
-        });
+        Matmul.multiply(m, in.data, tokens, o.data, parallel);
     }
 
     @Override
@@ -198,6 +186,7 @@ public final class CpuBackend implements Backend {
         }
         parallel.forRange(t.rows() * heads, 4, (from, to) -> {
             float[] scores = new float[0];
+            float[] tmp = new float[VectorMath.LANES];
             for (int job = from; job < to; job++) {
                 int row = job / heads;
                 int h = job % heads;
@@ -212,7 +201,7 @@ public final class CpuBackend implements Backend {
                 float max = Float.NEGATIVE_INFINITY;
                 for (int j = 0; j < span; j++) {
                     int slot = table[j / blockSize] * blockSize + j % blockSize;
-                    float s = VectorMath.dot(t.data, q, keys, slot * c.kvDim + kvOff, headDim) * scale;
+                    float s = VectorMath.dot(t.data, q, keys, slot * c.kvDim + kvOff, headDim, tmp) * scale;
                     scores[j] = s;
                     max = Math.max(max, s);
                 }

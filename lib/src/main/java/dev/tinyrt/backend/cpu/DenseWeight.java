@@ -26,22 +26,24 @@ final class DenseWeight implements CpuWeight {
     }
 
     @Override
-    public float dot(int row, float[] x, int xOff) {
+    public float dot(int row, float[] x, int xOff, float[] tmp) {
         long off = row * rowBytes;
         return switch (dtype) {
-            case F32 -> VectorMath.dotF32(x, xOff, bytes, off, cols);
-            case F16 -> VectorMath.dotF16(x, xOff, bytes, off, cols);
-            default -> VectorMath.dotBF16(x, xOff, bytes, off, cols);
+            case F32 -> VectorMath.dotF32(x, xOff, bytes, off, cols, tmp);
+            case F16 -> VectorMath.dotF16(x, xOff, bytes, off, cols, tmp);
+            default -> VectorMath.dotBF16(x, xOff, bytes, off, cols, tmp);
         };
     }
 
+    /** Rows are contiguous: widen the whole range in one pass. */
     @Override
-    public void row(int row, float[] dst, int dOff) {
-        long off = row * rowBytes;
+    public void widenRows(int from, int to, float[] dst, int dOff) {
+        long off = from * rowBytes;
+        int n = Math.multiplyExact(to - from, cols);
         switch (dtype) {
-            case F32 -> VectorMath.copyF32(bytes, off, dst, dOff, cols);
-            case F16 -> VectorMath.widenF16(bytes, off, dst, dOff, cols);
-            default -> VectorMath.widenBF16(bytes, off, dst, dOff, cols);
+            case F32 -> VectorMath.copyF32(bytes, off, dst, dOff, n);
+            case F16 -> VectorMath.widenF16(bytes, off, dst, dOff, n);
+            default -> VectorMath.widenBF16(bytes, off, dst, dOff, n);
         }
     }
 

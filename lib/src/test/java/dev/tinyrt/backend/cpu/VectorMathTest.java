@@ -37,6 +37,60 @@ class VectorMathTest {
         }
     }
 
+    /** The in-register widening of the fused decode dots, against the JDK's conversion, for every finite half. */
+    @Test
+    void registerWideningIsExactForEveryBitPattern() {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment all = arena.allocate(65536 * 2);
+            for (int i = 0; i < 65536; i++) {
+                all.setAtIndex(I16, i, (short) i);
+            }
+            float[] f16 = new float[VectorMath.LANES];
+            float[] bf16 = new float[VectorMath.LANES];
+            for (int base = 0; base < 65536; base += VectorMath.LANES) {
+                VectorMath.f16(all, 2L * base).intoArray(f16, 0);
+                VectorMath.bf16(all, 2L * base).intoArray(bf16, 0);
+                for (int l = 0; l < VectorMath.LANES; l++) {
+                    int i = base + l;
+                    if ((i & 0x7c00) != 0x7c00) {
+                        assertEquals(Float.floatToRawIntBits(Float.float16ToFloat((short) i)),
+                                Float.floatToRawIntBits(f16[l]), "f16 bits " + Integer.toHexString(i));
+                    }
+                    assertEquals(Float.floatToRawIntBits(Numerics.bf16ToFloat((short) i)),
+                            Float.floatToRawIntBits(bf16[l]), "bf16 bits " + Integer.toHexString(i));
+                }
+            }
+        }
+    }
+
+    /** The accumulation scheme spelled out in scalar code: one accumulator per lane, lanes left to right, tail. */
+    @Test
+    void dotFollowsTheDocumentedAccumulationOrder() {
+        Random r = new Random(4);
+        int lanes = VectorMath.LANES;
+        for (int n : new int[]{1, lanes - 1, lanes, 3 * lanes + 5, 1000}) {
+            float[] a = new float[n];
+            float[] b = new float[n];
+            for (int i = 0; i < n; i++) {
+                a[i] = (float) r.nextGaussian();
+                b[i] = (float) r.nextGaussian();
+            }
+            float[] acc = new float[lanes];
+            int bound = n - n % lanes;
+            for (int i = 0; i < bound; i++) {
+                acc[i % lanes] = Math.fma(a[i], b[i], acc[i % lanes]);
+            }
+            float expected = 0;
+            for (float v : acc) {
+                expected += v;
+            }
+            for (int i = bound; i < n; i++) {
+                expected += a[i] * b[i];
+            }
+            assertEquals(expected, VectorMath.dot(a, 0, b, 0, n, new float[lanes]), "n=" + n);
+        }
+    }
+
     @Test
     void fusedDotEqualsWidenThenDotBitForBit() {
         Random r = new Random(1);
@@ -51,12 +105,13 @@ class VectorMathTest {
                     x[i] = (float) r.nextGaussian();
                 }
                 float[] row = new float[n];
+                float[] tmp = new float[VectorMath.LANES];
                 VectorMath.widenF16(h, 0, row, 0, n);
-                assertEquals(VectorMath.dot(row, 0, x, 0, n), VectorMath.dotF16(x, 0, h, 0, n), "f16 n=" + n);
+                assertEquals(VectorMath.dot(row, 0, x, 0, n, tmp), VectorMath.dotF16(x, 0, h, 0, n, tmp), "f16 n=" + n);
                 VectorMath.widenBF16(h, 0, row, 0, n);
-                assertEquals(VectorMath.dot(row, 0, x, 0, n), VectorMath.dotBF16(x, 0, h, 0, n), "bf16 n=" + n);
+                assertEquals(VectorMath.dot(row, 0, x, 0, n, tmp), VectorMath.dotBF16(x, 0, h, 0, n, tmp), "bf16 n=" + n);
                 VectorMath.copyF32(f, 0, row, 0, n);
-                assertEquals(VectorMath.dot(row, 0, x, 0, n), VectorMath.dotF32(x, 0, f, 0, n), "f32 n=" + n);
+                assertEquals(VectorMath.dot(row, 0, x, 0, n, tmp), VectorMath.dotF32(x, 0, f, 0, n, tmp), "f32 n=" + n);
             }
         }
     }
