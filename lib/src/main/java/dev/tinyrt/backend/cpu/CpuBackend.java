@@ -14,6 +14,8 @@ import dev.tinyrt.model.LlamaConfig;
  * over all cores. It is also the reference the faster paths are checked against.
  */
 public final class CpuBackend implements Backend {
+    /** Elements per swiglu job (a multiple of the vector width, so only a row's last piece is masked). */
+    private static final int SWIGLU_GRAIN = 1024;
     private final Parallel parallel;
 
     public CpuBackend() {
@@ -36,8 +38,12 @@ public final class CpuBackend implements Backend {
     @Override
     public Weight weight(WeightData data) {
         return switch (data) {
-            case WeightData.Dense d -> new DenseWeight(d.dtype(), d.rows(), d.cols(), d.bytes(),
-                    d.bytes().isMapped() ? 0 : d.bytes().byteSize());
+            case WeightData.Dense d -> {
+                DenseWeight w = new DenseWeight(d.dtype(), d.rows(), d.cols(), d.bytes(),
+                        d.bytes().isMapped() ? 0 : d.bytes().byteSize());
+                Warmup.weight(w, d.bytes());
+                yield w;
+            }
         };
     }
 
@@ -161,65 +167,14 @@ public final class CpuBackend implements Backend {
                         t.data[off + i + half] = x2 * c0 + x1 * s0;
                     }
                 }
-                int slot = batch.slot(chunk, row, c.blockSize());
-                System.arraycopy(t.data, base + qDim, c.keys[layer], slot * kvDim, kvDim);
-                System.arraycopy(t.data, base + qDim + kvDim, c.values[layer], slot * kvDim, kvDim);
+                c.store(layer, batch.slot(chunk, row, c.blockSize()), t.data, base + qDim, base + qDim + kvDim);
             }
         }
     }
 
     @Override
     public void attention(Tensor qkv, KvCache cache, int layer, StepBatch batch, Tensor out) {
-        CpuTensor t = (CpuTensor) qkv;
-        CpuTensor o = (CpuTensor) out;
-        CpuKvCache c = (CpuKvCache) cache;
-        int headDim = c.headDim;
-        int heads = o.cols() / headDim;
-        int group = heads / (c.kvDim / headDim);
-        int blockSize = c.blockSize();
-        float scale = (float) (1.0 / Math.sqrt(headDim));
-        float[] keys = c.keys[layer];
-        float[] values = c.values[layer];
-        StepBatch.Chunk[] chunkOfRow = new StepBatch.Chunk[t.rows()];
-        for (StepBatch.Chunk chunk : batch.sequences()) {
-            java.util.Arrays.fill(chunkOfRow, chunk.tokenStart(), chunk.tokenStart() + chunk.tokenCount(), chunk);
-        }
-        parallel.forRange(t.rows() * heads, 4, (from, to) -> {
-            float[] scores = new float[0];
-            float[] tmp = new float[VectorMath.LANES];
-            for (int job = from; job < to; job++) {
-                int row = job / heads;
-                int h = job % heads;
-                StepBatch.Chunk chunk = chunkOfRow[row];
-                int span = batch.positions()[row] + 1;  // causal: positions 0..pos
-                if (scores.length < span) {
-                    scores = new float[Math.max(span, 2 * scores.length)];
-                }
-                int q = t.offset(row) + h * headDim;
-                int kvOff = (h / group) * headDim;
-                int[] table = chunk.blockTable();
-                float max = Float.NEGATIVE_INFINITY;
-                for (int j = 0; j < span; j++) {
-                    int slot = table[j / blockSize] * blockSize + j % blockSize;
-                    float s = VectorMath.dot(t.data, q, keys, slot * c.kvDim + kvOff, headDim, tmp) * scale;
-                    scores[j] = s;
-                    max = Math.max(max, s);
-                }
-                float sum = 0;
-                for (int j = 0; j < span; j++) {
-                    float e = (float) Math.exp(scores[j] - max);
-                    scores[j] = e;
-                    sum += e;
-                }
-                int dst = o.offset(row) + h * headDim;
-                java.util.Arrays.fill(o.data, dst, dst + headDim, 0f);
-                float inv = 1f / sum;
-                for (int j = 0; j < span; j++) {
-                    int slot = table[j / blockSize] * blockSize + j % blockSize;
-                    VectorMath.axpy(scores[j] * inv, values, slot * c.kvDim + kvOff, o.data, dst, headDim);
-                }
-            }
-        });
+        Attention.run((CpuTensor) qkv, (CpuKvCache) cache, layer, batch, (CpuTensor) out, parallel);
     }
 
     @Override
@@ -227,15 +182,18 @@ public final class CpuBackend implements Backend {
         CpuTensor gu = (CpuTensor) gateUp;
         CpuTensor o = (CpuTensor) out;
         int inner = o.cols();
-        for (int r = 0; r < o.rows(); r++) {
-            int g = gu.offset(r);
-            int d = o.offset(r);
-            for (int i = 0; i < inner; i++) {
-                float gate = gu.data[g + i];
-                float silu = gate / (1.0f + (float) Math.exp(-gate));
-                o.data[d + i] = silu * gu.data[g + inner + i];
+        int rows = o.rows();
+        // element-wise: rows are cut into pieces so that even a single decode row uses every core
+        int pieces = (inner + SWIGLU_GRAIN - 1) / SWIGLU_GRAIN;
+        parallel.forRange(rows * pieces, 1, (from, to) -> {
+            for (int job = from; job < to; job++) {
+                int r = job / pieces;
+                int start = (job % pieces) * SWIGLU_GRAIN;
+                int n = Math.min(SWIGLU_GRAIN, inner - start);
+                VectorMath.swiglu(gu.data, gu.offset(r) + start, gu.data, gu.offset(r) + inner + start, o.data,
+                        o.offset(r) + start, n);
             }
-        }
+        });
     }
 
     @Override

@@ -62,6 +62,10 @@ final class DenseWeight implements CpuWeight {
         return ownedBytes;
     }
 
+    DType dtype() {
+        return dtype;
+    }
+
     @Override
     public String format() {
         return dtype.name();

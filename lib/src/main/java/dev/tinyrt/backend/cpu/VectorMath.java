@@ -3,6 +3,7 @@ package dev.tinyrt.backend.cpu;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
@@ -160,6 +161,48 @@ final class VectorMath {
         }
         for (; i < n; i++) {
             y[yOff + i] += a * x[xOff + i];
+        }
+    }
+
+    private static final float LOG2E = 1.44269504088896341f;
+    /** ln 2 split so that n * LN2_HI is exact for the |n| <= 127 used here (Cephes). */
+    private static final float LN2_HI = 0.693359375f;
+    private static final float LN2_LO = -2.12194440e-4f;
+    /** 1.5 * 2^23: adding it rounds to an integer held in the low mantissa bits. */
+    private static final float ROUNDER = 12582912f;
+
+    /**
+     * e^x per lane, within 2 ulp of Math.exp for x in [-87, 88] (Cephes expf), clamped outside (e^-87 ~ 1.6e-38,
+     * e^88 ~ 1.7e38). Built from IEEE add/mul/fma and integer ops only, so interpreted, C1 and C2 code give the
+     * same bits; VectorOperators.EXP calls SVML once compiled and would not.
+     */
+    static FloatVector exp(FloatVector x) {
+        FloatVector c = x.max(-87f).min(88f);
+        FloatVector t = c.mul(LOG2E).add(ROUNDER);
+        FloatVector n = t.sub(ROUNDER);
+        FloatVector r = n.fma(splat(-LN2_HI), c).add(n.mul(-LN2_LO));
+        FloatVector p = r.fma(1.9875691500e-4f, 1.3981999507e-3f)
+                .fma(r, splat(8.3334519073e-3f))
+                .fma(r, splat(4.1665795894e-2f))
+                .fma(r, splat(1.6666665459e-1f))
+                .fma(r, splat(5.0000001201e-1f));
+        FloatVector y = p.fma(r.mul(r), r).add(1f);  // 1 + r + r^2 * p(r)
+        // 2^n from t's bits: t = 1.5 * 2^23 + n, so its low mantissa bits hold n; add the exponent bias and shift
+        IntVector scale = t.reinterpretAsInts().sub(0x4B400000 - 127).lanewise(VectorOperators.LSHL, 23);
+        return y.mul(scale.reinterpretAsFloats());
+    }
+
+    private static FloatVector splat(float c) {
+        return FloatVector.broadcast(F, c);
+    }
+
+    /** out[i] = silu(gate[i]) * up[i] = gate / (1 + e^-gate) * up, for i in [0, n). */
+    static void swiglu(float[] gate, int gOff, float[] up, int uOff, float[] out, int oOff, int n) {
+        for (int i = 0; i < n; i += LANES) {
+            VectorMask<Float> m = F.indexInRange(i, n);
+            FloatVector g = FloatVector.fromArray(F, gate, gOff + i, m);
+            FloatVector u = FloatVector.fromArray(F, up, uOff + i, m);
+            g.div(exp(g.neg()).add(1f)).mul(u).intoArray(out, oOff + i, m);
         }
     }
 

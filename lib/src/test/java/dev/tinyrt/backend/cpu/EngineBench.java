@@ -23,7 +23,9 @@ public final class EngineBench {
         int promptLength = Integer.parseInt(args[2]);
         int steps = Integer.parseInt(args[3]);
         int reps = Integer.parseInt(args[4]);
+        long loadStart = System.nanoTime();
         try (LoadedModel m = LoadedModel.open(dir, new LoadedModel.Options("cpu", StoragePrecision.AUTO, threads))) {
+            System.out.printf("load %.0f ms%n", (System.nanoTime() - loadStart) / 1e6);
             LlamaModel model = m.model();
             int vocab = model.config().vocabSize();
             int[] prompt = new int[promptLength];

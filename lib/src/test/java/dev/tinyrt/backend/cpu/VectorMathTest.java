@@ -10,6 +10,7 @@ import java.nio.ByteOrder;
 import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class VectorMathTest {
     private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
@@ -89,6 +90,52 @@ class VectorMathTest {
             }
             assertEquals(expected, VectorMath.dot(a, 0, b, 0, n, new float[lanes]), "n=" + n);
         }
+    }
+
+    @Test
+    void vectorExpIsWithinTwoUlpOfMathExp() {
+        float[] lanes = new float[VectorMath.LANES];
+        float[] in = new float[VectorMath.LANES];
+        Random r = new Random(5);
+        for (int i = 0; i < 200_000; i++) {
+            for (int l = 0; l < lanes.length; l++) {
+                in[l] = i < 100 ? -87f + 175f * (i * lanes.length + l) / (100f * lanes.length) : (float) (r.nextDouble() * 175 - 87);
+            }
+            VectorMath.exp(jdk.incubator.vector.FloatVector.fromArray(VectorMath.F, in, 0)).intoArray(lanes, 0);
+            for (int l = 0; l < lanes.length; l++) {
+                float expected = (float) Math.exp(in[l]);
+                assertTrue(Math.abs(lanes[l] - expected) <= 2 * Math.ulp(expected), "exp(" + in[l] + ") = " + lanes[l]
+                        + ", expected " + expected);
+            }
+        }
+        // clamped, never inf or NaN: silu stays finite for any gate
+        in[0] = -1000f;
+        in[1] = 1000f;
+        VectorMath.exp(jdk.incubator.vector.FloatVector.fromArray(VectorMath.F, in, 0)).intoArray(lanes, 0);
+        assertTrue(lanes[0] >= 0 && lanes[0] < 2e-38f, "exp(-1000) = " + lanes[0]);
+        assertTrue(lanes[1] > 1e38f && Float.isFinite(lanes[1]), "exp(1000) = " + lanes[1]);
+    }
+
+    @Test
+    void swigluMatchesItsDefinition() {
+        Random r = new Random(6);
+        int n = 3 * VectorMath.LANES + 5;  // masked tail
+        float[] gate = new float[n];
+        float[] up = new float[n];
+        for (int i = 0; i < n; i++) {
+            gate[i] = (float) (r.nextGaussian() * 4);
+            up[i] = (float) r.nextGaussian();
+        }
+        gate[0] = -200f;
+        gate[1] = 200f;
+        float[] out = new float[n + 1];
+        out[n] = 42f;
+        VectorMath.swiglu(gate, 0, up, 0, out, 0, n);
+        for (int i = 0; i < n; i++) {
+            double silu = gate[i] / (1 + Math.exp(-gate[i]));
+            assertEquals(silu * up[i], out[i], 1e-6 * Math.abs(silu * up[i]) + 1e-30, "element " + i);
+        }
+        assertEquals(42f, out[n], "writes stop at n");
     }
 
     @Test
