@@ -44,6 +44,8 @@ public final class CpuBackend implements Backend {
                 Warmup.weight(w, d.bytes());
                 yield w;
             }
+            default -> throw new UnsupportedOperationException(data.getClass().getSimpleName()
+                    + " weights are not implemented by the CPU backend yet");
         };
     }
 

@@ -66,6 +66,10 @@ final class DenseWeight implements CpuWeight {
         return dtype;
     }
 
+    MemorySegment bytes() {
+        return bytes;
+    }
+
     @Override
     public String format() {
         return dtype.name();

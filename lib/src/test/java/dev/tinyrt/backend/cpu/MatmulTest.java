@@ -66,7 +66,7 @@ class MatmulTest {
             for (DType dtype : new DType[]{DType.F16, DType.BF16, DType.F32}) {
                 for (int[] shape : new int[][]{{1, 16}, {5, 60}, {16, 48}, {37, 100}, {70, 33}}) {
                     CpuWeight w = randomWeight(arena, dtype, shape[0], shape[1], r);
-                    for (int tokens : new int[]{1, 2, 3, 4, 5, 9, 131}) {
+                    for (int tokens : new int[]{1, 2, 3, 4, 5, 9, Matmul.TOKEN_GROUP + 3}) {
                         float[] x = new float[tokens * shape[1]];
                         for (int i = 0; i < x.length; i++) {
                             x[i] = (float) r.nextGaussian();
