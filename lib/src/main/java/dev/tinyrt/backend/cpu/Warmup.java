@@ -1,7 +1,5 @@
 package dev.tinyrt.backend.cpu;
 
-import dev.tinyrt.io.DType;
-
 import java.lang.foreign.MemorySegment;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -10,57 +8,51 @@ import java.util.concurrent.ConcurrentHashMap;
  * Pays two one-time costs when weights are handed to the backend rather than inside the first request (as
  * llama.cpp does with MAP_POPULATE and its warm-up run):
  * <ul>
- *   <li>Page tables: the first touch of each page of a memory-mapped checkpoint faults (about 0.5 s for 2.2 GB
+ *   <li>Page tables: the first touch of each page of a memory-mapped checkpoint faults (0.2-0.5 s for 2.2 GB
  *       on the 2-core machine); {@link MemorySegment#load()} does it up front.</li>
  *   <li>JIT: Vector API code runs orders of magnitude slower until C2 compiles it. Running each kernel many
- *       times on a short slice (the first bytes of the weight for its format's widening and fused dot, small
- *       fp32 arrays for the tiles) reaches the compile thresholds in a fraction of what the first real prefill would spend.</li>
+ *       times (the weight's first row for its format's fused dot and widening, small fp32 arrays for the tiles)
+ *       reaches the compile thresholds in a fraction of what the first real prefill would spend.</li>
  * </ul>
  * Warm-up changes no result: the kernels are deterministic, compiled or not.
  */
 final class Warmup {
-    /** Calls per kernel: past C2's invocation threshold (tier 4 after ~5000 profiled calls). */
-    private static final int CALLS = 12_000;
-    /** Elements per call: enough loop iterations for C2 to see a real loop, small enough to be quick while interpreted. */
+    /**
+     * Calls per kernel. C2 (tier 4) compiles a method after about 5000 calls, or after 600 once calls plus loop
+     * iterations pass 15000: a whole row (hundreds of iterations) needs the 600, a short slice the 5000.
+     */
+    private static final int ROW_CALLS = 1_500;
+    private static final int SLICE_CALLS = 8_000;
+    /** Elements per call of the fp32 kernels: a real loop for C2 to see, quick while still interpreted. */
     private static final int SPAN = 16 * VectorMath.LANES;
     private static final Set<String> WARMED = ConcurrentHashMap.newKeySet();
 
     private Warmup() {
     }
 
-    static void weight(DenseWeight w, MemorySegment bytes) {
+    /** Pages in {@code bytes} if mapped; compiles the kernels {@code w}'s format uses, once per JVM. */
+    static void weight(CpuWeight w, MemorySegment bytes) {
         if (bytes.isMapped()) {
             bytes.load();
         }
-        if (WARMED.add(w.format() + " " + bytes.getClass().getName())) {
-            formatKernels(w.dtype(), bytes, Math.min(SPAN, w.cols()));
+        // the segment class is part of the key: compiled code specializes on it
+        if (WARMED.add(w.getClass().getName() + " " + w.format() + " " + bytes.getClass().getName())) {
+            formatKernels(w);
         }
         if (WARMED.add("fp32 kernels")) {
             fp32Kernels();
         }
     }
 
-    /** The format's fused dot and row widening, on the first n values of the weight's bytes. */
-    private static void formatKernels(DType dtype, MemorySegment bytes, int n) {
-        float[] x = filled(n);
-        float[] dst = new float[n];
+    /** The format's fused dot and row widening, on the weight's first row. */
+    private static void formatKernels(CpuWeight w) {
+        float[] x = filled(w.cols());
+        float[] dst = new float[w.cols()];
         float[] tmp = new float[VectorMath.LANES];
         float sink = 0;
-        for (int i = 0; i < CALLS; i++) {
-            switch (dtype) {
-                case F32 -> {
-                    sink += VectorMath.dotF32(x, 0, bytes, 0, n, tmp);
-                    VectorMath.copyF32(bytes, 0, dst, 0, n);
-                }
-                case F16 -> {
-                    sink += VectorMath.dotF16(x, 0, bytes, 0, n, tmp);
-                    VectorMath.widenF16(bytes, 0, dst, 0, n);
-                }
-                default -> {
-                    sink += VectorMath.dotBF16(x, 0, bytes, 0, n, tmp);
-                    VectorMath.widenBF16(bytes, 0, dst, 0, n);
-                }
-            }
+        for (int i = 0; i < ROW_CALLS; i++) {
+            sink += w.dot(0, x, 0, tmp);
+            w.widenRows(0, 1, dst, 0);
         }
         consume(sink + dst[0]);
     }
@@ -71,7 +63,7 @@ final class Warmup {
         float[] x = filled(Matmul.TILE * SPAN);
         float[] acc = new float[Matmul.TILE * Matmul.TILE * VectorMath.LANES];
         float sink = 0;
-        for (int i = 0; i < CALLS; i++) {
+        for (int i = 0; i < SLICE_CALLS; i++) {
             Matmul.tile4x4(w, 0, x, 0, SPAN, acc);
             Matmul.tile4x1(w, 0, x, 0, SPAN, acc);
             sink += VectorMath.laneSum(acc, 0);
