@@ -9,6 +9,8 @@ import dev.tinyrt.backend.Weight;
 import dev.tinyrt.backend.WeightData;
 import dev.tinyrt.model.LlamaConfig;
 
+import java.lang.foreign.MemorySegment;
+
 /**
  * The CPU backend: fp32 arithmetic with the Vector API over weights kept in their stored precision, work split
  * over all cores. It is also the reference the faster paths are checked against.
@@ -38,15 +40,28 @@ public final class CpuBackend implements Backend {
     @Override
     public Weight weight(WeightData data) {
         return switch (data) {
-            case WeightData.Dense d -> {
-                DenseWeight w = new DenseWeight(d.dtype(), d.rows(), d.cols(), d.bytes(),
-                        d.bytes().isMapped() ? 0 : d.bytes().byteSize());
-                Warmup.weight(w, d.bytes());
-                yield w;
-            }
+            case WeightData.Dense d -> dense(DenseFormat.of(d.dtype()), d.rows(), d.cols(), d.bytes());
             default -> throw new UnsupportedOperationException(data.getClass().getSimpleName()
                     + " weights are not implemented by the CPU backend yet");
         };
+    }
+
+    /**
+     * A zero-copy view, except for rows wider than {@link ColumnBlockedWeight#BLOCK_COLS}: those are copied into
+     * column blocks (decode reads them at full bandwidth) and the mapped pages they came from are released.
+     */
+    private static CpuWeight dense(DenseFormat format, int rows, int cols, MemorySegment bytes) {
+        if (rows > 1 && cols > ColumnBlockedWeight.BLOCK_COLS) {
+            ColumnBlockedWeight w = new ColumnBlockedWeight(format, rows, cols, bytes, ColumnBlockedWeight.BLOCK_COLS);
+            if (bytes.isMapped()) {
+                bytes.unload();
+            }
+            Warmup.weight(w, w.data());
+            return w;
+        }
+        DenseWeight w = new DenseWeight(format, rows, cols, bytes, bytes.isMapped() ? 0 : bytes.byteSize());
+        Warmup.weight(w, bytes);
+        return w;
     }
 
     @Override

@@ -19,7 +19,10 @@ interface CpuWeight extends Weight {
     /** Writes rows {@code [from, to)} as fp32, one after another, into {@code dst} from {@code dOff}. */
     void widenRows(int from, int to, float[] dst, int dOff);
 
-    /** {@code out[oOff + r - from] = dot(r, x, xOff)} for rows {@code [from, to)}. */
+    /**
+     * {@code out[oOff + r - from] = dot(r, x, xOff)} for rows {@code [from, to)}; a format may override it to walk
+     * its memory in a better order (see {@link ColumnBlockedWeight}).
+     */
     default void dotRows(int from, int to, float[] x, int xOff, float[] out, int oOff, float[] tmp) {
         for (int r = from; r < to; r++) {
             out[oOff + r - from] = dot(r, x, xOff, tmp);

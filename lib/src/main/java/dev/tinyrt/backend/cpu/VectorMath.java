@@ -71,45 +71,35 @@ final class VectorMath {
         return sum;
     }
 
-    /** Dot of {@code x[xOff..xOff+n)} with n fp32 values at byte offset {@code wOff} of {@code w}. */
-    static float dotF32(float[] x, int xOff, MemorySegment w, long wOff, int n, float[] tmp) {
-        FloatVector acc = FloatVector.zero(F);
-        int bound = F.loopBound(n);
-        for (int i = 0; i < bound; i += LANES) {
-            acc = FloatVector.fromMemorySegment(F, w, wOff + 4L * i, LE).fma(FloatVector.fromArray(F, x, xOff + i), acc);
+    /*
+     * The vector part of the scheme over weights in memory: acc[aOff, aOff + LANES) += w[i] * x[xOff + i] lane-wise
+     * for i < n (a multiple of LANES), in order. The accumulator lives in an array between calls so that a row can
+     * be fed in pieces (ColumnBlockedWeight) with the same bits as in one go.
+     */
+
+    static void accumulateF32(float[] acc, int aOff, float[] x, int xOff, MemorySegment w, long wOff, int n) {
+        FloatVector a = FloatVector.fromArray(F, acc, aOff);
+        for (int i = 0; i < n; i += LANES) {
+            a = FloatVector.fromMemorySegment(F, w, wOff + 4L * i, LE).fma(FloatVector.fromArray(F, x, xOff + i), a);
         }
-        float sum = sum(acc, tmp);
-        for (int i = bound; i < n; i++) {
-            sum += w.get(F32, wOff + 4L * i) * x[xOff + i];
-        }
-        return sum;
+        a.intoArray(acc, aOff);
     }
 
-    /** Dot with n fp16 values; each load is widened to fp32 in registers, so every weight byte is read once. */
-    static float dotF16(float[] x, int xOff, MemorySegment w, long wOff, int n, float[] tmp) {
-        FloatVector acc = FloatVector.zero(F);
-        int bound = F.loopBound(n);
-        for (int i = 0; i < bound; i += LANES) {
-            acc = f16(w, wOff + 2L * i).fma(FloatVector.fromArray(F, x, xOff + i), acc);
+    /** fp16 weights are widened in registers, so every weight byte is read once. */
+    static void accumulateF16(float[] acc, int aOff, float[] x, int xOff, MemorySegment w, long wOff, int n) {
+        FloatVector a = FloatVector.fromArray(F, acc, aOff);
+        for (int i = 0; i < n; i += LANES) {
+            a = f16(w, wOff + 2L * i).fma(FloatVector.fromArray(F, x, xOff + i), a);
         }
-        float sum = sum(acc, tmp);
-        for (int i = bound; i < n; i++) {
-            sum += Float.float16ToFloat(w.get(I16, wOff + 2L * i)) * x[xOff + i];
-        }
-        return sum;
+        a.intoArray(acc, aOff);
     }
 
-    static float dotBF16(float[] x, int xOff, MemorySegment w, long wOff, int n, float[] tmp) {
-        FloatVector acc = FloatVector.zero(F);
-        int bound = F.loopBound(n);
-        for (int i = 0; i < bound; i += LANES) {
-            acc = bf16(w, wOff + 2L * i).fma(FloatVector.fromArray(F, x, xOff + i), acc);
+    static void accumulateBF16(float[] acc, int aOff, float[] x, int xOff, MemorySegment w, long wOff, int n) {
+        FloatVector a = FloatVector.fromArray(F, acc, aOff);
+        for (int i = 0; i < n; i += LANES) {
+            a = bf16(w, wOff + 2L * i).fma(FloatVector.fromArray(F, x, xOff + i), a);
         }
-        float sum = sum(acc, tmp);
-        for (int i = bound; i < n; i++) {
-            sum += bf16ToFloat(w.get(I16, wOff + 2L * i)) * x[xOff + i];
-        }
-        return sum;
+        a.intoArray(acc, aOff);
     }
 
     /**

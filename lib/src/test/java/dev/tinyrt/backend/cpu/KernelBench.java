@@ -1,6 +1,5 @@
 package dev.tinyrt.backend.cpu;
 
-import dev.tinyrt.io.DType;
 import jdk.incubator.vector.FloatVector;
 
 import java.lang.foreign.Arena;
@@ -61,7 +60,7 @@ public final class KernelBench {
         for (long i = 0; i < (long) rows * cols; i++) {
             seg.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, i, Float.floatToFloat16((float) r.nextGaussian() * 0.02f));
         }
-        return new DenseWeight(DType.F16, rows, cols, seg, 0);
+        return new DenseWeight(DenseFormat.F16, rows, cols, seg, 0);
     }
 
     private static float[] random(int n, Random r) {

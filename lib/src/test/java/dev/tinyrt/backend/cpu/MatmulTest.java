@@ -32,7 +32,7 @@ class MatmulTest {
                 default -> bytes.setAtIndex(I16, i, Numerics.floatToBf16(v));
             }
         }
-        return new DenseWeight(dtype, rows, cols, bytes, 0);
+        return new DenseWeight(DenseFormat.of(dtype), rows, cols, bytes, 0);
     }
 
     private static float[] reference(CpuWeight w, float[] x, int tokens) {
@@ -65,22 +65,65 @@ class MatmulTest {
         try (Arena arena = Arena.ofShared(); Parallel one = new Parallel(1); Parallel three = new Parallel(3)) {
             for (DType dtype : new DType[]{DType.F16, DType.BF16, DType.F32}) {
                 for (int[] shape : new int[][]{{1, 16}, {5, 60}, {16, 48}, {37, 100}, {70, 33}}) {
-                    CpuWeight w = randomWeight(arena, dtype, shape[0], shape[1], r);
-                    for (int tokens : new int[]{1, 2, 3, 4, 5, 9, Matmul.TOKEN_GROUP + 3}) {
-                        float[] x = new float[tokens * shape[1]];
-                        for (int i = 0; i < x.length; i++) {
-                            x[i] = (float) r.nextGaussian();
-                        }
-                        float[] expected = reference(w, x, tokens);
-                        for (Parallel p : new Parallel[]{one, three}) {
-                            float[] out = new float[tokens * shape[0]];
-                            Matmul.multiply(w, x, tokens, out, p);
-                            assertBitsEqual(expected, out, dtype + " " + shape[0] + "x" + shape[1] + ", " + tokens
-                                    + " tokens, " + p.threads() + " threads");
-                        }
+                    DenseWeight dense = randomWeight(arena, dtype, shape[0], shape[1], r);
+                    // narrow blocks: several per row, the last one partial and holding the scalar tail
+                    CpuWeight blocked = new ColumnBlockedWeight(dense.denseFormat(), shape[0], shape[1], dense.bytes(),
+                            2 * VectorMath.LANES);
+                    for (CpuWeight w : new CpuWeight[]{dense, blocked}) {
+                        String name = w.getClass().getSimpleName() + " " + dtype + " " + shape[0] + "x" + shape[1];
+                        everyTokenCountAndThreadCount(w, r, one, three, name);
                     }
                 }
             }
+        }
+    }
+
+    private static void everyTokenCountAndThreadCount(CpuWeight w, Random r, Parallel one, Parallel three,
+                                                      String name) {
+        for (int tokens : new int[]{1, 2, 3, 4, 5, 9, Matmul.TOKEN_GROUP + 3}) {
+            float[] x = new float[tokens * w.cols()];
+            for (int i = 0; i < x.length; i++) {
+                x[i] = (float) r.nextGaussian();
+            }
+            float[] expected = reference(w, x, tokens);
+            for (Parallel p : new Parallel[]{one, three}) {
+                float[] out = new float[tokens * w.rows()];
+                Matmul.multiply(w, x, tokens, out, p);
+                assertBitsEqual(expected, out, name + ", " + tokens + " tokens, " + p.threads() + " threads");
+            }
+        }
+    }
+
+    /** Column blocks hold the same values as the row-major weight and give the same dot products. */
+    @Test
+    void columnBlocksChangeNoBit() {
+        Random r = new Random(9);
+        try (Arena arena = Arena.ofShared()) {
+            DenseWeight dense = randomWeight(arena, DType.BF16, 9, 5 * VectorMath.LANES + 3, r);
+            ColumnBlockedWeight blocked = new ColumnBlockedWeight(dense.denseFormat(), dense.rows(), dense.cols(),
+                    dense.bytes(), 2 * VectorMath.LANES);
+            float[] a = new float[dense.rows() * dense.cols()];
+            float[] b = new float[a.length];
+            dense.widenRows(0, dense.rows(), a, 0);
+            blocked.widenRows(0, dense.rows(), b, 0);
+            assertBitsEqual(a, b, "widened rows");
+            float[] x = new float[dense.cols()];
+            for (int i = 0; i < x.length; i++) {
+                x[i] = (float) r.nextGaussian();
+            }
+            float[] tmp = new float[VectorMath.LANES];
+            float[] rowsAtOnce = new float[dense.rows()];
+            blocked.dotRows(0, dense.rows(), x, 0, rowsAtOnce, 0, tmp);
+            float[] expected = new float[dense.rows()];
+            float[] oneByOne = new float[dense.rows()];
+            for (int row = 0; row < dense.rows(); row++) {
+                expected[row] = dense.dot(row, x, 0, tmp);
+                oneByOne[row] = blocked.dot(row, x, 0, tmp);
+            }
+            assertBitsEqual(expected, oneByOne, "dot");
+            assertBitsEqual(expected, rowsAtOnce, "dotRows");
+            assertThrows(IllegalArgumentException.class, () -> new ColumnBlockedWeight(dense.denseFormat(), dense.rows(),
+                    dense.cols(), dense.bytes(), VectorMath.LANES + 1));
         }
     }
 

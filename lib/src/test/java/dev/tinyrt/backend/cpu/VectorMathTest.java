@@ -153,12 +153,12 @@ class VectorMathTest {
                 }
                 float[] row = new float[n];
                 float[] tmp = new float[VectorMath.LANES];
-                VectorMath.widenF16(h, 0, row, 0, n);
-                assertEquals(VectorMath.dot(row, 0, x, 0, n, tmp), VectorMath.dotF16(x, 0, h, 0, n, tmp), "f16 n=" + n);
-                VectorMath.widenBF16(h, 0, row, 0, n);
-                assertEquals(VectorMath.dot(row, 0, x, 0, n, tmp), VectorMath.dotBF16(x, 0, h, 0, n, tmp), "bf16 n=" + n);
-                VectorMath.copyF32(f, 0, row, 0, n);
-                assertEquals(VectorMath.dot(row, 0, x, 0, n, tmp), VectorMath.dotF32(x, 0, f, 0, n, tmp), "f32 n=" + n);
+                DenseFormat.F16.widen(h, 0, row, 0, n);
+                assertEquals(VectorMath.dot(row, 0, x, 0, n, tmp), DenseFormat.F16.dot(x, 0, h, 0, n, tmp), "f16 n=" + n);
+                DenseFormat.BF16.widen(h, 0, row, 0, n);
+                assertEquals(VectorMath.dot(row, 0, x, 0, n, tmp), DenseFormat.BF16.dot(x, 0, h, 0, n, tmp), "bf16 n=" + n);
+                DenseFormat.F32.widen(f, 0, row, 0, n);
+                assertEquals(VectorMath.dot(row, 0, x, 0, n, tmp), DenseFormat.F32.dot(x, 0, f, 0, n, tmp), "f32 n=" + n);
             }
         }
     }
