@@ -15,8 +15,9 @@ import java.nio.ByteOrder;
 /**
  * Vector API kernels for fp32 arithmetic over fp32, fp16 and bf16 operands.
  *
- * <p>Every dot product in the CPU backend (decode, prefill tiles, attention) follows one accumulation scheme, so
- * an output never depends on how many tokens share its step, which tile it lands in or how many threads run:
+ * <p>Every matmul output (decode's fused dots, prefill's register tiles, any weight format) follows one
+ * accumulation scheme, so it never depends on how many tokens share its step, which tile it lands in or how many
+ * threads run:
  * <ol>
  *   <li>one accumulator vector, {@code acc = fma(w[k..k+LANES), x[k..k+LANES), acc)} for k = 0, LANES, ... up to
  *       {@code loopBound(n)};</li>
@@ -140,18 +141,6 @@ final class VectorMath {
 
     static void copyF32(MemorySegment w, long wOff, float[] dst, int dOff, int n) {
         MemorySegment.copy(w, F32, wOff, dst, dOff, n);
-    }
-
-    /** y[i] += a * x[i]. */
-    static void axpy(float a, float[] x, int xOff, float[] y, int yOff, int n) {
-        FloatVector va = FloatVector.broadcast(F, a);
-        int i = 0;
-        for (; i < F.loopBound(n); i += LANES) {
-            FloatVector.fromArray(F, x, xOff + i).fma(va, FloatVector.fromArray(F, y, yOff + i)).intoArray(y, yOff + i);
-        }
-        for (; i < n; i++) {
-            y[yOff + i] += a * x[xOff + i];
-        }
     }
 
     private static final float LOG2E = 1.44269504088896341f;

@@ -1,6 +1,9 @@
 package dev.tinyrt.backend.cpu;
 
+import dev.tinyrt.backend.StepBatch;
+
 import java.lang.foreign.MemorySegment;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -57,7 +60,7 @@ final class Warmup {
         consume(sink + dst[0]);
     }
 
-    /** Prefill tiles and the fp32 dot/axpy of attention, on small arrays. */
+    /** Prefill tiles, the norms' dot and swiglu on small arrays, then attention on a one-block cache. */
     private static void fp32Kernels() {
         float[] w = filled(Matmul.TILE * SPAN);
         float[] x = filled(Matmul.TILE * SPAN);
@@ -68,9 +71,31 @@ final class Warmup {
             Matmul.tile4x1(w, 0, x, 0, SPAN, acc);
             sink += VectorMath.laneSum(acc, 0);
             sink += VectorMath.dot(w, 0, x, 0, SPAN, acc);
-            VectorMath.axpy(1e-3f, w, 0, x, 0, SPAN);
+            VectorMath.swiglu(w, 0, x, 0, acc, 0, SPAN / Matmul.TILE);
         }
-        consume(sink);
+        consume(sink + acc[0] + attention());
+    }
+
+    /** One token over a 32-position block, a GQA group of 5 query heads: a 4-head tile plus a single head. */
+    private static float attention() {
+        int headDim = 64;
+        int heads = 5;
+        int blockSize = 32;
+        CpuKvCache cache = new CpuKvCache(1, headDim, headDim, 1, blockSize);
+        CpuTensor qkv = new CpuTensor(1, (heads + 2) * headDim);
+        System.arraycopy(filled(qkv.cols()), 0, qkv.data, 0, qkv.cols());
+        for (int slot = 0; slot < blockSize; slot++) {
+            cache.store(0, slot, qkv.data, heads * headDim, (heads + 1) * headDim);
+        }
+        StepBatch step = new StepBatch(new int[1], new int[]{blockSize - 1},
+                List.of(new StepBatch.Chunk(0, 1, blockSize, new int[]{0})), new int[0]);
+        CpuTensor out = new CpuTensor(1, heads * headDim);
+        try (Parallel inline = new Parallel(1)) {
+            for (int i = 0; i < ROW_CALLS; i++) {
+                Attention.run(qkv, cache, 0, step, out, inline);
+            }
+        }
+        return out.data[0];
     }
 
     private static float[] filled(int n) {
