@@ -51,10 +51,17 @@ export JAVA_HOME="\${TINYRT_JAVA_HOME:-$JAVA_HOME}"
 export JBANG_DEFAULT_JAVA_VERSION=25 JBANG_NO_VERSION_CHECK=true JBANG_RUNTIME_SHELL=bash
 export OPT_OUT_TRACKING=true
 [ -t 0 ] || export JBANG_STDIN_NOTTY=true
-output=\$("\$JAVA_HOME/bin/java" -classpath "$jar" dev.jbang.Main "\$@")
+# JBang prints the java command for the shell to run, but drops empty arguments (--prompt ""): pass them
+# through as a marker and restore them in the parsed command.
+empty=__tinyrt_empty_argument__
+args=()
+for a in "\$@"; do if [ -z "\$a" ]; then args+=("\$empty"); else args+=("\$a"); fi; done
+output=\$("\$JAVA_HOME/bin/java" -classpath "$jar" dev.jbang.Main "\${args[@]}")
 rc=\$?
 if [ \$rc -eq 255 ]; then
-  eval "exec \$output"
+  eval "cmd=(\$output)"
+  for i in "\${!cmd[@]}"; do [ "\${cmd[\$i]}" = "\$empty" ] && cmd[\$i]=""; done
+  exec "\${cmd[@]}"
 elif [ -n "\$output" ]; then
   printf '%s\n' "\$output"
 fi
@@ -72,4 +79,7 @@ python3 "$root/environment/prepare_tokenizer.py"
 # --- the library, installed into ~/.m2 so '//DEPS dev.tinyrt:tinyrt' in the scripts resolves ---
 echo "setup: building and installing the tinyrt library (tests run with the test command)"
 mvn -q -B -f "$root/lib/pom.xml" -DskipTests install
+
+# --- notebooks: Jupyter, the Java 25 kernel (with the library on its class path), plotly.js: environment/jupyter/ ---
+bash "$root/environment/jupyter/setup_jupyter.sh"
 echo "setup: done"

@@ -9,3 +9,5 @@ export OPT_OUT_TRACKING=true
 # 'install' so the JBang scripts below run against exactly this build of the library
 mvn -B -f "$root/lib/pom.xml" install
 bash "$root/environment/script_tests.sh"
+# notebooks: 50 kernel starts, scripts loaded into the kernel, every notebook executed headless (environment/jupyter/)
+bash "$root/environment/jupyter/test_notebooks.sh"

@@ -10,6 +10,11 @@ import dev.tinyrt.cli.CommandRunner;
 import dev.tinyrt.engine.LoadedModel;
 import dev.tinyrt.engine.TokenIds;
 import dev.tinyrt.model.StoragePrecision;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.tinyrt.runtime.BatchFile;
+import dev.tinyrt.runtime.BatchRun;
+import dev.tinyrt.runtime.Executor;
+import dev.tinyrt.runtime.ExecutorConfig;
 import dev.tinyrt.runtime.GenerationJson;
 import dev.tinyrt.runtime.GenerationResult;
 import dev.tinyrt.runtime.SamplingParams;
@@ -32,6 +37,9 @@ public class inference_engine implements Callable<Integer> {
     static class Prompt {
         @Option(names = "--prompt", required = true, description = "prompt text") String text;
         @Option(names = "--prompt-ids", required = true, description = "prompt token ids, e.g. 1,450,7483") String ids;
+        @Option(names = "--batch-file", required = true,
+                description = "JSON lines: {\"prompt\"|\"input_ids\", optional max_new_tokens and sampling fields}")
+        Path batchFile;
     }
 
     @ArgGroup(multiplicity = "1") Prompt prompt;
@@ -51,20 +59,30 @@ public class inference_engine implements Callable<Integer> {
     @Option(names = "--threads", defaultValue = "0", description = "CPU threads (0 = one per core)") int threads;
     @Option(names = "--logprobs", defaultValue = "0", description = "top-K log-probabilities per generated token") int logprobs;
     @Option(names = "--stream", description = "print tokens as they are generated") boolean stream;
-    @Option(names = "--output-json", description = "write ids, text, logprobs and timings here") Path outputJson;
+    @Option(names = "--output-json", description = "write ids, text, logprobs and timings here (JSON lines for a batch)")
+    Path outputJson;
+    @Option(names = "--max-batch-size", defaultValue = "64", description = "batch: sequences per step") int maxBatch;
+    @Option(names = "--max-num-tokens", defaultValue = "2048", description = "batch: tokens per step") int maxTokens;
+    @Option(names = "--kv-cache-tokens", description = "batch: KV-cache capacity (default: from free memory)")
+    Integer kvTokens;
+    @Option(names = "--tokens-per-block", defaultValue = "32") int tokensPerBlock;
+    @Option(names = "--no-prefix-reuse", description = "batch: do not share cached prompt blocks") boolean noPrefix;
 
     public static void main(String... args) {
         CommandRunner.exit(new inference_engine(), args);
     }
 
     @Override
-    public Integer call() {
+    public Integer call() throws Exception {
         if (greedy && temperature != null && temperature > 0) {
             throw new TinyrtException("--greedy and --temperature " + temperature + " contradict each other");
         }
         Path dir = model != null ? model : ProjectHome.defaultModel();
         var options = new LoadedModel.Options(backend, StoragePrecision.parse(precision), threads);
         try (LoadedModel m = LoadedModel.open(dir, options)) {
+            if (prompt.batchFile != null) {
+                return runBatch(m);
+            }
             int[] ids;
             if (prompt.text != null) {
                 if (prompt.text.isEmpty()) {
@@ -74,8 +92,7 @@ public class inference_engine implements Callable<Integer> {
             } else {
                 ids = TokenIds.parse(prompt.ids);
             }
-            SamplingParams params = new SamplingParams(temperature == null ? 0f : temperature, topK, topP,
-                    repetitionPenalty, seed, maxNewTokens, stop, ignoreEos, logprobs);
+            SamplingParams params = defaults();
             TokenListener listener = !stream ? TokenListener.NONE : (id, text) -> {
                 System.out.print(m.tokenizer() == null ? id + " " : text);
                 System.out.flush();
@@ -91,6 +108,38 @@ public class inference_engine implements Callable<Integer> {
             if (outputJson != null) {
                 GenerationJson.write(outputJson, r);
             }
+        }
+        return 0;
+    }
+
+    private SamplingParams defaults() {
+        return new SamplingParams(temperature == null ? 0f : temperature, topK, topP, repetitionPenalty, seed,
+                maxNewTokens, stop, ignoreEos, logprobs);
+    }
+
+    private int runBatch(LoadedModel m) throws java.io.IOException {
+        var entries = BatchFile.read(prompt.batchFile, m.tokenizer(), defaults());
+        ExecutorConfig d = m.defaultExecutorConfig();
+        ExecutorConfig config = new ExecutorConfig(maxBatch, maxTokens, d.maxInputLen(),
+                kvTokens != null ? kvTokens : d.kvCacheTokens(), tokensPerBlock, !noPrefix, d.policy());
+        BatchRun.Outcome outcome;
+        try (Executor executor = m.executor(config)) {
+            outcome = BatchRun.run(executor, entries, stream ? System.out : null, m.tokenizer() != null);
+        }
+        ObjectMapper json = new ObjectMapper();
+        StringBuilder lines = new StringBuilder();
+        for (var line : outcome.lines()) {
+            lines.append(json.writeValueAsString(line)).append('\n');
+        }
+        if (!stream) {
+            System.out.print(lines);
+        }
+        if (outputJson != null) {
+            java.nio.file.Files.writeString(outputJson, lines);
+        }
+        System.err.println(json.writeValueAsString(outcome.summary()));
+        if (outcome.failed() > 0) {
+            throw new TinyrtException(outcome.failed() + " of " + entries.size() + " requests failed (see their \"error\")");
         }
         return 0;
     }

@@ -4,12 +4,15 @@
 //JAVA_OPTIONS --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED
 //COMPILE_OPTIONS --add-modules jdk.incubator.vector
 
+import dev.tinyrt.bench.RunInfo;
 import dev.tinyrt.cli.CommandRunner;
 import dev.tinyrt.engine.LoadedModel;
 import dev.tinyrt.engine.ParityCheck;
 import dev.tinyrt.model.StoragePrecision;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -23,6 +26,8 @@ public class parity_check implements Callable<Integer> {
     @Option(names = "--tolerance", defaultValue = "1e-4", description = "max error relative to max |logit|") double tol;
     @Option(names = "--backend", defaultValue = "cpu") String backend;
     @Option(names = "--precision", defaultValue = "fp32") String precision;
+    @Option(names = "--out", description = "also write the result as JSON (with machine, date and commit)") Path out;
+    @Spec CommandSpec spec;
 
     public static void main(String... args) {
         CommandRunner.exit(new parity_check(), args);
@@ -41,6 +46,10 @@ public class parity_check implements Callable<Integer> {
             boolean ok = report.passed(tol);
             System.out.printf("%s: worst relative error %.3e (tolerance %.0e), greedy %s%n", ok ? "PASS" : "FAIL",
                     report.worstRelativeError(), tol, report.allGreedyMatch() ? "identical" : "differs");
+            if (out != null) {
+                ParityCheck.writeJson(report, tol, out, RunInfo.collect("jbang jbang-scripts/parity_check.java "
+                        + String.join(" ", spec.commandLine().getParseResult().originalArgs())));
+            }
             return ok ? 0 : 1;
         }
     }

@@ -18,6 +18,14 @@ public interface Backend extends AutoCloseable {
 
     Tensor tensor(int rows, int cols);
 
+    /**
+     * A buffer for values that need more precision than this backend's activations: the residual stream and the
+     * logits (fp32 where activations are fp16). Where activations are fp32 already this is {@link #tensor}.
+     */
+    default Tensor wideTensor(int rows, int cols) {
+        return tensor(rows, cols);
+    }
+
     KvCache kvCache(LlamaConfig config, int numBlocks, int blockSize);
 
     /** out[i] = table[ids[i]]. */
@@ -47,11 +55,52 @@ public interface Backend extends AutoCloseable {
     /** For {@code gateUp [n, 2 * I]} (gate then up): out = silu(gate) * up, {@code out [n, I]}. */
     void swiglu(Tensor gateUp, Tensor out);
 
+    /**
+     * out = swiglu(gateUp) · downᵀ. {@code act [n, I]} is scratch: a backend that fuses the activation into the
+     * product may leave it unwritten.
+     */
+    default void swigluMatmul(Tensor gateUp, Weight down, Tensor act, Tensor out) {
+        swiglu(gateUp, act);
+        matmul(act, down, out);
+    }
+
     /** out[i] = x[rows[i]]. */
     void gatherRows(Tensor x, int[] rows, Tensor out);
 
     /** Copies the tensor to the host as {@code float[rows][cols]}. */
     float[][] toHost(Tensor x);
+
+    /**
+     * The index of each row's largest value (the first on ties, as torch.argmax picks it): greedy sampling where
+     * the logits are, so only token ids need to reach the host.
+     */
+    default int[] argmaxRows(Tensor logits) {
+        float[][] rows = toHost(logits);
+        int[] ids = new int[rows.length];
+        for (int r = 0; r < rows.length; r++) {
+            float[] x = rows[r];
+            int best = 0;
+            for (int i = 1; i < x.length; i++) {
+                if (x[i] > x[best]) {
+                    best = i;
+                }
+            }
+            ids[r] = best;
+        }
+        return ids;
+    }
+
+    /**
+     * Runs the device work of one forward step. {@code work} issues the step's operations on {@code batch} and
+     * {@code cache}; {@code buffers} identifies the tensors it uses (equal objects: the same tensors). A backend
+     * may record the work once and replay the recording for later steps with equal {@code buffers}, the same cache
+     * and the same shape, only the batch's contents (token ids, positions, block tables) changed. So the work must
+     * issue the same operations whenever those are equal, and must not read anything back to the host. The
+     * default simply runs it.
+     */
+    default void runStep(StepBatch batch, KvCache cache, Object buffers, Runnable work) {
+        work.run();
+    }
 
     @Override
     void close();

@@ -5,6 +5,9 @@ package dev.tinyrt.backend;
  * Which block belongs to which sequence is decided by the caller (block tables in {@link StepBatch}).
  */
 public interface KvCache extends AutoCloseable {
+    /** Tokens per block unless configured otherwise (TensorRT-LLM's default tokens_per_block). */
+    int DEFAULT_BLOCK_SIZE = 32;
+
     int numBlocks();
 
     int blockSize();

@@ -1,7 +1,8 @@
 package dev.tinyrt.backend;
 
 /**
- * A 2-D fp32 activation buffer {@code [rows, cols]} owned by a backend. {@link #rows(int)} gives a view of the
+ * A 2-D activation buffer {@code [rows, cols]} owned by a backend (fp32 on the CPU; fp16, or fp32 for
+ * {@link Backend#wideTensor}, on CUDA). {@link #rows(int)} gives a view of the
  * first rows, so buffers can be sized once for the largest step and reused.
  */
 public interface Tensor {

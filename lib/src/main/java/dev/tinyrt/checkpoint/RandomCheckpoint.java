@@ -60,6 +60,29 @@ public final class RandomCheckpoint {
         };
     }
 
+    /**
+     * A preset written once (fp16, HF 4.x spelling, the bundled tokenizer when found) into the user's cache,
+     * {@code ~/.cache/tinyrt/models} or {@code TINYRT_CACHE/models}; later calls reuse it.
+     */
+    public static Path cachedPreset(String preset, long seed) {
+        String base = System.getenv().getOrDefault("TINYRT_CACHE",
+                Path.of(System.getProperty("user.home"), ".cache", "tinyrt").toString());
+        Path dir = Path.of(base, "models", preset + "-seed" + seed + "-fp16");
+        Path done = dir.resolve(".complete");
+        if (!Files.exists(done)) {
+            Path tokenizer = dev.tinyrt.ProjectHome.find().map(h -> h.resolve("data/tokenizer"))
+                    .filter(Files::isDirectory).orElse(null);
+            System.err.println("generating " + preset + " (seed " + seed + ") into " + dir);
+            write(preset(preset), new Options(seed, DType.F16, 0.02, 0.0, LlamaConfig.Spelling.HF4, tokenizer), dir);
+            try {
+                Files.writeString(done, "ok\n");
+            } catch (IOException e) {
+                throw new TinyrtException("cannot write " + done + ": " + e.getMessage(), e);
+            }
+        }
+        return dir;
+    }
+
     public static void write(LlamaConfig config, Options options, Path out) {
         DType dtype = options.dtype();
         if (dtype != DType.F32 && dtype != DType.F16 && dtype != DType.BF16) {

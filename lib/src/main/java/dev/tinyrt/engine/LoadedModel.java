@@ -5,12 +5,20 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tinyrt.TinyrtException;
 import dev.tinyrt.backend.Backend;
 import dev.tinyrt.backend.cpu.CpuBackend;
+import dev.tinyrt.backend.cuda.CudaBackend;
+import dev.tinyrt.backend.cuda.CudaDevice;
+import dev.tinyrt.checkpoint.TrtllmCheckpoint;
+import dev.tinyrt.checkpoint.TrtllmConfig;
 import dev.tinyrt.io.Checkpoints;
 import dev.tinyrt.io.TensorSource;
 import dev.tinyrt.model.HfWeightLayout;
 import dev.tinyrt.model.LlamaConfig;
 import dev.tinyrt.model.LlamaModel;
 import dev.tinyrt.model.StoragePrecision;
+import dev.tinyrt.model.WeightLayout;
+import dev.tinyrt.backend.KvCache;
+import dev.tinyrt.runtime.Executor;
+import dev.tinyrt.runtime.ExecutorConfig;
 import dev.tinyrt.runtime.Generator;
 import dev.tinyrt.tokenizer.LlamaTokenizer;
 import dev.tinyrt.tokenizer.Tokenizer;
@@ -52,16 +60,32 @@ public final class LoadedModel implements AutoCloseable {
         }
     }
 
+    /**
+     * Opens a HuggingFace checkpoint directory or a TensorRT-LLM checkpoint directory (config.json with
+     * TensorRT-LLM's keys + rank0.safetensors, as convert_checkpoint.java writes it, quantized or not).
+     */
     public static LoadedModel open(Path directory, Options options) {
         if (!Files.isDirectory(directory)) {
             throw new TinyrtException("model directory not found: " + directory);
         }
-        LlamaConfig config = LlamaConfig.read(directory.resolve("config.json"));
-        Backend backend = createBackend(options);
+        boolean trtllm = TrtllmConfig.isCheckpoint(directory);
+        LlamaConfig config;
         TensorSource source = null;
+        WeightLayout layout;
+        Backend backend = null;
         try {
-            source = Checkpoints.open(directory);
-            LlamaModel model = LlamaModel.load(config, new HfWeightLayout(source, config), backend, options.precision());
+            if (trtllm) {
+                TrtllmCheckpoint checkpoint = TrtllmCheckpoint.open(directory);
+                config = checkpoint.config().model();
+                source = checkpoint.source();
+                layout = checkpoint.layout();
+            } else {
+                config = LlamaConfig.read(directory.resolve("config.json"));
+                source = Checkpoints.open(directory);
+                layout = new HfWeightLayout(source, config);
+            }
+            backend = createBackend(options);
+            LlamaModel model = LlamaModel.load(config, layout, backend, options.precision());
             Tokenizer tokenizer = Files.isRegularFile(directory.resolve("tokenizer.json"))
                     ? LlamaTokenizer.load(directory) : null;
             return new LoadedModel(directory, config, source, backend, model, tokenizer, eosIds(directory, config));
@@ -69,18 +93,26 @@ public final class LoadedModel implements AutoCloseable {
             if (source != null) {
                 source.close();
             }
-            backend.close();
+            if (backend != null) {
+                backend.close();
+            }
             throw e;
         }
     }
 
-    private static Backend createBackend(Options options) {
+    /** "auto" is CUDA when the driver loads, a device exists and the kernels were built; else the CPU. */
+    static Backend createBackend(Options options) {
         String name = options.backend().toLowerCase(Locale.ROOT);
         return switch (name) {
-            case "cpu", "auto" -> options.threads() > 0 ? new CpuBackend(options.threads()) : new CpuBackend();
-            case "cuda" -> throw new TinyrtException("the CUDA backend is not part of this build yet; use --backend cpu");
+            case "cpu" -> cpu(options);
+            case "cuda" -> CudaBackend.create();
+            case "auto" -> CudaDevice.unavailableReason().isEmpty() ? CudaBackend.create() : cpu(options);
             default -> throw new TinyrtException("unknown backend \"" + options.backend() + "\"; choose cpu, cuda or auto");
         };
+    }
+
+    private static Backend cpu(Options options) {
+        return options.threads() > 0 ? new CpuBackend(options.threads()) : new CpuBackend();
     }
 
     /** generation_config.json's eos_token_id wins over config.json's, as in HF generate(). */
@@ -99,6 +131,27 @@ public final class LoadedModel implements AutoCloseable {
             }
         }
         return config.eosTokenIds();
+    }
+
+    /**
+     * A batching executor over this model. Without an explicit KV-cache size the CPU cache takes half the free
+     * heap, at most enough for {@code maxBatchSize} full-context sequences.
+     */
+    public Executor executor(ExecutorConfig config) {
+        return new Executor(model, tokenizer, eosIds, config);
+    }
+
+    /** Default executor limits with the KV cache sized from free memory. */
+    public ExecutorConfig defaultExecutorConfig() {
+        ExecutorConfig d = ExecutorConfig.defaults(KvCache.DEFAULT_BLOCK_SIZE);
+        Runtime rt = Runtime.getRuntime();
+        long free = rt.maxMemory() - (rt.totalMemory() - rt.freeMemory());
+        long bytesPerToken = 2L * config.numLayers() * config.kvDim() * Float.BYTES;
+        int byMemory = ExecutorConfig.tokensForMemory(free, 0.5, bytesPerToken);
+        int needed = d.maxBatchSize() * config.maxPositionEmbeddings();
+        int tokens = Math.max(KvCache.DEFAULT_BLOCK_SIZE, Math.min(byMemory, needed));
+        return new ExecutorConfig(d.maxBatchSize(), d.maxNumTokens(), Math.min(d.maxInputLen(),
+                config.maxPositionEmbeddings()), tokens, d.tokensPerBlock(), d.prefixCaching(), d.policy());
     }
 
     public Generator generator() {

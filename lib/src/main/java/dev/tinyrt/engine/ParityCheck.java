@@ -1,11 +1,17 @@
 package dev.tinyrt.engine;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tinyrt.TinyrtException;
 import dev.tinyrt.io.SafetensorsFile;
 import dev.tinyrt.runtime.GenerationResult;
 import dev.tinyrt.runtime.SamplingParams;
 import dev.tinyrt.runtime.TokenListener;
 
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -41,6 +47,26 @@ public final class ParityCheck {
     }
 
     private ParityCheck() {
+    }
+
+    /** Writes the report with its provenance ({@code run}) as JSON. */
+    public static void writeJson(Report report, double tolerance, Path file, ObjectNode run) {
+        ObjectNode n = run.deepCopy();
+        n.put("tolerance", tolerance);
+        n.put("passed", report.passed(tolerance));
+        n.put("worst_relative_error", report.worstRelativeError());
+        ArrayNode prompts = n.putArray("prompts");
+        for (PromptResult r : report.prompts()) {
+            prompts.addObject().put("tokens", r.length()).put("max_abs_error", r.maxAbsError())
+                    .put("relative_error", r.relativeError()).put("greedy_identical", r.greedyMatches())
+                    .put("greedy_tokens", r.expectedGreedy().length);
+        }
+        try {
+            Files.createDirectories(file.toAbsolutePath().getParent());
+            new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(file.toFile(), n);
+        } catch (IOException e) {
+            throw new TinyrtException("cannot write " + file + ": " + e.getMessage(), e);
+        }
     }
 
     public static Report run(LoadedModel model, Path reference) {

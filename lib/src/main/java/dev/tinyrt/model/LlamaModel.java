@@ -31,6 +31,7 @@ public final class LlamaModel implements AutoCloseable {
     private final RopeTable rope;
     private final long weightBytes;
     private Workspace workspace;
+    private ActivationObserver observer;
     private LogitBuffers logitBuffers;
 
     private LlamaModel(LlamaConfig config, Backend backend, Arena arena, Weight embedding, Weight lmHead,
@@ -53,7 +54,7 @@ public final class LlamaModel implements AutoCloseable {
             long[] bytes = {0};
             java.util.function.Function<WeightData, Weight> up = d -> {
                 WeightData converted = precision.apply(d, arena);
-                bytes[0] += (long) converted.rows() * converted.cols() * bytesPerValue(converted);
+                bytes[0] += converted.byteSize();
                 return backend.weight(converted);
             };
             Weight embedding = up.apply(layout.embedding());
@@ -71,12 +72,6 @@ public final class LlamaModel implements AutoCloseable {
             arena.close();
             throw e;
         }
-    }
-
-    private static double bytesPerValue(WeightData d) {
-        return switch (d) {
-            case WeightData.Dense dense -> dense.dtype().byteSize();
-        };
     }
 
     private static Weight fused(Backend backend, List<WeightData> parts,
@@ -100,10 +95,50 @@ public final class LlamaModel implements AutoCloseable {
         return weightBytes;
     }
 
+    /** Installs (or with {@code null} removes) an observer of every linear layer's input. */
+    public void observe(ActivationObserver observer) {
+        this.observer = observer;
+    }
+
+    private void notify(int layer, ActivationObserver.Linear linear, Tensor input) {
+        if (observer != null) {
+            observer.onLinearInput(layer, linear, backend.toHost(input));
+        }
+    }
+
     /** Runs one step and returns the logits of {@code batch.logitRows()}, {@code [rows][vocab]}. */
     public float[][] forward(StepBatch batch, KvCache cache) {
+        Tensor logits = step(batch, cache);
+        return logits == null ? new float[0][] : backend.toHost(logits);
+    }
+
+    /**
+     * Runs one step and returns the greedy next token of each of {@code batch.logitRows()}: the argmax is taken
+     * where the logits are, so on a GPU only token ids reach the host.
+     */
+    public int[] forwardGreedy(StepBatch batch, KvCache cache) {
+        Tensor logits = step(batch, cache);
+        return logits == null ? new int[0] : backend.argmaxRows(logits);
+    }
+
+    /** The step's device work; returns the logits tensor, or null when no rows are wanted. */
+    private Tensor step(StepBatch batch, KvCache cache) {
         int n = batch.numTokens();
+        int[] rows = batch.logitRows();
+        // every buffer is allocated before the work starts, so a backend may record the work as it runs
         Workspace ws = workspace(n);
+        LogitBuffers lb = rows.length == 0 ? null : logitBuffers(rows.length);
+        Runnable work = () -> layers(batch, cache, ws, lb);
+        if (observer != null) {
+            work.run();  // the observer reads activations back in the middle of the step: nothing to record
+        } else {
+            backend.runStep(batch, cache, new StepBuffers(ws, lb), work);
+        }
+        return lb == null ? null : lb.logits.rows(rows.length);
+    }
+
+    private void layers(StepBatch batch, KvCache cache, Workspace ws, LogitBuffers lb) {
+        int n = batch.numTokens();
         Tensor x = ws.hidden.rows(n);
         Tensor normed = ws.normed.rows(n);
         Tensor qkv = ws.qkv.rows(n);
@@ -117,35 +152,55 @@ public final class LlamaModel implements AutoCloseable {
         backend.rmsNorm(x, layers[0].inputNorm, eps, normed);
         for (int l = 0; l < layers.length; l++) {
             Layer layer = layers[l];
+            notify(l, ActivationObserver.Linear.QKV, normed);
             backend.matmul(normed, layer.qkv, qkv);
             backend.ropeAndStoreKv(qkv, cache, l, batch, rope);
             backend.attention(qkv, cache, l, batch, attn);
+            notify(l, ActivationObserver.Linear.DENSE, attn);
             backend.matmul(attn, layer.attentionOut, proj);
             backend.addRmsNorm(x, proj, layer.postNorm, eps, normed);
+            notify(l, ActivationObserver.Linear.GATE_UP, normed);
             backend.matmul(normed, layer.gateUp, gateUp);
-            backend.swiglu(gateUp, act);
-            backend.matmul(act, layer.down, proj);
+            if (observer != null) {
+                backend.swiglu(gateUp, act);
+                notify(l, ActivationObserver.Linear.DOWN, act);
+                backend.matmul(act, layer.down, proj);
+            } else {
+                backend.swigluMatmul(gateUp, layer.down, act, proj);
+            }
             Weight nextNorm = l + 1 < layers.length ? layers[l + 1].inputNorm : finalNorm;
             backend.addRmsNorm(x, proj, nextNorm, eps, normed);
         }
+        if (lb == null) {
+            return;
+        }
         int[] rows = batch.logitRows();
-        if (rows.length == 0) {
-            return new float[0][];
-        }
-        if (logitBuffers == null || logitBuffers.capacity < rows.length) {
-            logitBuffers = new LogitBuffers(rows.length);
-        }
-        Tensor selected = logitBuffers.selected.rows(rows.length);
+        Tensor selected = lb.selected.rows(rows.length);
         backend.gatherRows(normed, rows, selected);
-        Tensor logits = logitBuffers.logits.rows(rows.length);
-        backend.matmul(selected, lmHead, logits);
-        return backend.toHost(logits);
+        notify(-1, ActivationObserver.Linear.LM_HEAD, selected);
+        backend.matmul(selected, lmHead, lb.logits.rows(rows.length));
+    }
+
+    /** The tensors one step uses: a backend recording steps keys its recordings by them. */
+    private record StepBuffers(Workspace workspace, LogitBuffers logits) {
     }
 
     /** Next-token logits at every position of {@code ids} (a fresh KV cache, one prefill step). */
     public float[][] promptLogits(int[] ids) {
-        int blockSize = 32;
-        int blocks = (ids.length + blockSize - 1) / blockSize;
+        int[] all = new int[ids.length];
+        for (int i = 0; i < ids.length; i++) {
+            all[i] = i;
+        }
+        return prefill(ids, all);
+    }
+
+    /** Next-token logits after the last token of {@code ids}: the work of a request's time to first token. */
+    public float[] lastLogits(int[] ids) {
+        return prefill(ids, new int[]{ids.length - 1})[0];
+    }
+
+    private float[][] prefill(int[] ids, int[] logitRows) {
+        int blocks = (ids.length + KvCache.DEFAULT_BLOCK_SIZE - 1) / KvCache.DEFAULT_BLOCK_SIZE;
         int[] table = new int[blocks];
         int[] positions = new int[ids.length];
         for (int i = 0; i < blocks; i++) {
@@ -154,9 +209,9 @@ public final class LlamaModel implements AutoCloseable {
         for (int i = 0; i < ids.length; i++) {
             positions[i] = i;
         }
-        try (KvCache cache = backend.kvCache(config, blocks, blockSize)) {
-            return forward(new StepBatch(ids, positions, List.of(new StepBatch.Chunk(0, ids.length, ids.length, table)),
-                    positions.clone()), cache);
+        try (KvCache cache = backend.kvCache(config, blocks, KvCache.DEFAULT_BLOCK_SIZE)) {
+            return forward(new StepBatch(ids, positions,
+                    List.of(new StepBatch.Chunk(0, ids.length, ids.length, table)), logitRows), cache);
         }
     }
 
@@ -174,7 +229,7 @@ public final class LlamaModel implements AutoCloseable {
         Workspace(int capacity) {
             this.capacity = capacity;
             int h = config.hiddenSize();
-            hidden = backend.tensor(capacity, h);
+            hidden = backend.wideTensor(capacity, h);
             normed = backend.tensor(capacity, h);
             qkv = backend.tensor(capacity, config.qDim() + 2 * config.kvDim());
             attn = backend.tensor(capacity, config.qDim());
@@ -193,8 +248,15 @@ public final class LlamaModel implements AutoCloseable {
         LogitBuffers(int capacity) {
             this.capacity = capacity;
             selected = backend.tensor(capacity, config.hiddenSize());
-            logits = backend.tensor(capacity, config.vocabSize());
+            logits = backend.wideTensor(capacity, config.vocabSize());
         }
+    }
+
+    private LogitBuffers logitBuffers(int rows) {
+        if (logitBuffers == null || logitBuffers.capacity < rows) {
+            logitBuffers = new LogitBuffers(rows);
+        }
+        return logitBuffers;
     }
 
     private Workspace workspace(int tokens) {

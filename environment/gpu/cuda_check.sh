@@ -1,0 +1,157 @@
+#!/usr/bin/env bash
+# On the GPU machine, in one device call (under 10 minutes): checks and times tinyrt's CUDA backend.
+#   here:   bash environment/gpu/pack.sh
+#   there:  bash environment/gpu/cuda_check.sh        (device call with carry [".device"], timeout 600)
+# Stages (each logs, has its own time limit, and the next runs even when one fails):
+#   1 selftest  every CUDA kernel against the CPU backend on small random inputs, whole random models CUDA vs CPU,
+#               CUDA graphs vs eager                                     (dev.tinyrt.backend.cuda.CudaSelfTest)
+#   2 parity    CUDA fp16 engine vs the committed HF fp32 references of the three parity checkpoints (the CPU fp32
+#               engine matches those to ~1e-6): logits within fp16 tolerance, identical greedy continuations
+#   3 model     the TinyLlama-1.1B-shaped fp16 checkpoint, generated here (make_checkpoint --preset tinyllama-1.1b)
+#   4 speed     batch 1, 128-token prompt, 128 new tokens: TTFT and decode tok/s with and without CUDA graphs,
+#               copy/read bandwidth, bytes per decode step and achieved GB/s, per-op profile, GEMV vs cuBLAS
+#               per shape, CUDA vs CPU fp32 logits and greedy tokens                (dev.tinyrt.backend.cuda.CudaSpeed)
+#   5 leak      100 load / generate / close cycles; cuMemGetInfo must come back   (dev.tinyrt.backend.cuda.CudaLeakCheck)
+# Writes to $OUT: cuda_check.log (everything), cuda_check.json (summary: GPU, driver, date, commit, command, every
+# stage's result), cuda_speed.json and cuda_selftest.json (full detail).
+set -uo pipefail  # no -e: every stage runs and reports
+source environment/gpu/env.sh
+OUT="${OUT:-/tmp/cuda_check_out}"
+work=/tmp/cuda_check
+rm -rf "$work"
+mkdir -p "$OUT" "$work"
+tl=/tmp/tinyllama-1.1b-seed0-fp16
+command_line="bash environment/gpu/cuda_check.sh (device run, carry .device)"
+export work tl
+
+stage() {  # name, time limit in seconds, command...
+  local name="$1" limit="$2"
+  shift 2
+  echo
+  echo "=== [$name] (limit ${limit}s) $*"
+  local start rc
+  start=$(date +%s)
+  timeout --kill-after=15 "$limit" "$@"
+  rc=$?
+  echo "=== [$name] exit $rc after $(( $(date +%s) - start ))s$([ $rc -eq 124 ] && echo ' (TIMED OUT)')"
+  echo "$name $rc $(( $(date +%s) - start ))" >> "$work/stages.txt"
+}
+
+parity_all() {
+  local ok=0
+  for spec in "mha-untied-fp16-hf4:lib/src/test/resources/parity/mha-untied-fp16-hf4" \
+              "gqa-tied-bf16-hf5:lib/src/test/resources/parity/gqa-tied-bf16-hf5" \
+              "tinyrt-12m:data/models/tinyrt-12m"; do
+    local name="${spec%%:*}" dir="${spec#*:}"
+    echo "--- parity $name"
+    $TINYRT_JAVA parity_check --model "$dir" --reference "lib/src/test/resources/parity/refs/$name.safetensors" \
+      --backend cuda --precision auto --tolerance 1e-2 --out "$work/parity-$name.json" || ok=1
+  done
+  return $ok
+}
+
+make_model() {
+  if [ -f "$tl/model.safetensors" ]; then echo "reusing $tl"; return 0; fi
+  $TINYRT_JAVA make_checkpoint --preset tinyllama-1.1b --seed 0 --dtype fp16 --out "$tl"
+}
+export -f parity_all make_model  # run under timeout through bash -c
+
+{
+  echo "tinyrt CUDA check, commit $TINYRT_COMMIT, $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.memory --format=csv
+  java -version 2>&1 | head -1
+  python3 -c "import zipfile, glob; print(zipfile.ZipFile(glob.glob('.device/lib/tinyrt-*.jar')[0]).read(
+'dev/tinyrt/backend/cuda/kernels.properties').decode())" \
+    || echo "WARNING: the tinyrt jar has no CUDA kernels (was pack.sh run where nvcc exists?)"
+  stage selftest 60 $TINYRT_JAVA dev.tinyrt.backend.cuda.CudaSelfTest --out "$OUT/cuda_selftest.json" \
+    --tmp "$work/selftest"
+  stage parity 60 bash -c parity_all
+  stage model 100 bash -c make_model
+  stage speed 180 $TINYRT_JAVA dev.tinyrt.backend.cuda.CudaSpeed --model "$tl" --prompt-len 128 --new-tokens 128 \
+    --repeats 5 --cpu-check-tokens 16 --out "$OUT/cuda_speed.json" \
+    --command "$command_line: cuda_speed --model <make_checkpoint --preset tinyllama-1.1b --seed 0 --dtype fp16> --prompt-len 128 --new-tokens 128"
+  stage leak 80 $TINYRT_JAVA dev.tinyrt.backend.cuda.CudaLeakCheck --model data/models/tinyrt-12m --cycles 100 \
+    --out "$work/leak.json"
+} 2>&1 | tee "$OUT/cuda_check.log"
+
+python3 - "$OUT" "$work" "$command_line" <<'PY' 2>&1 | tee -a "$OUT/cuda_check.log"
+import json, os, subprocess, sys, datetime, glob
+out, work, command = sys.argv[1:4]
+
+def load(path):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except Exception as e:
+        return {"missing": f"{path}: {e}"}
+
+try:
+    gpu = subprocess.run(["nvidia-smi", "--query-gpu=name,driver_version,memory.total", "--format=csv,noheader"],
+                         capture_output=True, text=True).stdout.strip()
+except OSError as e:
+    gpu = f"nvidia-smi unavailable: {e}"
+stages = []
+if os.path.exists(f"{work}/stages.txt"):
+    for line in open(f"{work}/stages.txt"):
+        name, rc, secs = line.split()
+        stages.append({"stage": name, "exit": int(rc), "seconds": int(secs), "timed_out": rc in ("124", "137")})
+selftest = load(f"{out}/cuda_selftest.json")
+checks = selftest.get("checks", [])
+parity = {}
+for p in sorted(glob.glob(f"{work}/parity-*.json")):
+    d = load(p)
+    parity[os.path.basename(p)[7:-5]] = {k: d.get(k) for k in ("passed", "tolerance", "worst_relative_error")} | {
+        "greedy_identical": [x.get("greedy_identical") for x in d.get("prompts", [])],
+        "prompt_tokens": [x.get("tokens") for x in d.get("prompts", [])]}
+speed = load(f"{out}/cuda_speed.json")
+def pick(d, *path):
+    for k in path:
+        d = d.get(k, {}) if isinstance(d, dict) else {}
+    return d if d != {} else None
+summary = {
+    "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    "commit": os.environ.get("TINYRT_COMMIT"),
+    "command": command,
+    "gpu": gpu,
+    "stages": stages,
+    "selftest": {"passed": selftest.get("passed"), "checks": len(checks),
+                 "failed": [c["name"] + ": " + c.get("note", "") + f" rel {c.get('relative_error')}"
+                            for c in checks if not c.get("passed")],
+                 "worst_relative_error_by_kind": {}},
+    "parity": parity,
+    "leak": load(f"{work}/leak.json"),
+    "speed": {
+        "decode_tok_s_graphs": pick(speed, "decode", "graphs", "tokens_per_s"),
+        "decode_tok_s_eager": pick(speed, "decode", "eager", "tokens_per_s"),
+        "ttft_ms_graphs": pick(speed, "ttft_ms", "graphs"),
+        "ttft_ms_eager": pick(speed, "ttft_ms", "eager"),
+        "generator_path_tok_s": pick(speed, "generator_path", "tokens_per_s"),
+        "bandwidth": pick(speed, "bandwidth"),
+        "bytes_per_decode_step": pick(speed, "bytes_per_decode_step"),
+        "top_ops": (pick(speed, "profile", "ops") or [])[:8],
+        "profile_step_us": pick(speed, "profile", "step_us"),
+        "cpu_check": pick(speed, "cpu_check"),
+        "graph_report": speed.get("graph_report"),
+        "errors": {k: v for k, v in speed.items() if k.endswith("_error")},
+    },
+}
+for c in checks:
+    kind = c["name"].split(" ")[0]
+    r = c.get("relative_error")
+    if isinstance(r, (int, float)) and r == r:
+        w = summary["selftest"]["worst_relative_error_by_kind"]
+        w[kind] = max(w.get(kind, 0), r)
+with open(f"{out}/cuda_check.json", "w") as f:
+    json.dump(summary, f, indent=2)
+print("\n=== summary")
+print(json.dumps({k: summary[k] for k in ("gpu", "stages")}, indent=1))
+print("selftest:", summary["selftest"]["passed"], len(summary["selftest"]["failed"]), "failed")
+for k, v in parity.items():
+    print("parity", k, v.get("passed"), v.get("worst_relative_error"), v.get("greedy_identical"))
+print("leak:", summary["leak"].get("passed"), summary["leak"].get("drift_bytes"))
+s = summary["speed"]
+print("decode tok/s graphs:", (s["decode_tok_s_graphs"] or {}).get("median"), "eager:",
+      (s["decode_tok_s_eager"] or {}).get("median"), "| TTFT ms graphs:", (s["ttft_ms_graphs"] or {}).get("median"),
+      "eager:", (s["ttft_ms_eager"] or {}).get("median"))
+print("bytes/step:", s["bytes_per_decode_step"])
+PY

@@ -1,0 +1,81 @@
+// Shared helpers for tinyrt's kernels: fp16/fp32 conversion, warp and block reductions, 16-byte loads.
+// Activations and weights are fp16 (__half); every kernel accumulates in fp32.
+#pragma once
+#include <cuda_fp16.h>
+#include <stdint.h>
+
+#define DEV __device__ __forceinline__
+
+// Dynamic shared memory of a block (the launch's sharedBytes). A macro so the kernels can also be compiled for the
+// host by the test emulator (lib/src/test/native), which defines it before including this file.
+#ifndef DYNAMIC_SHARED
+#define DYNAMIC_SHARED(type, name) extern __shared__ __align__(16) type name[]
+#endif
+
+template <typename T> DEV float to_f32(T v);
+template <> DEV float to_f32<float>(float v) { return v; }
+template <> DEV float to_f32<__half>(__half v) { return __half2float(v); }
+
+template <typename T> DEV T from_f32(float v);
+template <> DEV float from_f32<float>(float v) { return v; }
+template <> DEV __half from_f32<__half>(float v) { return __float2half_rn(v); }
+
+DEV float warp_sum(float v) {
+#pragma unroll
+    for (int offset = 16; offset > 0; offset >>= 1) v += __shfl_xor_sync(0xffffffffu, v, offset);
+    return v;
+}
+
+DEV float warp_max(float v) {
+#pragma unroll
+    for (int offset = 16; offset > 0; offset >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, offset));
+    return v;
+}
+
+// Sum over the whole block; every thread gets the result. `scratch` holds one float per warp (32 is enough).
+DEV float block_sum(float v, float* scratch) {
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = (blockDim.x + 31) >> 5;
+    v = warp_sum(v);
+    __syncthreads();  // scratch may still be read by a previous call
+    if (lane == 0) scratch[warp] = v;
+    __syncthreads();
+    float total = 0.f;
+    for (int w = 0; w < warps; w++) total += scratch[w];
+    return total;
+}
+
+// Eight fp16 values in one 16-byte vector, widened to fp32.
+DEV void unpack8(const uint4& raw, float* out) {
+    const __half2* h = reinterpret_cast<const __half2*>(&raw);
+#pragma unroll
+    for (int i = 0; i < 4; i++) {
+        float2 f = __half22float2(h[i]);
+        out[2 * i] = f.x;
+        out[2 * i + 1] = f.y;
+    }
+}
+
+DEV uint4 pack8(const float* in) {
+    uint4 raw;
+    __half2* h = reinterpret_cast<__half2*>(&raw);
+#pragma unroll
+    for (int i = 0; i < 4; i++) h[i] = __floats2half2_rn(in[2 * i], in[2 * i + 1]);
+    return raw;
+}
+
+// Weights are read exactly once per step: stream them past L1 so activations stay cached there.
+DEV uint4 load_streaming(const void* p) {
+#ifdef __CUDA_ARCH__
+    uint4 v;
+    asm("ld.global.nc.L1::no_allocate.v4.u32 {%0, %1, %2, %3}, [%4];"
+        : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w)
+        : "l"(p));
+    return v;
+#else  // host compilation by the test emulator
+    return *reinterpret_cast<const uint4*>(p);
+#endif
+}
+
+DEV uint4 load_cached(const void* p) { return __ldg(reinterpret_cast<const uint4*>(p)); }
+
+DEV float silu(float x) { return x / (1.0f + expf(-x)); }

@@ -1,0 +1,109 @@
+// Small row-wise kernels: embedding lookup, residual add, SwiGLU, row gather, weight conversion, greedy argmax.
+#pragma once
+#include "common.cuh"
+
+// out[i, :] = table[ids[i], :]. grid: rows, block: 256.
+template <typename TOut>
+DEV void embed_body(const __half* __restrict__ table, const int* __restrict__ ids, TOut* __restrict__ out, int cols) {
+    int row = blockIdx.x;
+    const __half* src = table + (size_t)ids[row] * cols;
+    TOut* dst = out + (size_t)row * cols;
+    for (int c = threadIdx.x; c < cols; c += blockDim.x) dst[c] = from_f32<TOut>(__half2float(src[c]));
+}
+
+extern "C" __global__ void tinyrt_embed_f16(const __half* table, const int* ids, __half* out, int cols) {
+    embed_body<__half>(table, ids, out, cols);
+}
+extern "C" __global__ void tinyrt_embed_f32(const __half* table, const int* ids, float* out, int cols) {
+    embed_body<float>(table, ids, out, cols);
+}
+
+// residual[i] += delta[i] over n elements. grid-stride.
+template <typename TRes>
+DEV void add_body(TRes* __restrict__ residual, const __half* __restrict__ delta, long n) {
+    for (long i = blockIdx.x * (long)blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
+        residual[i] = from_f32<TRes>(to_f32(residual[i]) + __half2float(delta[i]));
+}
+
+extern "C" __global__ void tinyrt_add_f16(__half* residual, const __half* delta, long n) { add_body(residual, delta, n); }
+extern "C" __global__ void tinyrt_add_f32(float* residual, const __half* delta, long n) { add_body(residual, delta, n); }
+
+// out[r, i] = silu(gateUp[r, i]) * gateUp[r, inner + i]. grid-stride over rows * inner.
+extern "C" __global__ void tinyrt_swiglu(const __half* __restrict__ gate_up, __half* __restrict__ out, int rows, int inner) {
+    long n = (long)rows * inner;
+    for (long i = blockIdx.x * (long)blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x) {
+        long r = i / inner, c = i % inner;
+        const __half* src = gate_up + r * 2 * inner;
+        out[i] = __float2half_rn(silu(__half2float(src[c])) * __half2float(src[inner + c]));
+    }
+}
+
+// out[i, :] = x[rows[i], :]. grid: number of rows gathered, block: 256.
+extern "C" __global__ void tinyrt_gather_rows(const __half* __restrict__ x, const int* __restrict__ rows,
+                                              __half* __restrict__ out, int cols) {
+    const __half* src = x + (size_t)rows[blockIdx.x] * cols;
+    __half* dst = out + (size_t)blockIdx.x * cols;
+    for (int c = threadIdx.x; c < cols; c += blockDim.x) dst[c] = src[c];
+}
+
+// Weight upload: F32 or BF16 checkpoint values to fp16 (round to nearest even). grid-stride.
+extern "C" __global__ void tinyrt_f32_to_f16(const float* __restrict__ in, __half* __restrict__ out, long n) {
+    for (long i = blockIdx.x * (long)blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
+        out[i] = __float2half_rn(in[i]);
+}
+extern "C" __global__ void tinyrt_bf16_to_f16(const uint16_t* __restrict__ in, __half* __restrict__ out, long n) {
+    for (long i = blockIdx.x * (long)blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
+        out[i] = __float2half_rn(__uint_as_float(((unsigned)in[i]) << 16));
+}
+
+// Greedy sampling: ids[r] = first index of the maximum of logits[r, :] (torch.argmax's tie rule).
+// grid: rows, block: 1024 (any multiple of 32 up to 1024).
+extern "C" __global__ void tinyrt_argmax_f32(const float* __restrict__ logits, int* __restrict__ ids, int vocab) {
+    __shared__ float best_val[32];
+    __shared__ int best_idx[32];
+    const float* row = logits + (size_t)blockIdx.x * vocab;
+    float v = -INFINITY;
+    int idx = 0x7fffffff;
+    for (int i = threadIdx.x; i < vocab; i += blockDim.x) {
+        float x = row[i];
+        if (x > v) { v = x; idx = i; }  // strided scan: first hit per thread is its lowest index
+    }
+#pragma unroll
+    for (int offset = 16; offset > 0; offset >>= 1) {
+        float ov = __shfl_xor_sync(0xffffffffu, v, offset);
+        int oi = __shfl_xor_sync(0xffffffffu, idx, offset);
+        if (ov > v || (ov == v && oi < idx)) { v = ov; idx = oi; }
+    }
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
+    if (lane == 0) { best_val[warp] = v; best_idx[warp] = idx; }
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        for (int w = 1; w < warps; w++) {
+            if (best_val[w] > v || (best_val[w] == v && best_idx[w] < idx)) { v = best_val[w]; idx = best_idx[w]; }
+        }
+        ids[blockIdx.x] = idx == 0x7fffffff ? 0 : idx;
+    }
+}
+
+// Bandwidth probe: reads n16 16-byte vectors and folds them into one word per block, so nothing is optimized away.
+extern "C" __global__ void tinyrt_read_probe(const uint4* __restrict__ data, long n16, unsigned* __restrict__ sink) {
+    unsigned acc = 0;
+    for (long i = blockIdx.x * (long)blockDim.x + threadIdx.x; i < n16; i += (long)gridDim.x * blockDim.x) {
+        uint4 v = load_streaming(data + i);
+        acc ^= v.x ^ v.y ^ v.z ^ v.w;
+    }
+    acc = __reduce_xor_sync(0xffffffffu, acc);
+    if ((threadIdx.x & 31) == 0) atomicXor(sink + blockIdx.x % 1024, acc);
+}
+
+// Busy-waits for `nanoseconds` on one thread: the profiler puts it at the head of a step so the host can enqueue the
+// whole step before the GPU starts, and each kernel's events then measure the kernel, not the launch latency.
+extern "C" __global__ void tinyrt_spin(long long nanoseconds) {
+#ifdef __CUDA_ARCH__
+    unsigned long long start, now;
+    asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(start));
+    do {
+        asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(now));
+    } while ((long long)(now - start) < nanoseconds);
+#endif
+}

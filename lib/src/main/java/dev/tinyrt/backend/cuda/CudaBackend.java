@@ -1,0 +1,898 @@
+package dev.tinyrt.backend.cuda;
+
+import dev.tinyrt.backend.Backend;
+import dev.tinyrt.backend.KvCache;
+import dev.tinyrt.backend.RopeTable;
+import dev.tinyrt.backend.StepBatch;
+import dev.tinyrt.backend.Tensor;
+import dev.tinyrt.backend.Weight;
+import dev.tinyrt.backend.WeightData;
+import dev.tinyrt.model.LlamaConfig;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_SHORT;
+
+/**
+ * The CUDA backend: fp16 weights and activations in device memory (the residual stream and logits in fp32), fp32
+ * accumulation in every kernel, a paged fp16 KV cache, tinyrt's own kernels for everything but the prefill GEMMs
+ * (cuBLAS), and whole forward steps recorded as CUDA graphs and replayed (see {@link StepGraphs}).
+ *
+ * <p>All work goes to one stream. Per-step metadata (token ids, positions, slots, block tables) is uploaded in one
+ * copy into a fixed device buffer before the step, and kernels read it from there, so a recorded step replays with
+ * new values. Device memory is owned by arenas: the backend's (weights, activations, step buffers) and one per KV
+ * storage; {@link #close()} frees all of it. The backend is meant for one thread at a time.
+ */
+public final class CudaBackend implements Backend {
+    private static final int THREADS = 256;
+    private static final long CUBLAS_WORKSPACE = 32L << 20;
+    private static final int MAX_GRAPHS = 64;
+    private static final long PROFILE_SPIN_NANOS = 5_000_000;
+    private static final ValueLayout.OfShort F16 = JAVA_SHORT;
+
+    private final CudaDevice device;
+    private final CudaDriver driver;
+    private final Arena host = Arena.ofShared();
+    private final KernelArgs args;
+    private final MemorySegment stream;
+    private final MemorySegment cublasHandle;
+    private final DeviceArena memory;
+    private final PinnedBuffer stepHost;
+    private final PinnedBuffer staging;
+    private final PinnedBuffer uploadStaging;
+    private final MemorySegment uploadDone;
+    private final MemorySegment timingStart;
+    private final MemorySegment timingEnd;
+    private final MatmulTactics tactics;
+    private final StepGraphs<MemorySegment> graphs;
+    private final OpProfiler profiler;
+    private final Map<RopeTable, long[]> ropeTables = new IdentityHashMap<>();
+    private final List<KvStorage> storages = new ArrayList<>();
+    private KvStorage pooled;
+    private boolean pooledInUse;
+    private Step step;
+    private final Growable stepBuffer;
+    private final Growable scratchInts;
+    private final Growable partOut;
+    private final Growable partMaxSum;
+    private final Growable counters;
+    private int vocabulary = -1;
+    private boolean capturing;
+    private boolean closed;
+
+    /** The step whose metadata is on the device, with where each array starts. */
+    private record Step(StepBatch batch, CudaKvCache cache, StepPlan plan, long base) {
+        long at(int intOffset) {
+            return base + 4L * intOffset;
+        }
+    }
+
+    /** Opens a backend on the process's GPU; a {@link dev.tinyrt.TinyrtException} says why when there is none. */
+    public static CudaBackend create() {
+        return new CudaBackend(CudaDevice.get());
+    }
+
+    private CudaBackend(CudaDevice device) {
+        this.device = device;
+        this.driver = device.driver;
+        device.makeCurrent();
+        this.args = new KernelArgs(host);
+        this.memory = new DeviceArena(device, "CUDA backend");
+        this.stream = driver.createStream();
+        MemorySegment handle = null;
+        try {
+            handle = device.cublas.createHandle();
+            device.cublas.setStream(handle, stream);
+            device.cublas.setWorkspace(handle, memory.allocate(CUBLAS_WORKSPACE), CUBLAS_WORKSPACE);
+        } catch (RuntimeException e) {
+            if (handle != null) {
+                device.cublas.destroyHandle(handle);
+            }
+            driver.destroyStream(stream);
+            memory.close();
+            throw e;
+        }
+        this.cublasHandle = handle;
+        this.stepHost = new PinnedBuffer(device, 64 << 10);
+        this.staging = new PinnedBuffer(device, 1 << 20);
+        this.uploadStaging = new PinnedBuffer(device, 64 << 10);
+        this.uploadDone = driver.createEvent();
+        this.timingStart = driver.createEvent();
+        this.timingEnd = driver.createEvent();
+        this.tactics = new MatmulTactics(!Boolean.getBoolean("tinyrt.cuda.noAutotune"));
+        this.graphs = new StepGraphs<>(new GraphRecorder(), MAX_GRAPHS);
+        this.graphs.setEnabled(!Boolean.getBoolean("tinyrt.cuda.noGraphs"));
+        this.profiler = new OpProfiler(driver, stream);
+        this.stepBuffer = new Growable("step metadata");
+        this.scratchInts = new Growable("id upload");
+        this.partOut = new Growable("attention partial outputs");
+        this.partMaxSum = new Growable("attention partial max/sum");
+        this.counters = new Growable("attention split counters");
+    }
+
+    /** A device buffer that only grows; growing moves it, which invalidates recorded graphs. */
+    private final class Growable {
+        private final String what;
+        private long pointer;
+        private long bytes;
+
+        Growable(String what) {
+            this.what = what;
+        }
+
+        /** The buffer, at least {@code size} bytes; true in {@code grew[0]} when it moved (new memory is zeroed). */
+        long atLeast(long size) {
+            if (size <= bytes) {
+                return pointer;
+            }
+            if (capturing) {
+                throw new IllegalStateException(what + " must grow while a CUDA graph is recorded");
+            }
+            long grown = Math.max(size, bytes * 2);
+            driver.synchronize(stream);
+            if (pointer != 0) {
+                memory.free(pointer);
+            }
+            pointer = memory.allocate(grown);
+            bytes = grown;
+            driver.memsetAsync(pointer, (byte) 0, grown, stream);
+            graphs.invalidate();
+            return pointer;
+        }
+    }
+
+    // ---- settings and reports ---------------------------------------------------------------------------------
+
+    @Override
+    public String name() {
+        return "cuda";
+    }
+
+    public CudaDevice device() {
+        return device;
+    }
+
+    /** Turns recording steps as CUDA graphs on or off (on unless -Dtinyrt.cuda.noGraphs=true). */
+    public void useGraphs(boolean on) {
+        graphs.setEnabled(on);
+    }
+
+    /** Turns timing of GEMV vs cuBLAS per new shape on or off (on unless -Dtinyrt.cuda.noAutotune=true). */
+    public void autotune(boolean on) {
+        tactics.setAutotune(on);
+    }
+
+    /** Forgets every tactic choice, so the next steps choose (and, with autotuning, measure) again. */
+    public void resetTactics() {
+        tactics.clear();
+    }
+
+    /** Uses {@code tactic} for products of {@code shape} from now on (self-test and benchmarks compare both). */
+    void forceTactic(MatmulTactics.Shape shape, MatmulTactics.Tactic tactic) {
+        tactics.force(shape, tactic);
+    }
+
+    /** Chosen matmul tactics, one line per shape, for reports. */
+    public List<String> tacticReport() {
+        List<String> lines = new ArrayList<>();
+        for (MatmulTactics.Choice c : tactics.table()) {
+            MatmulTactics.Shape s = c.shape();
+            lines.add(String.format("n=%d m=%d k=%d%s%s -> %s%s", s.n(), s.m(), s.k(), s.fp32Out() ? " fp32-out" : "",
+                    s.swiglu() ? " swiglu-in" : "", c.tactic(), c.measured()
+                            ? String.format(" (gemv %.2f us, cublas %.2f us)", c.gemvMicros(), c.cublasMicros())
+                            : " (rule)"));
+        }
+        return lines;
+    }
+
+    /** Graph statistics: recorded, replayed, eager steps, recording time, first recording failure. */
+    public String graphReport() {
+        return String.format("graphs %s: %d recorded (%.1f ms), %d replayed, %d eager steps, %d cached%s",
+                graphs.enabled() ? "on" : "off", graphs.recorded(), graphs.recordMillis(), graphs.replayed(),
+                graphs.eager(), graphs.size(), graphs.firstFailure() == null ? ""
+                        : "; first recording failure: " + graphs.firstFailure());
+    }
+
+    /** Steps run by replaying a recorded CUDA graph so far. */
+    public long graphReplays() {
+        return graphs.replayed();
+    }
+
+    /** Device memory this backend holds now: its own arena and its KV storages. */
+    public long deviceBytes() {
+        long total = memory.bytes();
+        for (KvStorage s : storages) {
+            total += s.bytes();
+        }
+        return total;
+    }
+
+    /** Starts timing every op on the GPU (steps run eagerly while profiling); see {@link #endProfile()}. */
+    public void beginProfile() {
+        profiler.begin(() -> launch(KernelNames.SPIN, 1, 1, 1, 1, 0, args.reset().i64(PROFILE_SPIN_NANOS)));
+    }
+
+    /** The ops since {@link #beginProfile()}: label, GPU microseconds, bytes moved (estimate). */
+    public List<ProfiledOp> endProfile() {
+        return profiler.end().stream().map(t -> new ProfiledOp(t.label(), t.micros(), t.bytes())).toList();
+    }
+
+    /** One op of a profiled step. */
+    public record ProfiledOp(String label, double micros, long bytes) {
+    }
+
+    /** Waits for all queued work. */
+    public void synchronize() {
+        device.makeCurrent();
+        driver.synchronize(stream);
+    }
+
+    // ---- memory -----------------------------------------------------------------------------------------------
+
+    @Override
+    public Weight weight(WeightData data) {
+        ensureOpen();
+        if (!(data instanceof WeightData.Dense d)) {
+            throw new UnsupportedOperationException(data.getClass().getSimpleName()
+                    + " weights are not implemented by the CUDA backend yet");
+        }
+        long elements = (long) d.rows() * d.cols();
+        long out = memory.allocate(2 * elements);
+        switch (d.dtype()) {
+            case F16 -> upload(out, d.bytes());
+            case F32, BF16 -> {
+                long raw = memory.allocate(d.bytes().byteSize());
+                upload(raw, d.bytes());
+                String kernel = d.dtype() == dev.tinyrt.io.DType.F32 ? KernelNames.F32_TO_F16 : KernelNames.BF16_TO_F16;
+                launch(kernel, gridFor(elements), 1, 1, THREADS, 0, args.reset().ptr(raw).ptr(out).i64(elements));
+                driver.synchronize(stream);
+                memory.free(raw);
+            }
+            default -> throw new UnsupportedOperationException(d.name() + ": " + d.dtype()
+                    + " is not a float type the CUDA backend can convert to fp16");
+        }
+        return new CudaWeight(d.name(), out, d.rows(), d.cols());
+    }
+
+    /** Copies host bytes to the device on this backend's stream and waits (the source may go away after). */
+    private void upload(long dst, MemorySegment src) {
+        if (src.isNative()) {
+            driver.copyToDeviceAsync(dst, src, src.byteSize(), stream);
+            driver.synchronize(stream);
+            return;
+        }
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment copy = a.allocate(src.byteSize(), 16);
+            copy.copyFrom(src);
+            driver.copyToDeviceAsync(dst, copy, copy.byteSize(), stream);
+            driver.synchronize(stream);
+        }
+    }
+
+    /** One matrix holding the parts' rows in order; the parts' memory is freed (they can no longer be used). */
+    @Override
+    public Weight concatRows(Weight... parts) {
+        ensureOpen();
+        int cols = parts[0].cols();
+        int rows = 0;
+        for (Weight p : parts) {
+            if (p.cols() != cols) {
+                throw new IllegalArgumentException("concatRows needs equal column counts, got " + cols + " and "
+                        + p.cols());
+            }
+            rows += p.rows();
+        }
+        long out = memory.allocate(2L * rows * cols);
+        long at = out;
+        for (Weight p : parts) {
+            CudaWeight w = (CudaWeight) p;
+            long bytes = 2L * w.rows() * cols;
+            driver.copyDeviceAsync(at, w.pointer(), bytes, stream);
+            at += bytes;
+        }
+        driver.synchronize(stream);
+        StringBuilder name = new StringBuilder();
+        for (Weight p : parts) {
+            CudaWeight w = (CudaWeight) p;
+            name.append(name.isEmpty() ? "" : "|").append(w.name);
+            memory.free(w.release());
+        }
+        return new CudaWeight(name.toString(), out, rows, cols);
+    }
+
+    @Override
+    public Tensor tensor(int rows, int cols) {
+        ensureOpen();
+        return new CudaTensor(memory.allocate(2L * rows * cols), rows, cols, false);
+    }
+
+    /** fp32: the residual stream and logits keep full precision. */
+    @Override
+    public Tensor wideTensor(int rows, int cols) {
+        ensureOpen();
+        return new CudaTensor(memory.allocate(4L * rows * cols), rows, cols, true);
+    }
+
+    /**
+     * A cache over the backend's reusable storage when that is free and large enough (it is reallocated when
+     * free but too small), so requests of similar size keep hitting recorded graphs; a separate storage otherwise.
+     */
+    @Override
+    public KvCache kvCache(LlamaConfig config, int numBlocks, int blockSize) {
+        ensureOpen();
+        int headDim = config.headDim();
+        if (!KernelNames.supportsHeadDim(headDim)) {
+            throw new UnsupportedOperationException("head_dim " + headDim + " has no CUDA attention kernel"
+                    + " (supported: 16, 32, 64, 128)");
+        }
+        if (config.numHeads() % config.numKvHeads() != 0) {
+            throw new IllegalArgumentException("heads must be a multiple of KV heads");
+        }
+        int layers = config.numLayers();
+        int kvHeads = config.numKvHeads();
+        KvStorage storage;
+        if (!pooledInUse) {
+            if (pooled == null || !pooled.fits(layers, numBlocks, blockSize, kvHeads, headDim)) {
+                if (pooled != null) {
+                    closeStorage(pooled);
+                }
+                pooled = openStorage(layers, numBlocks, blockSize, kvHeads, headDim);
+            }
+            pooledInUse = true;
+            storage = pooled;
+        } else {
+            storage = openStorage(layers, numBlocks, blockSize, kvHeads, headDim);
+        }
+        return new CudaKvCache(this, storage, numBlocks, config.numHeads());
+    }
+
+    private KvStorage openStorage(int layers, int blocks, int blockSize, int kvHeads, int headDim) {
+        KvStorage s = new KvStorage(device, layers, blocks, blockSize, kvHeads, headDim);
+        storages.add(s);
+        return s;
+    }
+
+    private void closeStorage(KvStorage s) {
+        driver.synchronize(stream);
+        graphs.invalidate();
+        if (step != null && step.cache.storage == s) {
+            step = null;
+        }
+        storages.remove(s);
+        s.close();
+    }
+
+    void release(CudaKvCache cache) {
+        if (closed) {
+            return;
+        }
+        if (cache.storage == pooled) {
+            pooledInUse = false;
+            if (step != null && step.cache == cache) {
+                step = null;
+            }
+        } else {
+            closeStorage(cache.storage);
+        }
+    }
+
+    // ---- steps --------------------------------------------------------------------------------------------
+
+    @Override
+    public void runStep(StepBatch batch, KvCache cache, Object buffers, Runnable work) {
+        ensureOpen();
+        CudaKvCache kv = (CudaKvCache) cache;
+        step = null;  // always upload: a caller may reuse a batch object with new contents
+        Step s = prepare(batch, kv);
+        if (profiler.active()) {
+            work.run();
+            return;
+        }
+        graphs.run(new GraphKey(buffers, kv.storage.id, s.plan.shape()), work);
+    }
+
+    private record GraphKey(Object buffers, long storage, StepPlan.Shape shape) {
+    }
+
+    /** Uploads the batch's metadata unless it is already on the device. */
+    private Step prepare(StepBatch batch, CudaKvCache cache) {
+        cache.checkOpen();
+        if (step != null && step.batch == batch && step.cache == cache) {
+            return step;
+        }
+        if (capturing) {
+            throw new IllegalStateException("a step other than the one being recorded was used");
+        }
+        device.makeCurrent();
+        StepPlan plan = StepPlan.of(batch, cache.blockSize(), cache.numBlocks(), 32 / cache.headsPerBlock());
+        if (vocabulary > 0) {
+            for (int id : batch.tokens()) {
+                checkToken(id);
+            }
+        }
+        long base = stepBuffer.atLeast(plan.bytes());
+        driver.synchronizeEvent(uploadDone);  // the previous upload has finished reading the pinned buffer
+        MemorySegment pinned = stepHost.atLeast(plan.bytes());
+        MemorySegment.copy(plan.packed(), 0, pinned, JAVA_INT, 0, plan.packed().length);
+        driver.copyToDeviceAsync(base, pinned, plan.bytes(), stream);
+        driver.record(uploadDone, stream);
+        if (plan.decodeOnly()) {
+            int heads = cache.heads;
+            int g = cache.headsPerBlock();
+            DecodeSplits splits = DecodeSplits.forCapacity(plan.width() * cache.blockSize(), g, cache.storage.headDim);
+            long partials = (long) plan.tokens() * heads * splits.count();
+            partOut.atLeast(4 * partials * cache.storage.headDim);
+            partMaxSum.atLeast(8 * partials);
+            counters.atLeast(4L * plan.tokens() * (heads / g));
+        }
+        step = new Step(batch, cache, plan, base);
+        return step;
+    }
+
+    private void checkToken(int id) {
+        if (id < 0 || id >= vocabulary) {
+            throw new IllegalArgumentException("token id " + id + " outside the vocabulary [0, " + vocabulary + ")");
+        }
+    }
+
+    /** Records steps with stream capture; replays are single cuGraphLaunch calls. */
+    private final class GraphRecorder implements StepGraphs.Recorder<MemorySegment> {
+        @Override
+        public MemorySegment record(Runnable work) {
+            driver.synchronize(stream);
+            capturing = true;
+            driver.beginCapture(stream);
+            try {
+                work.run();
+            } catch (RuntimeException e) {
+                capturing = false;
+                driver.abandonCapture(stream);
+                throw e;
+            }
+            capturing = false;
+            MemorySegment graph = driver.endCapture(stream);
+            try {
+                return driver.instantiate(graph);
+            } finally {
+                driver.destroyGraph(graph);
+            }
+        }
+
+        @Override
+        public void replay(MemorySegment graph) {
+            driver.launchGraph(graph, stream);
+        }
+
+        @Override
+        public void destroy(MemorySegment graph) {
+            driver.destroyGraphExec(graph);
+        }
+    }
+
+    /** Device ids: the step's own array when {@code ids} is the step's, else a fresh upload (eager use only). */
+    private long deviceInts(int[] ids, boolean tokens) {
+        if (step != null && ids == (tokens ? step.batch.tokens() : step.batch.logitRows())) {
+            return step.at(tokens ? step.plan.tokensAt() : step.plan.logitRowsAt());
+        }
+        if (capturing) {
+            throw new IllegalStateException("ids that are not the recorded step's cannot be used in a CUDA graph");
+        }
+        long dst = scratchInts.atLeast(4L * Math.max(ids.length, 1));
+        driver.synchronize(stream);  // the staging buffer may still be read by an earlier copy
+        MemorySegment pinned = uploadStaging.atLeast(4L * Math.max(ids.length, 1));
+        MemorySegment.copy(ids, 0, pinned, JAVA_INT, 0, ids.length);
+        driver.copyToDeviceAsync(dst, pinned, 4L * ids.length, stream);
+        return dst;
+    }
+
+    // ---- ops ----------------------------------------------------------------------------------------------
+
+    @Override
+    public void embed(Weight table, int[] ids, Tensor out) {
+        ensureOpen();
+        CudaWeight t = (CudaWeight) table;
+        CudaTensor o = (CudaTensor) out;
+        vocabulary = t.rows();
+        for (int id : ids) {
+            checkToken(id);
+        }
+        require(o.rows() == ids.length && o.cols() == t.cols(), "embed shapes");
+        long idsPtr = deviceInts(ids, true);
+        launch(o.fp32 ? KernelNames.EMBED_F32 : KernelNames.EMBED_F16, ids.length, 1, 1, THREADS, 0,
+                args.reset().ptr(t.pointer()).ptr(idsPtr).ptr(o.pointer).i32(o.cols()));
+        profiled("embed", 2L * ids.length * t.cols() + o.bytes());
+    }
+
+    @Override
+    public void rmsNorm(Tensor x, Weight gamma, float eps, Tensor out) {
+        ensureOpen();
+        CudaTensor in = (CudaTensor) x;
+        CudaTensor o = (CudaTensor) out;
+        require(!o.fp32 && in.rows() == o.rows() && in.cols() == o.cols() && gamma.cols() == in.cols(),
+                "rmsNorm shapes");
+        launch(KernelNames.norm(in.fp32), in.rows(), 1, 1, normThreads(in.cols()), 0,
+                args.reset().ptr(in.pointer).ptr(((CudaWeight) gamma).pointer()).f32(eps).ptr(o.pointer).i32(in.cols()));
+        profiled("rms_norm", in.bytes() + o.bytes());
+    }
+
+    @Override
+    public void addRmsNorm(Tensor residual, Tensor delta, Weight gamma, float eps, Tensor out) {
+        ensureOpen();
+        CudaTensor r = (CudaTensor) residual;
+        CudaTensor d = (CudaTensor) delta;
+        CudaTensor o = (CudaTensor) out;
+        require(!d.fp32 && !o.fp32 && r.rows() == d.rows() && r.cols() == d.cols() && o.rows() == r.rows()
+                && o.cols() == r.cols() && gamma.cols() == r.cols(), "addRmsNorm shapes");
+        launch(KernelNames.addNorm(r.fp32), r.rows(), 1, 1, normThreads(r.cols()), 0, args.reset().ptr(r.pointer)
+                .ptr(d.pointer).ptr(((CudaWeight) gamma).pointer()).f32(eps).ptr(o.pointer).i32(r.cols()));
+        profiled("add_rms_norm", 2 * r.bytes() + d.bytes() + o.bytes());
+    }
+
+    private static int normThreads(int cols) {
+        return Math.max(32, Math.min(1024, ((cols / 4 + 31) / 32) * 32));
+    }
+
+    @Override
+    public void add(Tensor residual, Tensor delta) {
+        ensureOpen();
+        CudaTensor r = (CudaTensor) residual;
+        CudaTensor d = (CudaTensor) delta;
+        require(!d.fp32 && r.rows() == d.rows() && r.cols() == d.cols(), "add shapes");
+        long n = (long) r.rows() * r.cols();
+        launch(r.fp32 ? KernelNames.ADD_F32 : KernelNames.ADD_F16, gridFor(n), 1, 1, THREADS, 0,
+                args.reset().ptr(r.pointer).ptr(d.pointer).i64(n));
+        profiled("add", 2 * r.bytes() + d.bytes());
+    }
+
+    @Override
+    public void matmul(Tensor x, Weight w, Tensor out) {
+        ensureOpen();
+        CudaTensor in = (CudaTensor) x;
+        CudaTensor o = (CudaTensor) out;
+        CudaWeight m = (CudaWeight) w;
+        if (in.fp32 || in.cols() != m.cols() || o.cols() != m.rows() || o.rows() != in.rows()) {
+            throw new IllegalArgumentException("matmul shapes: x " + in.rows() + "x" + in.cols() + " " + in.dtype()
+                    + ", w " + m.rows() + "x" + m.cols() + ", out " + o.rows() + "x" + o.cols());
+        }
+        MatmulTactics.Shape shape = new MatmulTactics.Shape(in.rows(), m.rows(), m.cols(), o.fp32, false);
+        MatmulTactics.Tactic tactic = tactics.choose(shape, mayMeasure(),
+                t -> timeMicros(() -> linear(t, in, m, o)));
+        linear(tactic, in, m, o);
+        profiled("matmul " + m.rows() + "x" + m.cols() + " " + tactic.name().toLowerCase(java.util.Locale.ROOT),
+                m.ownedBytes() + in.bytes() + o.bytes());
+    }
+
+    private void linear(MatmulTactics.Tactic tactic, CudaTensor in, CudaWeight w, CudaTensor out) {
+        int n = in.rows();
+        if (tactic == MatmulTactics.Tactic.GEMV) {
+            launch(KernelNames.gemv(n, out.fp32), ceilDiv(w.rows(), THREADS / 32), 1, 1, THREADS, 0,
+                    args.reset().ptr(w.pointer()).ptr(in.pointer).ptr(out.pointer).i32(w.rows()).i32(w.cols()));
+        } else {
+            device.cublas.linear(cublasHandle, w.pointer(), in.pointer, out.pointer, out.fp32, n, w.rows(), w.cols());
+        }
+    }
+
+    /** SwiGLU fused into the down projection's GEMV where that is the faster tactic; else the two ops. */
+    @Override
+    public void swigluMatmul(Tensor gateUp, Weight down, Tensor act, Tensor out) {
+        ensureOpen();
+        CudaTensor gu = (CudaTensor) gateUp;
+        CudaTensor a = (CudaTensor) act;
+        CudaTensor o = (CudaTensor) out;
+        CudaWeight w = (CudaWeight) down;
+        int n = gu.rows();
+        require(!gu.fp32 && !o.fp32 && gu.cols() == 2 * w.cols() && o.cols() == w.rows() && o.rows() == n
+                && a.rows() == n && a.cols() == w.cols(), "swigluMatmul shapes");
+        MatmulTactics.Shape shape = new MatmulTactics.Shape(n, w.rows(), w.cols(), false, true);
+        MatmulTactics.Tactic tactic = tactics.choose(shape, mayMeasure(),
+                t -> timeMicros(() -> swigluLinear(t, gu, a, w, o)));
+        if (tactic == MatmulTactics.Tactic.CUBLAS) {
+            swiglu(gateUp, act);
+            matmul(act, down, out);
+            return;
+        }
+        swigluLinear(tactic, gu, a, w, o);
+        profiled("swiglu+matmul " + w.rows() + "x" + w.cols() + " gemv", w.ownedBytes() + gu.bytes() + o.bytes());
+    }
+
+    private void swigluLinear(MatmulTactics.Tactic tactic, CudaTensor gu, CudaTensor act, CudaWeight w, CudaTensor o) {
+        if (tactic == MatmulTactics.Tactic.GEMV) {
+            int n = gu.rows();
+            launch(KernelNames.gemvSwiglu(n), ceilDiv(w.rows(), THREADS / 32), 1, 1, THREADS, 2 * n * w.cols(),
+                    args.reset().ptr(w.pointer()).ptr(gu.pointer).ptr(o.pointer).i32(w.rows()).i32(w.cols()));
+        } else {
+            swigluKernel(gu, act);
+            linear(MatmulTactics.Tactic.CUBLAS, act, w, o);
+        }
+    }
+
+    @Override
+    public void ropeAndStoreKv(Tensor qkv, KvCache cache, int layer, StepBatch batch, RopeTable rope) {
+        ensureOpen();
+        CudaTensor t = (CudaTensor) qkv;
+        CudaKvCache c = (CudaKvCache) cache;
+        Step s = prepare(batch, c);
+        KvStorage kv = c.storage;
+        int headDim = kv.headDim;
+        int kvDim = kv.kvHeads * headDim;
+        int heads = (t.cols() - 2 * kvDim) / headDim;
+        require(!t.fp32 && t.rows() == s.plan.tokens() && heads == c.heads && rope.headDim() == headDim,
+                "ropeAndStoreKv shapes");
+        if (s.plan.maxPosition() >= rope.maxPositions()) {
+            throw new IllegalArgumentException("position " + s.plan.maxPosition() + " beyond the RoPE table");
+        }
+        long[] table = ropeTable(rope);
+        launch(KernelNames.ROPE_STORE_KV, t.rows(), 1, 1, THREADS, 0, args.reset().ptr(t.pointer).i32(t.cols())
+                .ptr(table[0]).ptr(table[1]).ptr(s.at(s.plan.positionsAt())).ptr(s.at(s.plan.slotsAt()))
+                .ptr(kv.keys(layer)).ptr(kv.values(layer)).i32(heads).i32(kv.kvHeads).i32(headDim)
+                .i32(kv.blockSize));
+        profiled("rope_kv", 2 * t.bytes() + 4L * t.rows() * kvDim);
+    }
+
+    /** cos and sin tables on the device, uploaded once per table. */
+    private long[] ropeTable(RopeTable rope) {
+        long[] known = ropeTables.get(rope);
+        if (known != null) {
+            return known;
+        }
+        if (capturing) {
+            throw new IllegalStateException("a RoPE table cannot be uploaded while a CUDA graph is recorded");
+        }
+        long[] table = {memory.allocate(4L * rope.cos().length), memory.allocate(4L * rope.sin().length)};
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment cos = a.allocateFrom(JAVA_FLOAT, rope.cos());
+            MemorySegment sin = a.allocateFrom(JAVA_FLOAT, rope.sin());
+            upload(table[0], cos);
+            upload(table[1], sin);
+        }
+        ropeTables.put(rope, table);
+        return table;
+    }
+
+    @Override
+    public void attention(Tensor qkv, KvCache cache, int layer, StepBatch batch, Tensor out) {
+        ensureOpen();
+        CudaTensor t = (CudaTensor) qkv;
+        CudaTensor o = (CudaTensor) out;
+        CudaKvCache c = (CudaKvCache) cache;
+        Step s = prepare(batch, c);
+        KvStorage kv = c.storage;
+        int d = kv.headDim;
+        int heads = o.cols() / d;
+        int g = c.headsPerBlock();
+        require(!t.fp32 && !o.fp32 && heads == c.heads && t.rows() == s.plan.tokens() && o.rows() == t.rows()
+                && t.cols() == (heads + 2 * kv.kvHeads) * d, "attention shapes");
+        float scale = (float) (1.0 / Math.sqrt(d));
+        StepPlan p = s.plan;
+        long kvBytes = 4L * p.keysRead() * kv.kvHeads * d * (heads / kv.kvHeads) / g;
+        if (p.decodeOnly()) {
+            DecodeSplits splits = DecodeSplits.forCapacity(p.width() * kv.blockSize, g, d);
+            launch(KernelNames.attentionDecode(d, g), heads / g, p.tokens(), splits.count(), 128,
+                    splits.sharedBytes(), args.reset().ptr(t.pointer).i32(t.cols()).ptr(kv.keys(layer))
+                            .ptr(kv.values(layer)).ptr(s.at(p.positionsAt())).ptr(s.at(p.rowSequenceAt()))
+                            .ptr(s.at(p.blockTablesAt())).i32(p.width()).i32(kv.blockSize).i32(heads)
+                            .i32(kv.kvHeads).i32(splits.length()).i32(splits.count()).f32(scale)
+                            .ptr(partOut.pointer).ptr(partMaxSum.pointer).ptr(counters.pointer).ptr(o.pointer));
+            profiled("attention decode", kvBytes + t.bytes() + o.bytes());
+        } else {
+            launch(KernelNames.attentionPrefill(d, g), heads / g, p.tiles(), 1, 128, 0,
+                    args.reset().ptr(t.pointer).i32(t.cols()).ptr(kv.keys(layer)).ptr(kv.values(layer))
+                            .ptr(s.at(p.positionsAt())).ptr(s.at(p.tilesAt())).ptr(s.at(p.blockTablesAt()))
+                            .i32(p.width()).i32(kv.blockSize).i32(heads).i32(kv.kvHeads).f32(scale).ptr(o.pointer));
+            profiled("attention prefill", kvBytes + t.bytes() + o.bytes());
+        }
+    }
+
+    @Override
+    public void swiglu(Tensor gateUp, Tensor out) {
+        ensureOpen();
+        CudaTensor gu = (CudaTensor) gateUp;
+        CudaTensor o = (CudaTensor) out;
+        require(!gu.fp32 && !o.fp32 && gu.rows() == o.rows() && gu.cols() == 2 * o.cols(), "swiglu shapes");
+        swigluKernel(gu, o);
+        profiled("swiglu", gu.bytes() + o.bytes());
+    }
+
+    private void swigluKernel(CudaTensor gu, CudaTensor o) {
+        launch(KernelNames.SWIGLU, gridFor((long) o.rows() * o.cols()), 1, 1, THREADS, 0,
+                args.reset().ptr(gu.pointer).ptr(o.pointer).i32(o.rows()).i32(o.cols()));
+    }
+
+    @Override
+    public void gatherRows(Tensor x, int[] rows, Tensor out) {
+        ensureOpen();
+        CudaTensor in = (CudaTensor) x;
+        CudaTensor o = (CudaTensor) out;
+        require(!in.fp32 && !o.fp32 && o.rows() == rows.length && o.cols() == in.cols(), "gatherRows shapes");
+        for (int r : rows) {
+            if (r < 0 || r >= in.rows()) {
+                throw new IllegalArgumentException("row " + r + " outside [0, " + in.rows() + ")");
+            }
+        }
+        if (rows.length == 0) {
+            return;
+        }
+        long rowsPtr = deviceInts(rows, false);
+        launch(KernelNames.GATHER_ROWS, rows.length, 1, 1, THREADS, 0,
+                args.reset().ptr(in.pointer).ptr(rowsPtr).ptr(o.pointer).i32(in.cols()));
+        profiled("gather_rows", 2 * o.bytes());
+    }
+
+    @Override
+    public float[][] toHost(Tensor x) {
+        ensureOpen();
+        CudaTensor t = (CudaTensor) x;
+        MemorySegment pinned = staging.atLeast(Math.max(t.bytes(), 4));
+        driver.copyToHostAsync(pinned, t.pointer, t.bytes(), stream);
+        driver.synchronize(stream);
+        float[][] out = new float[t.rows()][t.cols()];
+        long at = 0;
+        for (int r = 0; r < t.rows(); r++) {
+            float[] row = out[r];
+            if (t.fp32) {
+                MemorySegment.copy(pinned, JAVA_FLOAT, at, row, 0, row.length);
+                at += 4L * row.length;
+            } else {
+                for (int c = 0; c < row.length; c++, at += 2) {
+                    row[c] = Float.float16ToFloat(pinned.get(F16, at));
+                }
+            }
+        }
+        return out;
+    }
+
+    @Override
+    public int[] argmaxRows(Tensor logits) {
+        ensureOpen();
+        CudaTensor t = (CudaTensor) logits;
+        if (!t.fp32) {
+            return Backend.super.argmaxRows(logits);
+        }
+        long ids = scratchInts.atLeast(4L * Math.max(t.rows(), 1));
+        launch(KernelNames.ARGMAX_F32, t.rows(), 1, 1, 1024, 0, args.reset().ptr(t.pointer).ptr(ids).i32(t.cols()));
+        profiled("argmax", t.bytes());
+        MemorySegment pinned = staging.atLeast(4L * t.rows());
+        driver.copyToHostAsync(pinned, ids, 4L * t.rows(), stream);
+        driver.synchronize(stream);
+        return pinned.asSlice(0, 4L * t.rows()).toArray(JAVA_INT);
+    }
+
+    // ---- launching and timing -----------------------------------------------------------------------------
+
+    private void launch(String kernel, int gridX, int gridY, int gridZ, int block, int sharedBytes, KernelArgs a) {
+        device.makeCurrent();
+        driver.launch(kernel, device.function(kernel), gridX, gridY, gridZ, block, sharedBytes, stream, a.pointers());
+    }
+
+    private void profiled(String label, long bytes) {
+        profiler.after(label, bytes);
+    }
+
+    private boolean mayMeasure() {
+        return !capturing && !profiler.active();
+    }
+
+    /**
+     * GPU time of one run of {@code op}: a spin kernel holds the GPU while the host enqueues ten runs, so the
+     * events measure the runs back to back, not the launch latency.
+     */
+    private double timeMicros(Runnable op) {
+        op.run();  // warm-up (and lazy loading of cuBLAS kernels)
+        int reps = 10;
+        launch(KernelNames.SPIN, 1, 1, 1, 1, 0, args.reset().i64(200_000));
+        driver.record(timingStart, stream);
+        for (int i = 0; i < reps; i++) {
+            op.run();
+        }
+        driver.record(timingEnd, stream);
+        driver.synchronizeEvent(timingEnd);
+        try (Arena a = Arena.ofConfined()) {
+            return driver.elapsedMs(timingStart, timingEnd, a.allocate(JAVA_FLOAT)) * 1e3 / reps;
+        }
+    }
+
+    /** GPU time of {@code op} in microseconds (median of {@code repeats} back-to-back batches of ten runs). */
+    public double timeOnGpu(Runnable op, int repeats) {
+        ensureOpen();
+        double[] t = new double[repeats];
+        for (int i = 0; i < repeats; i++) {
+            t[i] = timeMicros(op);
+        }
+        java.util.Arrays.sort(t);
+        return t[repeats / 2];
+    }
+
+    private static int gridFor(long elements) {
+        return (int) Math.max(1, Math.min(4096, (elements + THREADS - 1) / THREADS));
+    }
+
+    private static int ceilDiv(int a, int b) {
+        return (a + b - 1) / b;
+    }
+
+    private static void require(boolean ok, String what) {
+        if (!ok) {
+            throw new IllegalArgumentException(what + " do not fit the CUDA kernels");
+        }
+    }
+
+    private void ensureOpen() {
+        if (closed) {
+            throw new IllegalStateException("the CUDA backend is closed");
+        }
+        device.makeCurrent();
+    }
+
+    // ---- bandwidth probes (for reports) -------------------------------------------------------------------
+
+    /** Device-to-device copy bandwidth over {@code bytes}, counting bytes read plus written, in GB/s. */
+    public double copyBandwidth(long bytes) {
+        ensureOpen();
+        long a = memory.allocate(bytes);
+        long b = memory.allocate(bytes);
+        try {
+            double us = timeOnGpu(() -> driver.copyDeviceAsync(b, a, bytes, stream), 5);
+            return 2.0 * bytes / (us * 1e3);
+        } finally {
+            driver.synchronize(stream);
+            memory.free(a);
+            memory.free(b);
+        }
+    }
+
+    /** Read-only bandwidth over {@code bytes} (a streaming-load kernel over all SMs), in GB/s. */
+    public double readBandwidth(long bytes) {
+        ensureOpen();
+        long data = memory.allocate(bytes);
+        long sink = memory.allocate(4096);
+        try {
+            int blocks = device.multiprocessors() * 8;
+            double us = timeOnGpu(() -> launch(KernelNames.READ_PROBE, blocks, 1, 1, 512, 0,
+                    args.reset().ptr(data).i64(bytes / 16).ptr(sink)), 5);
+            return bytes / (us * 1e3);
+        } finally {
+            driver.synchronize(stream);
+            memory.free(data);
+            memory.free(sink);
+        }
+    }
+
+    // ---- closing ------------------------------------------------------------------------------------------
+
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        device.makeCurrent();
+        try {
+            driver.synchronize(stream);
+        } finally {
+            closed = true;
+            graphs.close();
+            profiler.close();
+            for (KvStorage s : storages) {
+                s.close();
+            }
+            storages.clear();
+            device.cublas.destroyHandle(cublasHandle);
+            driver.destroyEvent(uploadDone);
+            driver.destroyEvent(timingStart);
+            driver.destroyEvent(timingEnd);
+            stepHost.close();
+            staging.close();
+            uploadStaging.close();
+            driver.destroyStream(stream);
+            memory.close();
+            host.close();
+        }
+    }
+}

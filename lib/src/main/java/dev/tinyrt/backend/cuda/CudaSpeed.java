@@ -1,0 +1,379 @@
+package dev.tinyrt.backend.cuda;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.tinyrt.backend.KvCache;
+import dev.tinyrt.backend.StepBatch;
+import dev.tinyrt.backend.Tensor;
+import dev.tinyrt.backend.Weight;
+import dev.tinyrt.backend.WeightData;
+import dev.tinyrt.bench.RunInfo;
+import dev.tinyrt.bench.Stats;
+import dev.tinyrt.cli.CommandRunner;
+import dev.tinyrt.engine.LoadedModel;
+import dev.tinyrt.io.DType;
+import dev.tinyrt.model.LlamaConfig;
+import dev.tinyrt.model.LlamaModel;
+import dev.tinyrt.model.StoragePrecision;
+import dev.tinyrt.runtime.GenerationResult;
+import dev.tinyrt.runtime.SamplingParams;
+import dev.tinyrt.runtime.TokenListener;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
+
+/**
+ * Batch-1 speed of the CUDA fp16 engine on one model: TTFT of a prompt and decode tokens/s, with and without CUDA
+ * graphs; the GPU's copy and read bandwidth measured in the same run; bytes read per decode step and the achieved
+ * fraction of that bandwidth; a per-op profile of decode steps; GEMV vs cuBLAS per product shape (the tactic
+ * table); and, optionally, the CUDA logits and greedy tokens against the CPU fp32 engine. Writes one JSON.
+ */
+@Command(name = "cuda_speed", mixinStandardHelpOptions = true, sortOptions = false,
+        description = "Time the CUDA engine at batch 1 (TTFT, decode tok/s, profile, tactics) and write JSON.")
+public final class CudaSpeed implements Callable<Integer> {
+    @Option(names = "--model", required = true) Path modelDir;
+    @Option(names = "--prompt-len", defaultValue = "128") int promptLength;
+    @Option(names = "--new-tokens", defaultValue = "128") int newTokens;
+    @Option(names = "--repeats", defaultValue = "5") int repeats;
+    @Option(names = "--ttft-repeats", defaultValue = "20") int ttftRepeats;
+    @Option(names = "--warmup", defaultValue = "2") int warmup;
+    @Option(names = "--profile-steps", defaultValue = "8") int profileSteps;
+    @Option(names = "--cpu-check-tokens", defaultValue = "16",
+            description = "greedy tokens to compare with the CPU fp32 engine (0: skip the CPU check)") int cpuTokens;
+    @Option(names = "--bandwidth-bytes", defaultValue = "1073741824",
+            description = "buffer size of the copy and read bandwidth probes") long bandwidthBytes;
+    @Option(names = "--command", description = "the command line to record as provenance") String command;
+    @Option(names = "--out", required = true) Path out;
+
+    private final ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    private ObjectNode root;
+
+    public static void main(String... args) {
+        CommandRunner.exit(new CudaSpeed(), args);
+    }
+
+    @Override
+    public Integer call() throws IOException {
+        root = RunInfo.collect(command != null ? command : "cuda_speed --model " + modelDir);
+        String commit = System.getenv("TINYRT_COMMIT");
+        if (commit != null && !commit.isBlank()) {
+            root.put("commit", commit);
+        }
+        CudaDevice device = CudaDevice.get();
+        ObjectNode gpu = root.putObject("gpu");
+        gpu.put("name", device.name()).put("compute_capability", device.computeCapability())
+                .put("multiprocessors", device.multiprocessors()).put("memory_bytes", device.totalMemory())
+                .put("cuda_driver_api", device.driverVersion() / 1000 + "." + device.driverVersion() % 1000 / 10)
+                .put("theoretical_bandwidth_gb_s", device.peakBandwidth() / 1e9);
+        ObjectNode kernels = root.putObject("kernels");
+        KernelImage.info().forEach((k, v) -> kernels.put(k.toString(), v.toString()));
+        root.put("model", modelDir.toString());
+        root.put("prompt_tokens", promptLength).put("new_tokens", newTokens).put("batch", 1);
+        root.put("status", "running");
+
+        long t0 = System.nanoTime();
+        try (LoadedModel m = LoadedModel.open(modelDir, new LoadedModel.Options("cuda", StoragePrecision.AUTO, 0))) {
+            root.put("load_seconds", (System.nanoTime() - t0) / 1e9);
+            CudaBackend b = (CudaBackend) m.backend();
+            LlamaModel model = m.model();
+            LlamaConfig config = m.config();
+            root.put("weight_bytes", model.weightBytes()).put("device_bytes_after_load", b.deviceBytes());
+            section("bandwidth", () -> bandwidth(b));
+            int[] prompt = prompt(config.vocabSize());
+            section("ttft", () -> ttft(b, model, prompt));
+            section("decode", () -> decode(b, model, prompt));
+            section("generator", () -> generator(b, m, prompt));
+            section("profile", () -> profile(b, model, prompt));
+            section("bytes_per_decode_step", () -> bytesPerStep(config));
+            section("tactics", () -> tactics(b, config));
+            if (cpuTokens > 0) {
+                section("cpu_check", () -> cpuCheck(model, prompt));
+            }
+            root.put("graph_report", b.graphReport());
+        }
+        root.put("status", "done");
+        write();
+        summary();
+        return 0;
+    }
+
+    /** Runs one part; a failure is recorded in the JSON (and printed) and the other parts still run. */
+    private void section(String name, Runnable body) {
+        long t0 = System.nanoTime();
+        try {
+            body.run();
+        } catch (RuntimeException | Error e) {
+            e.printStackTrace(System.out);
+            root.putObject(name + "_error").put("error", e.toString());
+        }
+        System.out.printf("[cuda_speed] %s: %.1f s%n", name, (System.nanoTime() - t0) / 1e9);
+        write();
+    }
+
+    private void write() {
+        try {
+            Files.createDirectories(out.toAbsolutePath().getParent());
+            json.writeValue(out.toFile(), root);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    private int[] prompt(int vocab) {
+        SplittableRandom r = new SplittableRandom(7);
+        int[] ids = new int[promptLength];
+        ids[0] = 1;
+        for (int i = 1; i < ids.length; i++) {
+            ids[i] = 3 + r.nextInt(vocab - 3);
+        }
+        return ids;
+    }
+
+    private void bandwidth(CudaBackend b) {
+        long bytes = bandwidthBytes;
+        ObjectNode n = root.putObject("bandwidth");
+        n.put("bytes", bytes);
+        n.put("copy_gb_s", b.copyBandwidth(bytes));
+        n.put("read_gb_s", b.readBandwidth(bytes));
+        n.put("note", "copy: device-to-device cuMemcpy, bytes read + written; read: a streaming-load kernel");
+    }
+
+    private void ttft(CudaBackend b, LlamaModel model, int[] prompt) {
+        ObjectNode n = root.putObject("ttft_ms");
+        for (boolean graphs : new boolean[]{false, true}) {
+            b.useGraphs(graphs);
+            double[] ms = new double[ttftRepeats];
+            for (int i = -warmup - 1; i < ttftRepeats; i++) {
+                double t = GreedyDecode.run(model, prompt, 1).ttftMs();
+                if (i >= 0) {
+                    ms[i] = t;
+                }
+            }
+            n.set(graphs ? "graphs" : "eager", Stats.of(ms).toJson());
+        }
+        b.useGraphs(true);
+    }
+
+    private void decode(CudaBackend b, LlamaModel model, int[] prompt) {
+        ObjectNode n = root.putObject("decode");
+        int[] reference = null;
+        boolean identical = true;
+        for (boolean graphs : new boolean[]{false, true}) {
+            b.useGraphs(graphs);
+            double[] tps = new double[repeats];
+            double[] tpot = new double[repeats];
+            for (int i = -warmup; i < repeats; i++) {
+                GreedyDecode.Result r = GreedyDecode.run(model, prompt, newTokens);
+                if (reference == null) {
+                    reference = r.tokens();
+                }
+                identical &= Arrays.equals(reference, r.tokens());
+                if (i >= 0) {
+                    tps[i] = r.tokensPerSecond();
+                    tpot[i] = r.decodeMs() / (newTokens - 1);
+                }
+            }
+            ObjectNode g = n.putObject(graphs ? "graphs" : "eager");
+            g.set("tokens_per_s", Stats.of(tps).toJson());
+            g.set("tpot_ms", Stats.of(tpot).toJson());
+        }
+        b.useGraphs(true);
+        n.put("tokens_identical_across_runs_and_modes", identical);
+        n.put("first_tokens", Arrays.toString(Arrays.copyOf(reference, Math.min(16, reference.length))));
+    }
+
+    /** The Generator (logits copied to the host every step, sampling on the host), for comparison. */
+    private void generator(CudaBackend b, LoadedModel m, int[] prompt) {
+        SamplingParams params = SamplingParams.greedy(newTokens).withIgnoreEos(true);
+        double[] tps = new double[repeats];
+        int[] tokens = null;
+        for (int i = -1; i < repeats; i++) {
+            GenerationResult r = m.generator().generate(prompt, params, TokenListener.NONE);
+            tokens = r.outputIds();
+            if (i >= 0) {
+                tps[i] = r.tokensPerS();
+            }
+        }
+        ObjectNode n = root.putObject("generator_path");
+        n.set("tokens_per_s", Stats.of(tps).toJson());
+        n.put("note", "runtime.Generator: fp32 logits copied to the host and sampled there every step");
+        int[] greedy = GreedyDecode.run(m.model(), prompt, newTokens).tokens();
+        n.put("tokens_identical_to_gpu_argmax_loop", Arrays.equals(greedy, tokens));
+    }
+
+    private void profile(CudaBackend b, LlamaModel model, int[] prompt) {
+        LlamaConfig config = model.config();
+        int blockSize = KvCache.DEFAULT_BLOCK_SIZE;
+        int blocks = (prompt.length + newTokens + blockSize - 1) / blockSize;
+        int[] table = new int[blocks];
+        Arrays.setAll(table, i -> i);
+        int[] positions = new int[prompt.length];
+        Arrays.setAll(positions, i -> i);
+        List<List<CudaBackend.ProfiledOp>> steps = new ArrayList<>();
+        int profileFrom = Math.max(1, newTokens / 2 - profileSteps / 2);
+        int context = 0;
+        b.useGraphs(false);
+        try (KvCache cache = b.kvCache(config, blocks, blockSize)) {
+            int token = model.forwardGreedy(new StepBatch(prompt, positions,
+                    List.of(new StepBatch.Chunk(0, prompt.length, prompt.length, table)),
+                    new int[]{prompt.length - 1}), cache)[0];
+            for (int i = 1; i < newTokens; i++) {
+                int length = prompt.length + i;
+                StepBatch step = new StepBatch(new int[]{token}, new int[]{length - 1},
+                        List.of(new StepBatch.Chunk(0, 1, length, table)), new int[]{0});
+                boolean profiled = i >= profileFrom && steps.size() < profileSteps;
+                if (profiled) {
+                    b.beginProfile();
+                    context = length;
+                }
+                token = model.forwardGreedy(step, cache)[0];
+                if (profiled) {
+                    steps.add(b.endProfile());
+                }
+            }
+        } finally {
+            b.useGraphs(true);
+        }
+        Map<String, double[]> byLabel = new LinkedHashMap<>();  // label -> {calls, micros, bytes} summed
+        double total = 0;
+        for (List<CudaBackend.ProfiledOp> ops : steps) {
+            for (CudaBackend.ProfiledOp op : ops) {
+                double[] acc = byLabel.computeIfAbsent(op.label(), k -> new double[3]);
+                acc[0]++;
+                acc[1] += op.micros();
+                acc[2] += op.bytes();
+                total += op.micros();
+            }
+        }
+        int count = steps.size();
+        ObjectNode n = root.putObject("profile");
+        n.put("steps", count).put("context_at_last_profiled_step", context);
+        n.put("step_us", total / count);
+        n.put("kernels_per_step", steps.isEmpty() ? 0 : steps.get(0).size());
+        n.put("method", "eager steps with an event after every op and a spin kernel at the head of the step, so"
+                + " the ops run back to back as in a graph replay; times include the gap before each op");
+        ArrayNode ops = n.putArray("ops");
+        final double stepTotal = total;
+        byLabel.entrySet().stream().sorted((x, y) -> Double.compare(y.getValue()[1], x.getValue()[1]))
+                .forEach(e -> {
+                    double[] a = e.getValue();
+                    ops.addObject().put("op", e.getKey()).put("calls_per_step", a[0] / count)
+                            .put("us_per_step", a[1] / count).put("share", a[1] / stepTotal)
+                            .put("gb_s", a[1] > 0 ? a[2] / (a[1] * 1e3) : 0);
+                });
+    }
+
+    /** Weights every decode step reads, plus the KV cache at the run's average context. */
+    private void bytesPerStep(LlamaConfig c) {
+        long h = c.hiddenSize();
+        long perLayer = 2 * (h * (c.qDim() + 2L * c.kvDim()) + (long) c.qDim() * h + 3L * h * c.intermediateSize()
+                + 2 * h);
+        long weights = c.numLayers() * perLayer + 2 * (h + (long) c.vocabSize() * h + h);
+        double avgContext = promptLength + newTokens / 2.0;
+        double kv = c.numLayers() * avgContext * 2 * c.kvDim() * 2;
+        ObjectNode n = root.putObject("bytes_per_decode_step");
+        n.put("weights", weights).put("kv_cache_at_average_context", kv).put("average_context", avgContext)
+                .put("total", weights + kv);
+        ObjectNode graphs = (ObjectNode) root.path("decode").path("graphs");
+        double tpotMs = graphs.path("tpot_ms").path("median").asDouble(Double.NaN);
+        double gbs = (weights + kv) / (tpotMs * 1e6);
+        n.put("achieved_gb_s", gbs);
+        double read = root.path("bandwidth").path("read_gb_s").asDouble(Double.NaN);
+        double copy = root.path("bandwidth").path("copy_gb_s").asDouble(Double.NaN);
+        n.put("fraction_of_read_bandwidth", gbs / read).put("fraction_of_copy_bandwidth", gbs / copy);
+        n.put("bandwidth_floor_tokens_per_s", read * 1e9 / (weights + kv));
+    }
+
+    /** GEMV against cuBLAS for each product shape of the model, at 1..16 token rows. */
+    private void tactics(CudaBackend b, LlamaConfig c) {
+        ArrayNode chosen = root.putArray("tactics_chosen_during_run");
+        for (String line : b.tacticReport()) {
+            chosen.add(line);
+        }
+        ArrayNode rows = root.putArray("tactics");
+        int h = c.hiddenSize();
+        int[][] shapes = {{c.qDim() + 2 * c.kvDim(), h, 0}, {h, c.qDim(), 0}, {2 * c.intermediateSize(), h, 0},
+                {h, c.intermediateSize(), 1}, {c.vocabSize(), h, 2}};
+        String[] names = {"qkv", "o_proj", "gate_up", "down (swiglu in)", "lm_head (fp32 out)"};
+        try (Arena arena = Arena.ofConfined()) {
+            for (int s = 0; s < shapes.length; s++) {
+                int m = shapes[s][0];
+                int k = shapes[s][1];
+                boolean swiglu = shapes[s][2] == 1;
+                boolean fp32 = shapes[s][2] == 2;
+                Weight w = b.weight(new WeightData.Dense(names[s], DType.F16, m, k,
+                        arena.allocate(2L * m * k, 16)));
+                for (int n : new int[]{1, 2, 4, 8, 16}) {
+                    Tensor x = b.tensor(n, swiglu ? 2 * k : k);
+                    Tensor act = b.tensor(n, k);
+                    Tensor y = fp32 ? b.wideTensor(n, m) : b.tensor(n, m);
+                    ObjectNode row = rows.addObject().put("product", names[s]).put("m", m).put("k", k).put("n", n);
+                    double best = Double.MAX_VALUE;
+                    String winner = "";
+                    for (MatmulTactics.Tactic t : MatmulTactics.Tactic.values()) {
+                        MatmulTactics.Shape shape = new MatmulTactics.Shape(n, m, k, fp32, swiglu);
+                        if (t == MatmulTactics.Tactic.GEMV && !MatmulTactics.gemvApplies(shape)) {
+                            continue;
+                        }
+                        b.forceTactic(shape, t);
+                        Runnable op = swiglu ? () -> b.swigluMatmul(x, w, act, y) : () -> b.matmul(x, w, y);
+                        double us = b.timeOnGpu(op, 5);
+                        row.put(t.name().toLowerCase(java.util.Locale.ROOT) + "_us", us);
+                        if (us < best) {
+                            best = us;
+                            winner = t.name();
+                        }
+                    }
+                    row.put("faster", winner).put("weight_gb_s", 2.0 * m * k / (best * 1e3));
+                }
+            }
+        }
+        b.resetTactics();
+    }
+
+    private void cpuCheck(LlamaModel gpuModel, int[] prompt) {
+        ObjectNode n = root.putObject("cpu_check");
+        float[] gpuLast = gpuModel.lastLogits(prompt);
+        int[] gpuTokens = GreedyDecode.run(gpuModel, prompt, cpuTokens).tokens();
+        try (LoadedModel cpu = LoadedModel.open(modelDir, new LoadedModel.Options("cpu", StoragePrecision.AUTO, 0))) {
+            long t0 = System.nanoTime();
+            float[] cpuLast = cpu.model().lastLogits(prompt);
+            n.put("cpu_prefill_seconds", (System.nanoTime() - t0) / 1e9);
+            double err = 0;
+            double max = 0;
+            for (int i = 0; i < cpuLast.length; i++) {
+                err = Math.max(err, Math.abs(cpuLast[i] - gpuLast[i]));
+                max = Math.max(max, Math.abs(cpuLast[i]));
+            }
+            n.put("last_logits_max_abs_error", err).put("max_abs_logit", max).put("relative_error", err / max);
+            int[] cpuTokensOut = GreedyDecode.run(cpu.model(), prompt, cpuTokens).tokens();
+            n.put("greedy_tokens", cpuTokens);
+            n.put("greedy_identical", Arrays.equals(cpuTokensOut, gpuTokens));
+            n.put("cpu_tokens", Arrays.toString(cpuTokensOut)).put("cuda_tokens", Arrays.toString(gpuTokens));
+        }
+    }
+
+    private void summary() {
+        System.out.println("[cuda_speed] " + root.path("gpu").path("name").asText() + ": decode "
+                + root.path("decode").path("graphs").path("tokens_per_s").path("median").asDouble() + " tok/s with"
+                + " graphs (" + root.path("decode").path("eager").path("tokens_per_s").path("median").asDouble()
+                + " eager), TTFT " + root.path("ttft_ms").path("graphs").path("median").asDouble() + " ms with graphs ("
+                + root.path("ttft_ms").path("eager").path("median").asDouble() + " eager), "
+                + root.path("bytes_per_decode_step").path("achieved_gb_s").asDouble() + " GB/s achieved = "
+                + root.path("bytes_per_decode_step").path("fraction_of_read_bandwidth").asDouble()
+                + " of measured read bandwidth");
+    }
+}

@@ -1,0 +1,57 @@
+package dev.tinyrt.backend.cuda;
+
+import dev.tinyrt.backend.KvCache;
+import dev.tinyrt.backend.StepBatch;
+import dev.tinyrt.model.LlamaModel;
+
+import java.util.List;
+
+/**
+ * A batch-1 greedy generation loop over {@link LlamaModel#forwardGreedy}, so only token ids leave the device:
+ * prefill the prompt, then one decode step per token. Used by the GPU checks to time TTFT and decode and to compare
+ * continuations across backends.
+ */
+final class GreedyDecode {
+    /**
+     * @param tokens  the new tokens
+     * @param ttftMs  prompt submitted to first token on the host
+     * @param decodeMs first token to last token
+     */
+    record Result(int[] tokens, double ttftMs, double decodeMs) {
+        /** Decode tokens per second as trtllm-bench counts it: (n - 1) / (end - first token). */
+        double tokensPerSecond() {
+            return tokens.length > 1 ? (tokens.length - 1) / (decodeMs / 1e3) : Double.NaN;
+        }
+    }
+
+    private GreedyDecode() {
+    }
+
+    static Result run(LlamaModel model, int[] prompt, int newTokens) {
+        int blockSize = KvCache.DEFAULT_BLOCK_SIZE;
+        int blocks = (prompt.length + newTokens + blockSize - 1) / blockSize;
+        int[] table = new int[blocks];
+        for (int i = 0; i < blocks; i++) {
+            table[i] = i;
+        }
+        int[] positions = new int[prompt.length];
+        for (int i = 0; i < positions.length; i++) {
+            positions[i] = i;
+        }
+        int[] out = new int[newTokens];
+        try (KvCache cache = model.backend().kvCache(model.config(), blocks, blockSize)) {
+            long start = System.nanoTime();
+            out[0] = model.forwardGreedy(new StepBatch(prompt, positions,
+                    List.of(new StepBatch.Chunk(0, prompt.length, prompt.length, table)),
+                    new int[]{prompt.length - 1}), cache)[0];
+            long first = System.nanoTime();
+            for (int i = 1; i < newTokens; i++) {
+                int length = prompt.length + i;
+                out[i] = model.forwardGreedy(new StepBatch(new int[]{out[i - 1]}, new int[]{length - 1},
+                        List.of(new StepBatch.Chunk(0, 1, length, table)), new int[]{0}), cache)[0];
+            }
+            long end = System.nanoTime();
+            return new Result(out, (first - start) / 1e6, (end - first) / 1e6);
+        }
+    }
+}

@@ -1,0 +1,73 @@
+package dev.tinyrt.backend.cuda;
+
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class MatmulTacticsTest {
+    private static MatmulTactics.Shape shape(int n, int k, boolean swiglu) {
+        return new MatmulTactics.Shape(n, 2048, k, false, swiglu);
+    }
+
+    @Test
+    void gemvAppliesToFewRowsOfAlignedProducts() {
+        assertTrue(MatmulTactics.gemvApplies(shape(1, 2048, false)));
+        assertTrue(MatmulTactics.gemvApplies(shape(8, 2048, false)));
+        assertFalse(MatmulTactics.gemvApplies(shape(9, 2048, false)));
+        assertFalse(MatmulTactics.gemvApplies(shape(1, 100, false)), "k must be a multiple of 8 (16-byte loads)");
+        assertTrue(MatmulTactics.gemvApplies(shape(4, 5632, true)), "4 x 5632 halves of activation fit 48 KB");
+        assertFalse(MatmulTactics.gemvApplies(shape(5, 5632, true)));
+    }
+
+    @Test
+    void measuresBothOnceAndKeepsTheFaster() {
+        MatmulTactics t = new MatmulTactics(true);
+        List<MatmulTactics.Tactic> timed = new ArrayList<>();
+        MatmulTactics.Tactic first = t.choose(shape(2, 2048, false), true, tactic -> {
+            timed.add(tactic);
+            return tactic == MatmulTactics.Tactic.CUBLAS ? 3.0 : 5.0;
+        });
+        assertEquals(MatmulTactics.Tactic.CUBLAS, first);
+        assertEquals(List.of(MatmulTactics.Tactic.GEMV, MatmulTactics.Tactic.CUBLAS), timed);
+        MatmulTactics.Tactic again = t.choose(shape(2, 2048, false), true, tactic -> {
+            throw new AssertionError("measured twice");
+        });
+        assertEquals(MatmulTactics.Tactic.CUBLAS, again);
+        assertTrue(t.table().getFirst().measured());
+    }
+
+    @Test
+    void withoutMeasuringTheRuleIsGemvWhereItApplies() {
+        MatmulTactics t = new MatmulTactics(true);
+        assertEquals(MatmulTactics.Tactic.GEMV, t.choose(shape(1, 2048, false), false, x -> {
+            throw new AssertionError("must not measure while recording");
+        }));
+        assertEquals(MatmulTactics.Tactic.CUBLAS, t.choose(shape(37, 2048, false), true, x -> {
+            throw new AssertionError("nothing to compare");
+        }));
+        MatmulTactics off = new MatmulTactics(false);
+        assertEquals(MatmulTactics.Tactic.GEMV, off.choose(shape(3, 2048, false), true, x -> {
+            throw new AssertionError("autotuning is off");
+        }));
+        off.force(shape(3, 2048, false), MatmulTactics.Tactic.CUBLAS);
+        assertEquals(MatmulTactics.Tactic.CUBLAS, off.choose(shape(3, 2048, false), true, x -> 0));
+    }
+
+    @Test
+    void kernelSpecializationsCoverEveryGroupSize() {
+        assertEquals(8, KernelNames.headsPerBlock(32, 4));
+        assertEquals(8, KernelNames.headsPerBlock(16, 1), "group 16: two blocks per KV head");
+        assertEquals(4, KernelNames.headsPerBlock(8, 2));
+        assertEquals(1, KernelNames.headsPerBlock(6, 2), "group 3");
+        assertEquals(1, KernelNames.headsPerBlock(4, 4));
+        assertEquals("tinyrt_gemv_n3_f32", KernelNames.gemv(3, true));
+        assertEquals("tinyrt_attn_decode_d64_g8", KernelNames.attentionDecode(64, 8));
+        assertTrue(KernelNames.supportsHeadDim(128));
+        assertFalse(KernelNames.supportsHeadDim(80));
+    }
+}

@@ -1,0 +1,50 @@
+// tinyrt's real kernel sources compiled for the host and run by emu.h, behind one C entry point that the fake
+// driver calls from cuLaunchKernel: emu_run(kernel name, grid, block, shared bytes, kernel params).
+#include "emu.h"
+#include "../../main/cuda/tinyrt.cu"
+
+#include <map>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+namespace {
+using Thunk = std::function<void(void**)>;
+
+template <typename... A, size_t... I>
+void invoke(void (*f)(A...), void** params, std::index_sequence<I...>) {
+    f(*reinterpret_cast<std::remove_cv_t<A>*>(params[I])...);
+}
+
+template <typename... A>
+Thunk thunk(void (*f)(A...)) {
+    return [f](void** params) { invoke(f, params, std::index_sequence_for<A...>{}); };
+}
+
+#define K(name) {#name, thunk(name)},
+#define GEMV(NT) K(tinyrt_gemv_n##NT##_f16) K(tinyrt_gemv_n##NT##_f32) K(tinyrt_gemv_swiglu_n##NT)
+#define ATTN(D, G) K(tinyrt_attn_decode_d##D##_g##G) K(tinyrt_attn_prefill_d##D##_g##G)
+#define ATTN_D(D) ATTN(D, 1) ATTN(D, 2) ATTN(D, 4) ATTN(D, 8)
+
+const std::map<std::string, Thunk>& table() {
+    static const std::map<std::string, Thunk> t = {
+        K(tinyrt_embed_f16) K(tinyrt_embed_f32) K(tinyrt_add_f16) K(tinyrt_add_f32) K(tinyrt_swiglu)
+        K(tinyrt_gather_rows) K(tinyrt_f32_to_f16) K(tinyrt_bf16_to_f16) K(tinyrt_argmax_f32) K(tinyrt_read_probe)
+        K(tinyrt_spin) K(tinyrt_rms_norm_f16) K(tinyrt_rms_norm_f32) K(tinyrt_add_rms_norm_f16)
+        K(tinyrt_add_rms_norm_f32) K(tinyrt_rope_store_kv)
+        GEMV(1) GEMV(2) GEMV(3) GEMV(4) GEMV(5) GEMV(6) GEMV(7) GEMV(8)
+        ATTN_D(16) ATTN_D(32) ATTN_D(64) ATTN_D(128)
+    };
+    return t;
+}
+}  // namespace
+
+extern "C" int emu_run(const char* name, const unsigned* grid, unsigned block, unsigned shared, void** params) {
+    auto it = table().find(name);
+    if (it == table().end()) return 0;
+    const Thunk& k = it->second;
+    emu::launch(grid, block, shared, [&k, params] { k(params); });
+    return 1;
+}
+
+extern "C" int emu_kernel_count() { return static_cast<int>(table().size()); }

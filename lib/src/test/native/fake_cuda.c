@@ -1,0 +1,458 @@
+// A fake CUDA driver (libcuda.so.1) for testing tinyrt's Java bindings on machines without a GPU.
+// "Device" memory is host memory, tracked allocation by allocation. Kernels are not run (except argmax, whose ids
+// feed the next step): every launch is instead checked against the kernel's signature — grid/block/shared-memory
+// limits, and every pointer argument must lie inside a live allocation for the extent the kernel would touch,
+// reading the step metadata (positions, slots, block tables, tiles) from "device" memory as the kernel would.
+// Stream capture records launches into graphs; replays check them again against the current metadata.
+// fake_report() returns counters for tests (live allocations, graphs, events, invalid launches, ...).
+#define _GNU_SOURCE
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <math.h>
+
+typedef int CUresult;
+typedef unsigned long long CUdeviceptr;
+#define OK 0
+#define ERR_INVALID_VALUE 1
+#define ERR_NOT_FOUND 500
+#define ERR_INVALID_HANDLE 400
+#define ERR_CAPTURE_UNSUPPORTED 900
+
+// ---- bookkeeping ---------------------------------------------------------------------------------------------
+typedef struct { uintptr_t p; size_t n; } Block;
+static Block *dev; static int ndev, cdev;
+static long long dev_bytes, host_live, events_live, streams_live, graphs_live, execs_live, launches, invalid, unknown_fn;
+static long long replays, captured_launches, memcpys, contexts;
+static const unsigned long long TOTAL = 80ull << 30;
+
+static void fail(const char *fmt, ...) {
+    va_list ap; va_start(ap, fmt);
+    fprintf(stderr, "[fake-cuda] INVALID: "); vfprintf(stderr, fmt, ap); fprintf(stderr, "\n");
+    va_end(ap);
+    invalid++;
+}
+
+static int find_block(uintptr_t p) {
+    for (int i = 0; i < ndev; i++) if (p >= dev[i].p && p < dev[i].p + dev[i].n) return i;
+    return -1;
+}
+
+// [p, p + bytes) inside one live allocation
+static int inside(CUdeviceptr p, unsigned long long bytes) {
+    int i = find_block((uintptr_t)p);
+    return i >= 0 && (uintptr_t)p + bytes <= dev[i].p + dev[i].n;
+}
+
+#define NEED(ptr, bytes, what) do { if (!inside((CUdeviceptr)(ptr), (unsigned long long)(bytes))) { \
+    fail("%s: %s 0x%llx + %llu bytes is outside device memory", k, what, (unsigned long long)(ptr), \
+         (unsigned long long)(bytes)); return 0; } } while (0)
+#define CHECK(cond, ...) do { if (!(cond)) { fail(__VA_ARGS__); return 0; } } while (0)
+
+// ---- errors, init, device ------------------------------------------------------------------------------------
+CUresult cuGetErrorName(CUresult e, const char **s) { *s = e == 0 ? "CUDA_SUCCESS" : "CUDA_ERROR_FAKE"; return OK; }
+CUresult cuGetErrorString(CUresult e, const char **s) { *s = e == 0 ? "no error" : "rejected by the fake driver"; return OK; }
+CUresult cuInit(unsigned f) { return OK; }
+CUresult cuDriverGetVersion(int *v) { *v = 13000; return OK; }
+CUresult cuDeviceGetCount(int *c) { *c = 1; return OK; }
+CUresult cuDeviceGet(int *d, int o) { if (o != 0) return ERR_INVALID_VALUE; *d = 0; return OK; }
+CUresult cuDeviceGetName(char *n, int len, int d) { snprintf(n, len, "Fake GPU (tinyrt test driver)"); return OK; }
+CUresult cuDeviceGetAttribute(int *v, int a, int d) {
+    switch (a) {
+        case 75: *v = 9; break;          // compute capability major
+        case 76: *v = 0; break;
+        case 16: *v = 132; break;        // SMs
+        case 36: *v = 2619000; break;    // memory clock kHz
+        case 37: *v = 5120; break;       // bus width
+        default: *v = 1; break;
+    }
+    return OK;
+}
+CUresult cuDeviceTotalMem_v2(size_t *b, int d) { *b = TOTAL; return OK; }
+static int the_context;
+CUresult cuDevicePrimaryCtxRetain(void **c, int d) { *c = &the_context; contexts++; return OK; }
+CUresult cuCtxSetCurrent(void *c) { return c == &the_context ? OK : ERR_INVALID_HANDLE; }
+CUresult cuCtxSynchronize(void) { return OK; }
+
+// ---- modules and functions -----------------------------------------------------------------------------------
+static char *image; static size_t image_size;
+static char *names[256]; static int nnames;
+CUresult cuModuleLoadData(void **m, const void *img) {
+    const uint32_t *h = img;
+    if (h[0] != 0xBA55ED50u) { fprintf(stderr, "[fake-cuda] module image is not a fatbin\n"); return ERR_INVALID_VALUE; }
+    image_size = 16 + ((const uint64_t *)img)[1];
+    image = malloc(image_size);
+    memcpy(image, img, image_size);
+    *m = image;
+    return OK;
+}
+CUresult cuModuleGetFunction(void **f, void *m, const char *name) {
+    char pattern[256];
+    snprintf(pattern, sizeof pattern, ".entry %s(", name);
+    if (m != image || !memmem(image, image_size, pattern, strlen(pattern))) {
+        fprintf(stderr, "[fake-cuda] no kernel %s in the module\n", name);
+        unknown_fn++;
+        return ERR_NOT_FOUND;
+    }
+    for (int i = 0; i < nnames; i++) if (!strcmp(names[i], name)) { *f = names[i]; return OK; }
+    names[nnames] = strdup(name);
+    *f = names[nnames++];
+    return OK;
+}
+CUresult cuFuncSetAttribute(void *f, int a, int v) { return OK; }
+
+// ---- memory --------------------------------------------------------------------------------------------------
+CUresult cuMemGetInfo_v2(size_t *free_b, size_t *total) { *free_b = TOTAL - dev_bytes; *total = TOTAL; return OK; }
+CUresult cuMemAlloc_v2(CUdeviceptr *p, size_t n) {
+    if (n == 0) return ERR_INVALID_VALUE;
+    void *m = aligned_alloc(256, (n + 255) / 256 * 256);
+    memset(m, 0xff, n);  // NaN-ish garbage, as uninitialized device memory may be
+    if (ndev == cdev) { cdev = cdev ? 2 * cdev : 64; dev = realloc(dev, cdev * sizeof(Block)); }
+    dev[ndev++] = (Block){(uintptr_t)m, n};
+    dev_bytes += n;
+    *p = (CUdeviceptr)(uintptr_t)m;
+    return OK;
+}
+CUresult cuMemFree_v2(CUdeviceptr p) {
+    for (int i = 0; i < ndev; i++) if (dev[i].p == (uintptr_t)p) {
+        dev_bytes -= dev[i].n;
+        free((void *)dev[i].p);
+        dev[i] = dev[--ndev];
+        return OK;
+    }
+    fprintf(stderr, "[fake-cuda] cuMemFree of 0x%llx, which is not an allocation\n", p);
+    invalid++;
+    return ERR_INVALID_VALUE;
+}
+CUresult cuMemAllocHost_v2(void **p, size_t n) { *p = aligned_alloc(4096, (n + 4095) / 4096 * 4096); host_live++; return OK; }
+CUresult cuMemFreeHost(void *p) { free(p); host_live--; return OK; }
+
+// ---- streams and capture -------------------------------------------------------------------------------------
+typedef struct { const char *fn; unsigned g[3], b, smem; int nparams; unsigned char params[24][8]; } Launch;
+typedef struct { Launch *l; int n, cap; } LaunchList;
+typedef struct { int capturing; LaunchList rec; } Stream;
+
+static const char *k = "";  // the kernel being checked, for messages
+static int check_launch(const Launch *l);
+static void run_launch(const Launch *l);
+static CUresult enqueue(Launch *l, void *stream);
+
+static CUresult copy_check(const char *what, CUdeviceptr dptr, size_t n, void *stream) {
+    if (stream && ((Stream *)stream)->capturing) { fprintf(stderr, "[fake-cuda] %s while capturing\n", what); invalid++; return ERR_CAPTURE_UNSUPPORTED; }
+    k = what;
+    if (!inside(dptr, n)) { fail("%s: 0x%llx + %zu bytes outside device memory", what, dptr, n); return ERR_INVALID_VALUE; }
+    memcpys++;
+    return OK;
+}
+CUresult cuMemcpyHtoD_v2(CUdeviceptr d, const void *s, size_t n) { CUresult r = copy_check("cuMemcpyHtoD", d, n, 0); if (!r) memcpy((void *)(uintptr_t)d, s, n); return r; }
+CUresult cuMemcpyHtoDAsync_v2(CUdeviceptr d, const void *s, size_t n, void *st) { CUresult r = copy_check("cuMemcpyHtoDAsync", d, n, st); if (!r) memcpy((void *)(uintptr_t)d, s, n); return r; }
+CUresult cuMemcpyDtoHAsync_v2(void *d, CUdeviceptr s, size_t n, void *st) { CUresult r = copy_check("cuMemcpyDtoHAsync", s, n, st); if (!r) memcpy(d, (void *)(uintptr_t)s, n); return r; }
+CUresult cuMemcpyDtoDAsync_v2(CUdeviceptr d, CUdeviceptr s, size_t n, void *st) {
+    CUresult r = copy_check("cuMemcpyDtoDAsync dst", d, n, st);
+    if (!r) r = copy_check("cuMemcpyDtoDAsync src", s, n, st);
+    if (!r) memmove((void *)(uintptr_t)d, (void *)(uintptr_t)s, n);
+    return r;
+}
+CUresult cuMemsetD8Async(CUdeviceptr d, unsigned char v, size_t n, void *st) { CUresult r = copy_check("cuMemsetD8Async", d, n, st); if (!r) memset((void *)(uintptr_t)d, v, n); return r; }
+
+CUresult cuStreamCreate(void **s, unsigned f) { *s = calloc(1, sizeof(Stream)); streams_live++; return OK; }
+CUresult cuStreamDestroy_v2(void *s) { free(((Stream *)s)->rec.l); free(s); streams_live--; return OK; }
+CUresult cuStreamSynchronize(void *s) { return ((Stream *)s)->capturing ? ERR_CAPTURE_UNSUPPORTED : OK; }
+CUresult cuStreamBeginCapture_v2(void *s, int mode) {
+    Stream *st = s;
+    if (st->capturing) return ERR_INVALID_VALUE;
+    if (mode != 2) fprintf(stderr, "[fake-cuda] note: capture mode %d\n", mode);
+    st->capturing = 1;
+    st->rec = (LaunchList){0};
+    return OK;
+}
+CUresult cuStreamEndCapture(void *s, void **graph) {
+    Stream *st = s;
+    if (!st->capturing) return ERR_INVALID_VALUE;
+    st->capturing = 0;
+    LaunchList *g = malloc(sizeof(LaunchList));
+    *g = st->rec;
+    st->rec = (LaunchList){0};
+    *graph = g;
+    graphs_live++;
+    return OK;
+}
+CUresult cuGraphInstantiateWithFlags(void **exec, void *graph, unsigned long long flags) {
+    LaunchList *g = graph, *e = malloc(sizeof(LaunchList));
+    e->n = e->cap = g->n;
+    e->l = malloc(sizeof(Launch) * (g->n ? g->n : 1));
+    memcpy(e->l, g->l, sizeof(Launch) * g->n);
+    *exec = e;
+    execs_live++;
+    return OK;
+}
+CUresult cuGraphLaunch(void *exec, void *s) {
+    LaunchList *e = exec;
+    if (((Stream *)s)->capturing) return ERR_CAPTURE_UNSUPPORTED;
+    replays++;
+    for (int i = 0; i < e->n; i++) {
+        if (!check_launch(&e->l[i])) return ERR_INVALID_VALUE;
+        run_launch(&e->l[i]);
+    }
+    return OK;
+}
+CUresult cuGraphExecDestroy(void *e) { free(((LaunchList *)e)->l); free(e); execs_live--; return OK; }
+CUresult cuGraphDestroy(void *g) { free(((LaunchList *)g)->l); free(g); graphs_live--; return OK; }
+
+// ---- events --------------------------------------------------------------------------------------------------
+CUresult cuEventCreate(void **e, unsigned f) { *e = malloc(8); events_live++; return OK; }
+CUresult cuEventRecord(void *e, void *s) { return OK; }
+CUresult cuEventSynchronize(void *e) { return OK; }
+CUresult cuEventElapsedTime_v2(float *ms, void *a, void *b) { *ms = 0.01f; return OK; }
+CUresult cuEventDestroy_v2(void *e) { free(e); events_live--; return OK; }
+
+// ---- kernel launches -----------------------------------------------------------------------------------------
+static unsigned long long P(const Launch *l, int i) { unsigned long long v; memcpy(&v, l->params[i], 8); return v; }
+static int I(const Launch *l, int i) { int v; memcpy(&v, l->params[i], 4); return v; }
+static long long L(const Launch *l, int i) { long long v; memcpy(&v, l->params[i], 8); return v; }
+static float F(const Launch *l, int i) { float v; memcpy(&v, l->params[i], 4); return v; }
+static int RD(unsigned long long p, long long i) { return ((int *)(uintptr_t)p)[i]; }
+static int starts(const char *s, const char *prefix) { return !strncmp(s, prefix, strlen(prefix)); }
+
+static size_t cache_off(int block, int kvh, int off, int kvheads, int bs, int hd) {
+    return ((size_t)(block * kvheads + kvh) * bs + off) * hd * 2;
+}
+
+static int expected_params(const char *name) {
+    static const struct { const char *prefix; int n; } table[] = {{"cublas_gemm", 10},
+        {"tinyrt_embed_", 4}, {"tinyrt_add_rms_norm_", 6}, {"tinyrt_rms_norm_", 5}, {"tinyrt_add_", 3},
+        {"tinyrt_swiglu", 4}, {"tinyrt_gather_rows", 4}, {"tinyrt_f32_to_f16", 3}, {"tinyrt_bf16_to_f16", 3},
+        {"tinyrt_argmax_f32", 3}, {"tinyrt_read_probe", 3}, {"tinyrt_spin", 1}, {"tinyrt_rope_store_kv", 12},
+        {"tinyrt_gemv_", 5}, {"tinyrt_attn_decode_", 18}, {"tinyrt_attn_prefill_", 13}};
+    for (unsigned i = 0; i < sizeof table / sizeof table[0]; i++) if (starts(name, table[i].prefix)) return table[i].n;
+    return -1;
+}
+
+static int check_launch(const Launch *l) {
+    k = l->fn;
+    CHECK(l->nparams == expected_params(k), "%s: %d arguments, the kernel takes %d", k, l->nparams, expected_params(k));
+    unsigned gx = l->g[0], gy = l->g[1], gz = l->g[2], b = l->b;
+    CHECK(gx >= 1 && gy >= 1 && gz >= 1 && gy <= 65535 && gz <= 65535, "%s: grid %ux%ux%u", k, gx, gy, gz);
+    CHECK(b >= 1 && b <= 1024, "%s: block %u", k, b);
+    CHECK(l->smem <= 48 * 1024, "%s: %u bytes of dynamic shared memory need an opt-in", k, l->smem);
+    int nt;
+    if (starts(k, "tinyrt_embed_")) {
+        int out4 = strstr(k, "f32") != 0, cols = I(l, 3);
+        NEED(P(l, 1), 4ull * gx, "ids");
+        NEED(P(l, 2), (unsigned long long)gx * cols * (out4 ? 4 : 2), "out");
+        for (unsigned r = 0; r < gx; r++) NEED(P(l, 0) + (unsigned long long)RD(P(l, 1), r) * cols * 2, cols * 2ull, "table row");
+    } else if (starts(k, "tinyrt_add_rms_norm_")) {
+        int r4 = strstr(k, "f32") != 0, cols = I(l, 5);
+        NEED(P(l, 0), (unsigned long long)gx * cols * (r4 ? 4 : 2), "residual");
+        NEED(P(l, 1), gx * cols * 2ull, "delta");
+        NEED(P(l, 2), cols * 2ull, "gamma");
+        CHECK(F(l, 3) > 0 && F(l, 3) < 1, "%s: eps %g", k, F(l, 3));
+        NEED(P(l, 4), gx * cols * 2ull, "out");
+    } else if (starts(k, "tinyrt_rms_norm_")) {
+        int x4 = strstr(k, "f32") != 0, cols = I(l, 4);
+        NEED(P(l, 0), (unsigned long long)gx * cols * (x4 ? 4 : 2), "x");
+        NEED(P(l, 1), cols * 2ull, "gamma");
+        CHECK(F(l, 2) > 0 && F(l, 2) < 1, "%s: eps %g", k, F(l, 2));
+        NEED(P(l, 3), gx * cols * 2ull, "out");
+    } else if (starts(k, "tinyrt_add_")) {
+        long long n = L(l, 2);
+        NEED(P(l, 0), n * (strstr(k, "f32") ? 4 : 2), "residual");
+        NEED(P(l, 1), n * 2, "delta");
+    } else if (!strcmp(k, "tinyrt_swiglu")) {
+        int rows = I(l, 2), inner = I(l, 3);
+        NEED(P(l, 0), rows * 4ull * inner, "gate_up");
+        NEED(P(l, 1), rows * 2ull * inner, "out");
+    } else if (!strcmp(k, "tinyrt_gather_rows")) {
+        int cols = I(l, 3);
+        NEED(P(l, 1), 4ull * gx, "rows");
+        NEED(P(l, 2), gx * cols * 2ull, "out");
+        for (unsigned r = 0; r < gx; r++) NEED(P(l, 0) + (unsigned long long)RD(P(l, 1), r) * cols * 2, cols * 2ull, "x row");
+    } else if (!strcmp(k, "tinyrt_f32_to_f16") || !strcmp(k, "tinyrt_bf16_to_f16")) {
+        long long n = L(l, 2);
+        NEED(P(l, 0), n * (strstr(k, "f32_to") ? 4 : 2), "in");
+        NEED(P(l, 1), n * 2, "out");
+    } else if (!strcmp(k, "tinyrt_argmax_f32")) {
+        NEED(P(l, 0), (unsigned long long)gx * I(l, 2) * 4, "logits");
+        NEED(P(l, 1), 4ull * gx, "ids");
+    } else if (!strcmp(k, "tinyrt_read_probe")) {
+        NEED(P(l, 0), L(l, 1) * 16, "data");
+        NEED(P(l, 2), 4096, "sink");
+    } else if (!strcmp(k, "tinyrt_spin")) {
+        CHECK(L(l, 0) > 0 && L(l, 0) < 100000000LL, "%s: %lld ns", k, L(l, 0));
+    } else if (!strcmp(k, "tinyrt_rope_store_kv")) {
+        int stride = I(l, 1), heads = I(l, 8), kv = I(l, 9), hd = I(l, 10), bs = I(l, 11);
+        CHECK(stride == (heads + 2 * kv) * hd, "%s: stride %d for %d/%d heads of %d", k, stride, heads, kv, hd);
+        NEED(P(l, 0), gx * (unsigned long long)stride * 2, "qkv");
+        NEED(P(l, 4), 4ull * gx, "positions");
+        NEED(P(l, 5), 4ull * gx, "slots");
+        for (unsigned r = 0; r < gx; r++) {
+            int pos = RD(P(l, 4), r), slot = RD(P(l, 5), r);
+            NEED(P(l, 2) + (unsigned long long)pos * hd / 2 * 4, hd / 2 * 4, "cos row");
+            NEED(P(l, 3) + (unsigned long long)pos * hd / 2 * 4, hd / 2 * 4, "sin row");
+            NEED(P(l, 6) + cache_off(slot / bs, kv - 1, slot % bs, kv, bs, hd), hd * 2, "k cache slot");
+            NEED(P(l, 7) + cache_off(slot / bs, kv - 1, slot % bs, kv, bs, hd), hd * 2, "v cache slot");
+        }
+    } else if (sscanf(k, "tinyrt_gemv_swiglu_n%d", &nt) == 1) {
+        int m = I(l, 3), kk = I(l, 4);
+        CHECK(kk % 8 == 0 && gx == (unsigned)(m + 7) / 8 && b == 256, "%s: m %d k %d grid %u block %u", k, m, kk, gx, b);
+        CHECK(l->smem == (unsigned)(nt * kk * 2), "%s: shared %u for %d x %d", k, l->smem, nt, kk);
+        NEED(P(l, 0), (unsigned long long)m * kk * 2, "w");
+        NEED(P(l, 1), (unsigned long long)nt * 2 * kk * 2, "gate_up");
+        NEED(P(l, 2), (unsigned long long)nt * m * 2, "out");
+    } else if (sscanf(k, "tinyrt_gemv_n%d", &nt) == 1) {
+        int m = I(l, 3), kk = I(l, 4), o4 = strstr(k, "_f32") != 0;
+        CHECK(kk % 8 == 0 && gx == (unsigned)(m + 7) / 8 && b == 256, "%s: m %d k %d grid %u block %u", k, m, kk, gx, b);
+        CHECK(P(l, 0) % 16 == 0 && P(l, 1) % 16 == 0, "%s: 16-byte alignment", k);
+        NEED(P(l, 0), (unsigned long long)m * kk * 2, "w");
+        NEED(P(l, 1), (unsigned long long)nt * kk * 2, "x");
+        NEED(P(l, 2), (unsigned long long)nt * m * (o4 ? 4 : 2), "out");
+    } else if (starts(k, "tinyrt_attn_decode_d")) {
+        int d, g;
+        sscanf(k, "tinyrt_attn_decode_d%d_g%d", &d, &g);
+        int stride = I(l, 1), width = I(l, 7), bs = I(l, 8), heads = I(l, 9), kv = I(l, 10);
+        int split = I(l, 11), splits = I(l, 12);
+        CHECK(stride == (heads + 2 * kv) * d && b == 128 && gx == (unsigned)(heads / g) && gz == (unsigned)splits
+              && (heads / kv) % g == 0, "%s: stride %d heads %d/%d grid %ux%ux%u", k, stride, heads, kv, gx, gy, gz);
+        CHECK(l->smem == 4u * (g * split + 4 * g * d + 2 * g), "%s: shared %u", k, l->smem);
+        CHECK(fabsf(F(l, 13) - 1.0f / sqrtf((float)d)) < 1e-6f, "%s: scale %g", k, F(l, 13));
+        unsigned n = gy;
+        NEED(P(l, 0), n * (unsigned long long)stride * 2, "qkv");
+        NEED(P(l, 4), 4ull * n, "positions");
+        NEED(P(l, 5), 4ull * n, "row_seq");
+        NEED(P(l, 14), 4ull * n * heads * splits * d, "part_o");
+        NEED(P(l, 15), 8ull * n * heads * splits, "part_ml");
+        NEED(P(l, 16), 4ull * n * gx, "counters");
+        NEED(P(l, 17), 2ull * n * heads * d, "out");
+        for (unsigned r = 0; r < n; r++) {
+            int pos = RD(P(l, 4), r), seq = RD(P(l, 5), r);
+            CHECK(pos >= 0 && pos < width * bs && pos < split * splits, "%s: position %d, capacity %d", k, pos, width * bs);
+            NEED(P(l, 6) + 4ull * seq * width, 4ull * width, "block table row");
+            for (int j = 0; j <= pos; j += bs) {
+                int blk = RD(P(l, 6), (long long)seq * width + j / bs);
+                NEED(P(l, 2) + cache_off(blk, kv - 1, bs - 1, kv, bs, d), d * 2, "k block");
+                NEED(P(l, 3) + cache_off(blk, kv - 1, bs - 1, kv, bs, d), d * 2, "v block");
+            }
+        }
+        for (unsigned i = 0; i < n * gx; i++) CHECK(RD(P(l, 16), i) == 0, "%s: split counter %u is %d, not 0", k, i, RD(P(l, 16), i));
+    } else if (starts(k, "tinyrt_attn_prefill_d")) {
+        int d, g;
+        sscanf(k, "tinyrt_attn_prefill_d%d_g%d", &d, &g);
+        int stride = I(l, 1), width = I(l, 7), bs = I(l, 8), heads = I(l, 9), kv = I(l, 10);
+        CHECK(stride == (heads + 2 * kv) * d && b == 128 && gx == (unsigned)(heads / g) && l->smem == 0,
+              "%s: stride %d heads %d/%d grid %ux%u", k, stride, heads, kv, gx, gy);
+        CHECK(fabsf(F(l, 11) - 1.0f / sqrtf((float)d)) < 1e-6f, "%s: scale %g", k, F(l, 11));
+        NEED(P(l, 5), 12ull * gy, "tiles");
+        for (unsigned t = 0; t < gy; t++) {
+            int seq = RD(P(l, 5), 3 * t), first = RD(P(l, 5), 3 * t + 1), count = RD(P(l, 5), 3 * t + 2);
+            CHECK(count >= 1 && count <= 32 / g && first >= 0, "%s: tile %u = (%d, %d, %d)", k, t, seq, first, count);
+            NEED(P(l, 0) + (unsigned long long)first * stride * 2, (unsigned long long)count * stride * 2, "qkv rows");
+            NEED(P(l, 12) + 2ull * first * heads * d, 2ull * count * heads * d, "out rows");
+            NEED(P(l, 4) + 4ull * first, 4ull * count, "positions");
+            for (int r = 1; r < count; r++)
+                CHECK(RD(P(l, 4), first + r) == RD(P(l, 4), first + r - 1) + 1, "%s: positions not consecutive", k);
+            int last = RD(P(l, 4), first + count - 1);
+            CHECK(last < width * bs, "%s: position %d beyond the table", k, last);
+            NEED(P(l, 6) + 4ull * seq * width, 4ull * width, "block table row");
+            for (int j = 0; j <= last; j += bs) {
+                int blk = RD(P(l, 6), (long long)seq * width + j / bs);
+                NEED(P(l, 2) + cache_off(blk, kv - 1, bs - 1, kv, bs, d), d * 2, "k block");
+                NEED(P(l, 3) + cache_off(blk, kv - 1, bs - 1, kv, bs, d), d * 2, "v block");
+            }
+        }
+    } else if (!strcmp(k, "cublas_gemm")) {  // recorded by fake_gemm: m n k a lda b ldb c ldc fp32out
+        int m = I(l, 0), n = I(l, 1), kk = I(l, 2), lda = I(l, 4), ldb = I(l, 6), ldc = I(l, 8), c4 = I(l, 9);
+        CHECK(lda >= kk && ldb >= kk && ldc >= m, "gemm: leading dimensions");
+        NEED(P(l, 3), 2ull * lda * m, "gemm A (weights)");
+        NEED(P(l, 5), 2ull * ldb * n, "gemm B (activations)");
+        NEED(P(l, 7), (c4 ? 4ull : 2ull) * ldc * n, "gemm C (output)");
+    } else {
+        fail("%s: no checker for this kernel", k);
+        return 0;
+    }
+    return 1;
+}
+
+// Linked in only for the emulating build (emu_kernels.cpp): runs the real kernel sources on the CPU.
+extern int emu_run(const char *name, const unsigned *grid, unsigned block, unsigned shared, void **params)
+    __attribute__((weak));
+
+static void run_gemm(const Launch *l) {
+    if (!emu_run) return;  // only the emulating build computes (the structural one only checks arguments)
+    int m = I(l, 0), n = I(l, 1), kk = I(l, 2), lda = I(l, 4), ldb = I(l, 6), ldc = I(l, 8), c4 = I(l, 9);
+    const _Float16 *A = (const _Float16 *)(uintptr_t)P(l, 3), *B = (const _Float16 *)(uintptr_t)P(l, 5);
+    for (int j = 0; j < n; j++)
+        for (int i = 0; i < m; i++) {
+            float acc = 0;
+            for (int p = 0; p < kk; p++) acc += (float)A[p + (size_t)i * lda] * (float)B[p + (size_t)j * ldb];
+            if (c4) ((float *)(uintptr_t)P(l, 7))[i + (size_t)j * ldc] = acc;
+            else ((_Float16 *)(uintptr_t)P(l, 7))[i + (size_t)j * ldc] = (_Float16)acc;
+        }
+}
+
+// With the emulator every kernel and GEMM runs; without it only argmax does (its ids are the next step's tokens).
+static void run_launch(const Launch *l) {
+    if (!strcmp(l->fn, "cublas_gemm")) {
+        run_gemm(l);
+        return;
+    }
+    if (emu_run) {
+        void *params[24];
+        for (int i = 0; i < l->nparams; i++) params[i] = (void *)l->params[i];
+        if (emu_run(l->fn, l->g, l->b, l->smem, params)) return;
+        fail("%s: the emulator does not know this kernel", l->fn);
+    }
+    if (!strcmp(l->fn, "tinyrt_argmax_f32")) {
+        int vocab = I(l, 2);
+        for (unsigned r = 0; r < l->g[0]; r++) {
+            const float *row = (const float *)(uintptr_t)P(l, 0) + (size_t)r * vocab;
+            int best = 0;
+            for (int i = 1; i < vocab; i++) if (row[i] > row[best]) best = i;
+            ((int *)(uintptr_t)P(l, 1))[r] = best;
+        }
+    }
+}
+
+CUresult cuLaunchKernel(void *f, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz,
+                        unsigned smem, void *stream, void **params, void **extra) {
+    Launch l = {.fn = f, .g = {gx, gy, gz}, .b = bx * by * bz, .smem = smem};
+    if (by != 1 || bz != 1) { fail("%s: 2-D blocks", (char *)f); return ERR_INVALID_VALUE; }
+    // the driver knows each kernel's parameter count; tinyrt NULL-terminates its array, which lets us count them
+    for (l.nparams = 0; l.nparams < 24 && params[l.nparams]; l.nparams++) memcpy(l.params[l.nparams], params[l.nparams], 8);
+    return enqueue(&l, stream);  // arguments are checked when captured and again at every replay
+}
+
+// The fake cuBLAS enqueues its GEMMs here, so they are recorded into graphs like kernels.
+static CUresult enqueue(Launch *l, void *stream) {
+    Stream *st = stream;
+    launches++;
+    if (st->capturing) {
+        if (st->rec.n == st->rec.cap) { st->rec.cap = st->rec.cap ? 2 * st->rec.cap : 64; st->rec.l = realloc(st->rec.l, st->rec.cap * sizeof(Launch)); }
+        st->rec.l[st->rec.n++] = *l;
+        captured_launches++;
+        return check_launch(l) ? OK : ERR_INVALID_VALUE;
+    }
+    if (!check_launch(l)) return ERR_INVALID_VALUE;
+    run_launch(l);
+    return OK;
+}
+
+int fake_gemm(void *stream, int m, int n, int kk, CUdeviceptr a, int lda, CUdeviceptr b, int ldb, CUdeviceptr c,
+              int ldc, int fp32_out) {
+    Launch l = {.fn = "cublas_gemm", .g = {1, 1, 1}, .b = 1, .smem = 0, .nparams = 10};
+    long long v[10] = {m, n, kk, (long long)a, lda, (long long)b, ldb, (long long)c, ldc, fp32_out};
+    for (int i = 0; i < 10; i++) memcpy(l.params[i], &v[i], 8);
+    return enqueue(&l, stream);
+}
+
+// ---- for tests -----------------------------------------------------------------------------------------------
+int fake_report(char *buf, int len) {
+    return snprintf(buf, len,
+                    "device_allocations=%d device_bytes=%lld host_allocations=%lld events=%lld streams=%lld graphs=%lld"
+                    " graph_execs=%lld launches=%lld captured_launches=%lld replays=%lld memcpys=%lld"
+                    " invalid=%lld unknown_functions=%lld kernels_used=%d",
+                    ndev, dev_bytes, host_live, events_live, streams_live, graphs_live, execs_live, launches,
+                    captured_launches, replays, memcpys, invalid, unknown_fn, nnames);
+}
+int fake_inside(unsigned long long p, unsigned long long bytes) { return inside(p, bytes); }
