@@ -41,8 +41,7 @@ public final class CpuBackend implements Backend {
     public Weight weight(WeightData data) {
         return switch (data) {
             case WeightData.Dense d -> dense(DenseFormat.of(d.dtype()), d.rows(), d.cols(), d.bytes());
-            default -> throw new UnsupportedOperationException(data.getClass().getSimpleName()
-                    + " weights are not implemented by the CPU backend yet");
+            default -> QuantizedWeights.create(data);
         };
     }
 

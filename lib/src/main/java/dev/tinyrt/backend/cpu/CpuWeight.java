@@ -28,4 +28,29 @@ interface CpuWeight extends Weight {
             out[oOff + r - from] = dot(r, x, xOff, tmp);
         }
     }
+
+    /**
+     * How this weight wants its activation rows (pre-scaled, quantized): {@link Matmul} prepares them once per
+     * matmul, then runs {@link #dotRows(int, int, Activations, int, float[], int, float[])} or the tiles over
+     * {@link #widenRows} with the prepared values, then {@link #scaleOutputs}. As they are by default.
+     */
+    default InputFormat input() {
+        return InputFormat.PLAIN;
+    }
+
+    /**
+     * Decode over prepared rows: {@code out[oOff + r - from]} for rows [from, to) and token {@code token}. By default
+     * the fused dot over the prepared fp32 values; a format may read another form (W8A8: the int8 bytes), with the
+     * same bits.
+     */
+    default void dotRows(int from, int to, Activations x, int token, float[] out, int oOff, float[] tmp) {
+        dotRows(from, to, x.values(), token * cols(), out, oOff, tmp);
+    }
+
+    /**
+     * Scales the raw outputs of rows [from, to) for {@code token} (at {@code out[oOff..]}) where the format
+     * factored scales out of its dot products (quantized activations); nothing by default.
+     */
+    default void scaleOutputs(Activations x, int token, int from, int to, float[] out, int oOff) {
+    }
 }

@@ -49,47 +49,82 @@ final class Matmul {
 
     /** {@code out[t * w.rows() + r] = dot(row r of w, x[t * w.cols() ..])} for {@code t < tokens}. */
     static void multiply(CpuWeight w, float[] x, int tokens, float[] out, Parallel parallel) {
+        multiply(w, x, tokens, out, 0, w.rows(), parallel);
+    }
+
+    /**
+     * Writes row r of token t to {@code out[outOff + t * stride + r]}. The activation rows are prepared once (see
+     * {@link CpuWeight#input}); stacked parts that prepare theirs differently run one after another.
+     */
+    private static void multiply(CpuWeight w, float[] x, int tokens, float[] out, int outOff, int stride,
+                                 Parallel parallel) {
+        if (w instanceof StackedWeight s && preparesInput(s)) {
+            int first = 0;
+            for (CpuWeight part : s.parts()) {
+                multiply(part, x, tokens, out, outOff + first, stride, parallel);
+                first += part.rows();
+            }
+            return;
+        }
+        Activations a = w.input().prepare(x, tokens, w.cols());
         int rows = w.rows();
         if (tokens < TILE) {
-            parallel.forRange(rows, DECODE_GRAIN, (from, to) -> fusedRows(w, x, tokens, out, from, to));
+            parallel.forRange(rows, DECODE_GRAIN, (from, to) -> fusedRows(w, a, tokens, out, outOff, stride, from, to));
             return;
         }
         for (int t0 = 0; t0 < tokens; t0 += TOKEN_GROUP) {
             int first = t0;
             int count = Math.min(TOKEN_GROUP, tokens - t0);
-            parallel.forRange(rows, BLOCK_ROWS, (from, to) -> tiledRows(w, x, first, count, out, from, to));
+            parallel.forRange(rows, BLOCK_ROWS, (from, to) -> tiledRows(w, a, first, count, out, outOff, stride,
+                    from, to));
         }
     }
 
+    private static boolean preparesInput(StackedWeight s) {
+        for (CpuWeight part : s.parts()) {
+            if (!part.input().isPlain()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** Rows [from, to) for a few tokens, with the weight's fused dot; a 16-row slice stays cached across tokens. */
-    private static void fusedRows(CpuWeight w, float[] x, int tokens, float[] out, int from, int to) {
+    private static void fusedRows(CpuWeight w, Activations x, int tokens, float[] out, int outOff, int stride,
+                                  int from, int to) {
         float[] tmp = SCRATCH.get().tmp;
-        int rows = w.rows();
-        int cols = w.cols();
         for (int r = from; r < to; r += BLOCK_ROWS) {
             int end = Math.min(to, r + BLOCK_ROWS);
             for (int t = 0; t < tokens; t++) {
-                w.dotRows(r, end, x, t * cols, out, t * rows + r, tmp);
+                int o = outOff + t * stride + r;
+                w.dotRows(r, end, x, t, out, o, tmp);
+                w.scaleOutputs(x, t, r, end, out, o);
             }
         }
     }
 
     /** Rows [from, to) for tokens [first, first + count), one widened block of rows at a time. */
-    private static void tiledRows(CpuWeight w, float[] x, int first, int count, float[] out, int from, int to) {
+    private static void tiledRows(CpuWeight w, Activations x, int first, int count, float[] out, int outOff,
+                                  int stride, int from, int to) {
         Scratch s = SCRATCH.get();
         float[] block = s.block(BLOCK_ROWS * w.cols());
         for (int r = from; r < to; r += BLOCK_ROWS) {
             int end = Math.min(to, r + BLOCK_ROWS);
             w.widenRows(r, end, block, 0);
-            tiledBlock(block, r, end - r, w.rows(), w.cols(), x, first, count, out, s.acc);
+            tiledBlock(block, outOff + r, end - r, stride, w.cols(), x.values(), first, count, out, s.acc);
+            for (int t = first; t < first + count; t++) {
+                int o = outOff + t * stride + r;
+                w.scaleOutputs(x, t, r, end, out, o);
+            }
         }
     }
 
     /**
-     * Multiplies the {@code n} widened rows in {@code block} (weight rows {@code row0..}) with tokens
-     * [first, first + count). Only whole 4-row tiles run: rows past n hold stale values whose results are dropped.
+     * Multiplies the {@code n} widened rows in {@code block} with tokens [first, first + count) into
+     * {@code out[t * stride + col0 + i]}. Only whole 4-row tiles run: rows past n hold stale values whose results
+     * are dropped.
      */
-    private static void tiledBlock(float[] block, int row0, int n, int rows, int cols, float[] x, int first,
+    private static void tiledBlock(float[] block, int col0, int n, int stride, int cols, float[] x, int first,
                                    int count, float[] out, float[] acc) {
         int end = first + count;
         int t = first;
@@ -98,7 +133,7 @@ final class Matmul {
                 tile4x4(block, r * cols, x, t * cols, cols, acc);
                 for (int i = 0; i < Math.min(TILE, n - r); i++) {
                     for (int j = 0; j < TILE; j++) {
-                        out[(t + j) * rows + row0 + r + i] =
+                        out[(t + j) * stride + col0 + r + i] =
                                 finish(acc, i * TILE + j, block, (r + i) * cols, x, (t + j) * cols, cols);
                     }
                 }
@@ -108,7 +143,7 @@ final class Matmul {
             for (int r = 0; r < n; r += TILE) {
                 tile4x1(block, r * cols, x, t * cols, cols, acc);
                 for (int i = 0; i < Math.min(TILE, n - r); i++) {
-                    out[t * rows + row0 + r + i] = finish(acc, i, block, (r + i) * cols, x, t * cols, cols);
+                    out[t * stride + col0 + r + i] = finish(acc, i, block, (r + i) * cols, x, t * cols, cols);
                 }
             }
         }

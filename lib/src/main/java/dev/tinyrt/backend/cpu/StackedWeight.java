@@ -1,5 +1,7 @@
 package dev.tinyrt.backend.cpu;
 
+import java.util.List;
+
 /** Several weights with the same column count seen as one taller matrix (fused q|k|v or gate|up), no copy. */
 final class StackedWeight implements CpuWeight {
     private final CpuWeight[] parts;
@@ -20,6 +22,11 @@ final class StackedWeight implements CpuWeight {
         }
         this.rows = r;
         this.cols = parts[0].cols();
+    }
+
+    /** The parts in row order (Matmul runs them one by one when they prepare their inputs differently). */
+    List<CpuWeight> parts() {
+        return List.of(parts);
     }
 
     private int part(int row) {

@@ -53,10 +53,15 @@ final class Warmup {
         float[] dst = new float[w.cols()];
         float[] tmp = new float[VectorMath.LANES];
         float sink = 0;
+        // the decode path over prepared rows: for most formats the dot itself, for W8A8 its integer kernel
+        Activations prepared = w.input().prepare(x, 1, w.cols());
+        float[] out = new float[1];
         for (int i = 0; i < ROW_CALLS; i++) {
             sink += w.dot(0, x, 0, tmp);
+            w.dotRows(0, 1, prepared, 0, out, 0, tmp);
             w.widenRows(0, 1, dst, 0);
         }
+        sink += out[0];
         consume(sink + dst[0]);
     }
 
