@@ -1,6 +1,8 @@
 package dev.tinyrt.backend.cpu;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.IntVector;
 
 import java.lang.foreign.MemorySegment;
@@ -9,6 +11,7 @@ import java.lang.foreign.ValueLayout;
 import static dev.tinyrt.backend.cpu.VectorMath.F;
 import static dev.tinyrt.backend.cpu.VectorMath.I;
 import static dev.tinyrt.backend.cpu.VectorMath.LANES;
+import static dev.tinyrt.backend.cpu.VectorMath.LE;
 
 /**
  * W8A8 (SmoothQuant): int8 weights {@code [rows, cols]} with one scale per row; the activation row is pre-scaled and
@@ -58,7 +61,8 @@ final class W8A8Weight implements CpuWeight {
         long base = (long) row * cols;
         FloatVector acc = FloatVector.zero(F);
         for (int k = 0; k < bound; k += LANES) {
-            acc = QuantVectors.int8(q, base + k).fma(FloatVector.fromArray(F, x, xOff + k), acc);
+            FloatVector w = (FloatVector) ByteVector.fromMemorySegment(QuantVectors.B, q, base + k, LE).convertShape(VectorOperators.B2F, F, 0);
+            acc = w.fma(FloatVector.fromArray(F, x, xOff + k), acc);
         }
         return tail(VectorMath.sum(acc, tmp), base, x, xOff);
     }
@@ -76,9 +80,15 @@ final class W8A8Weight implements CpuWeight {
             long base = (long) r * cols;
             IntVector acc = IntVector.zero(I);
             for (int k = 0; k < bound; k += LANES) {
-                acc = QuantVectors.ints(q, base + k).mul(QuantVectors.ints(xq, xOff + k)).add(acc);
+                IntVector w = (IntVector) ByteVector.fromMemorySegment(QuantVectors.B, q, base + k, LE)
+                        .convertShape(VectorOperators.B2I, I, 0);
+                IntVector a = (IntVector) ByteVector.fromArray(QuantVectors.B, xq, xOff + k)
+                        .convertShape(VectorOperators.B2I, I, 0);
+                acc = w.mul(a).add(acc);
             }
-            out[oOff + r - from] = tail(VectorMath.sum(QuantVectors.floats(acc), tmp), base, x.values(), xOff);
+            // lane sums below 2^24 convert exactly; the scheme then sums the lanes in fp32
+                FloatVector lanes = (FloatVector) acc.convertShape(VectorOperators.I2F, F, 0);
+                out[oOff + r - from] = tail(VectorMath.sum(lanes, tmp), base, x.values(), xOff);
         }
     }
 
@@ -104,7 +114,7 @@ final class W8A8Weight implements CpuWeight {
             long base = (long) r * cols;
             int d = dOff + (r - from) * cols;
             for (int k = 0; k < bound; k += LANES) {
-                QuantVectors.int8(q, base + k).intoArray(dst, d + k);
+                ((FloatVector) ByteVector.fromMemorySegment(QuantVectors.B, q, base + k, LE).convertShape(VectorOperators.B2F, F, 0)).intoArray(dst, d + k);
             }
             for (int k = bound; k < cols; k++) {
                 dst[d + k] = q.get(ValueLayout.JAVA_BYTE, base + k);

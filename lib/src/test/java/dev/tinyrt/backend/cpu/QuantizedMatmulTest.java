@@ -129,6 +129,15 @@ class QuantizedMatmulTest {
                 expectedDots[row] = QuantizedReference.schemeDot(expected, row * cols, x, 0, cols);
             }
             assertBitsEqual(expectedDots, dots, describe(d) + " dot");
+            // row ranges starting and ending inside groups of four (stacked parts, thread chunks)
+            for (int from = 0; from < Math.min(rows, 6); from++) {
+                for (int to = Math.max(from + 1, rows - 5); to <= rows; to++) {
+                    float[] some = new float[to - from];
+                    w.dotRows(from, to, x, 0, some, 0, tmp);
+                    assertBitsEqual(java.util.Arrays.copyOfRange(expectedDots, from, to), some,
+                            describe(d) + " dotRows " + from + ".." + to);
+                }
+            }
         }
     }
 
@@ -292,7 +301,7 @@ class QuantizedMatmulTest {
         CpuWeight int4 = QuantizedWeights.create(new WeightData.Int4PerGroup("b", 2, cols, BLOCK,
                 randomBytes(cols, r, false), positive(8, r), null));
         assertEquals("W4A16 g" + BLOCK, int4.format());
-        assertEquals(cols + 4L * 8, int4.ownedBytes(), "repacked nibbles plus scales");
+        assertEquals(4 * cols / 2 + 4L * 8, int4.ownedBytes(), "nibbles padded to a group of four rows, plus scales");
         assertEquals("W8A8", QuantizedWeights.create(new WeightData.Int8W8A8("c", 2, cols,
                 randomBytes(2L * cols, r, false), positive(2, r), null)).format());
         assertEquals("FP8", QuantizedWeights.create(new WeightData.Fp8PerTensor("d", 2, cols,
