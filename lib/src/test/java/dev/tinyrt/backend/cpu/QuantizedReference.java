@@ -118,9 +118,13 @@ final class QuantizedReference {
 
     /** The whole matmul {@code out[t * rows + r]} for {@code x [tokens, cols]}. */
     static float[] matmul(WeightData data, float[] x, int tokens) {
+        return matmul(data, weightValues(data), x, tokens);
+    }
+
+    /** The same with the weight's values ({@link #weightValues}) decoded beforehand. */
+    static float[] matmul(WeightData data, float[] w, float[] x, int tokens) {
         int rows = data.rows();
         int cols = data.cols();
-        float[] w = weightValues(data);
         Prepared p = prepare(data, x, tokens);
         // W8A8 rows narrow enough that fp32 lane sums stay exact integers: the integer formula must agree
         boolean integer = data instanceof WeightData.Int8W8A8
