@@ -14,7 +14,7 @@ import java.util.concurrent.ConcurrentHashMap;
  *   <li>Page tables: the first touch of each page of a memory-mapped checkpoint faults (0.2-0.5 s for 2.2 GB
  *       on the 2-core machine); {@link MemorySegment#load()} does it up front.</li>
  *   <li>JIT: Vector API code runs orders of magnitude slower until C2 compiles it. Running each kernel many
- *       times (the weight's first row for its format's fused dot and widening, small fp32 arrays for the tiles)
+ *       times (the weight's first rows for its format's fused dot and widening, small fp32 arrays for the tiles)
  *       reaches the compile thresholds in a fraction of what the first real prefill would spend.</li>
  * </ul>
  * Warm-up changes no result: the kernels are deterministic, compiled or not.
@@ -53,12 +53,13 @@ final class Warmup {
         float[] dst = new float[w.cols()];
         float[] tmp = new float[VectorMath.LANES];
         float sink = 0;
-        // the decode path over prepared rows: for most formats the dot itself, for W8A8 its integer kernel
+        // the decode path over prepared rows, on a group of rows (formats with four-row kernels, W8A8's integer one)
         Activations prepared = w.input().prepare(x, 1, w.cols());
-        float[] out = new float[1];
+        int group = Math.min(w.rows(), InterleavedRows.ROWS);
+        float[] out = new float[group];
         for (int i = 0; i < ROW_CALLS; i++) {
             sink += w.dot(0, x, 0, tmp);
-            w.dotRows(0, 1, prepared, 0, out, 0, tmp);
+            w.dotRows(0, group, prepared, 0, out, 0, tmp);
             w.widenRows(0, 1, dst, 0);
         }
         sink += out[0];

@@ -22,9 +22,18 @@
  * dev.tinyrt.backend.cpu.Parallel} hands chunks to resident workers with a spin-then-park hand-off, since a
  * decode step makes a few hundred short parallel calls.
  *
- * <p><b>Adding a weight format</b> (int8, int4, ...): implement {@link dev.tinyrt.backend.cpu.CpuWeight}'s
+ * <p><b>Adding a weight format</b>: implement {@link dev.tinyrt.backend.cpu.CpuWeight}'s
  * {@code widenRows} (exact fp32 values, used by the prefill tiles) and {@code dot} (fused decode kernel that
  * follows the accumulation scheme, so its result equals the tiles' bit for bit);
  * {@code MatmulTest.everyPathGivesTheReferenceBits} is the check to extend.
+ *
+ * <p><b>Quantized formats</b> ({@link dev.tinyrt.backend.cpu.QuantizedWeights}): W8A16, W4A16/AWQ and FP8 widen
+ * their bytes in registers, four rows at a time from an interleaved copy ({@link
+ * dev.tinyrt.backend.cpu.InterleavedRows}); W8A8 multiplies int8 by int8 in int32 lanes. A format that pre-scales
+ * or quantizes its activations says so in {@code CpuWeight.input()}: {@link dev.tinyrt.backend.cpu.Matmul} prepares
+ * the token rows once per matmul ({@link dev.tinyrt.backend.cpu.InputFormat}), runs the same decode and tile paths
+ * over them, then applies per-token and per-row scales ({@code CpuWeight.scaleOutputs}). {@code
+ * QuantizedMatmulTest} checks every path against a scalar emulation, {@code QuantizedEngineTest} whole converted
+ * checkpoints.
  */
 package dev.tinyrt.backend.cpu;
