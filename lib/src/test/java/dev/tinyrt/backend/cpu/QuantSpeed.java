@@ -1,6 +1,5 @@
 package dev.tinyrt.backend.cpu;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -8,6 +7,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tinyrt.ProjectHome;
 import dev.tinyrt.bench.CpuSpeed;
 import dev.tinyrt.bench.RunInfo;
+import dev.tinyrt.bench.Stats;
 import dev.tinyrt.checkpoint.BuildConfigLoader;
 import dev.tinyrt.checkpoint.RandomCheckpoint;
 import dev.tinyrt.checkpoint.TrtllmConfig;
@@ -31,13 +31,15 @@ import java.util.TreeMap;
  * Weight bytes and CPU decode speed per precision of the TinyLlama-1.1B-shaped checkpoint (the random preset
  * {@code tinyllama-1.1b}, seed 0): converts it with each {@code configs/tinyllama_<precision>.yaml} (the
  * calibrated algorithms on 4 samples of 64 tokens: the weights are random, only bytes and speed are measured
- * here), then measures each checkpoint in a fresh JVM (no JIT profile carried over) with {@link CpuSpeed} and
- * writes one JSON with {@link RunInfo} provenance. Not a test; after {@code mvn -f lib/pom.xml test-compile
+ * here), then measures each checkpoint in a fresh JVM (no JIT profile carried over) with {@link CpuSpeed}, in
+ * rounds that interleave the precisions so that each sees the shared machine's load alike, and writes one JSON
+ * with {@link RunInfo} provenance. Not a test; after {@code mvn -f lib/pom.xml test-compile
  * dependency:build-classpath -Dmdep.outputFile=cp.txt}, from lib/:
  * <pre>
  * java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED \
  *   -cp target/test-classes:target/classes:$(cat cp.txt) dev.tinyrt.backend.cpu.QuantSpeed \
- *   --out ../data/results/cpu_quant_speed_tinyllama-1.1b.json [--work DIR] [--threads N] [--repeats N] [PRECISION...]
+ *   --out ../data/results/cpu_quant_speed_tinyllama-1.1b.json [--work DIR] [--threads N] [--rounds N]
+ *   [--decode-tokens N] [PRECISION...]
  * </pre>
  * Precisions: fp16 int8 int4 int4_awq w8a8_sq fp8 (the default: all).
  */
@@ -51,13 +53,13 @@ public final class QuantSpeed {
 
     public static void main(String[] args) throws Exception {
         if (args.length > 0 && args[0].equals("--measure")) {
-            measure(Path.of(args[1]), Integer.parseInt(args[2]), Integer.parseInt(args[3]), Integer.parseInt(args[4]));
+            measure(Path.of(args[1]), Integer.parseInt(args[2]), Integer.parseInt(args[3]));
             return;
         }
         Path out = null;
         Path work = Path.of(System.getProperty("java.io.tmpdir"), "tinyrt-quant-speed");
         int threads = Runtime.getRuntime().availableProcessors();
-        int repeats = 5;
+        int rounds = 5;
         int decodeTokens = 64;
         List<String> precisions = new ArrayList<>();
         for (int i = 0; i < args.length; i++) {
@@ -65,7 +67,7 @@ public final class QuantSpeed {
                 case "--out" -> out = Path.of(args[++i]);
                 case "--work" -> work = Path.of(args[++i]);
                 case "--threads" -> threads = Integer.parseInt(args[++i]);
-                case "--repeats" -> repeats = Integer.parseInt(args[++i]);
+                case "--rounds" -> rounds = Integer.parseInt(args[++i]);
                 case "--decode-tokens" -> decodeTokens = Integer.parseInt(args[++i]);
                 default -> precisions.add(args[i]);
             }
@@ -77,20 +79,46 @@ public final class QuantSpeed {
         Path hf = RandomCheckpoint.cachedPreset("tinyllama-1.1b", 0);
         result.put("model", "random preset tinyllama-1.1b, seed 0, fp16 (RandomCheckpoint.cachedPreset)");
         result.put("threads", threads);
-        result.put("note", "decode tokens/s on a machine shared with other jobs: medians are noisy");
-        ArrayNode rows = result.putArray("precisions");
+        result.put("decode", "tokens/s of " + decodeTokens + " greedy tokens after a 128-token prompt, one run per "
+                + "precision per round (after a warm-up run), rounds interleaving the precisions");
+        result.put("note", "2-core machine shared with other jobs: speeds vary with their load (load_avg_1m, read "
+                + "before each run); medians over rounds are still noisy");
+        Map<String, Path> dirs = new java.util.LinkedHashMap<>();
+        Map<String, ObjectNode> rows = new java.util.LinkedHashMap<>();
         for (String p : precisions) {
             Path dir = convert(hf, p, work);
-            ObjectNode row = rows.addObject();
+            dirs.put(p, dir);
+            ObjectNode row = JSON.createObjectNode();
             row.put("precision", p);
             row.put("config", "configs/tinyllama_" + p + ".yaml");
             row.put("quant_algo", TrtllmConfig.read(dir).quantization().algo().configName());
             Path file = dir.resolve(TrtllmConfig.WEIGHTS_FILE);
             row.put("checkpoint_file_bytes", Files.size(file));
             row.set("checkpoint_tensor_bytes", tensorBytes(file));
-            row.setAll(child(dir, threads, repeats, decodeTokens));
-            System.err.println(p + ": " + row.get("engine_weight_bytes") + " bytes, decode "
-                    + row.get("decode").get("tokens_per_s"));
+            row.putArray("runs");
+            rows.put(p, row);
+        }
+        for (int round = 0; round < rounds; round++) {
+            for (String p : precisions) {
+                ObjectNode run = child(dirs.get(p), threads, decodeTokens);
+                ObjectNode row = rows.get(p);
+                row.put("engine_weight_bytes", run.remove("engine_weight_bytes").asLong());
+                ((ArrayNode) row.get("runs")).add(run);
+                System.err.printf("round %d %s: decode %.2f tok/s (load %.2f)%n", round + 1, p,
+                        run.get("decode_tokens_per_s").asDouble(), run.get("load_avg_1m").asDouble());
+            }
+        }
+        ArrayNode out2 = result.putArray("precisions");
+        for (ObjectNode row : rows.values()) {
+            double[] decode = new double[rounds];
+            double[] prefill = new double[rounds];
+            for (int i = 0; i < rounds; i++) {
+                decode[i] = row.get("runs").get(i).get("decode_tokens_per_s").asDouble();
+                prefill[i] = row.get("runs").get(i).get("prefill_128_tokens_per_s").asDouble();
+            }
+            row.set("decode_tokens_per_s", Stats.of(decode).toJson());
+            row.set("prefill_128_tokens_per_s", Stats.of(prefill).toJson());
+            out2.add(row);
         }
         String json = JSON.writeValueAsString(result);
         System.out.println(json);
@@ -137,11 +165,11 @@ public final class QuantSpeed {
     }
 
     /** Runs {@link #measure} in a fresh JVM with this one's class path and flags. */
-    private static ObjectNode child(Path dir, int threads, int repeats, int decodeTokens) throws Exception {
+    private static ObjectNode child(Path dir, int threads, int decodeTokens) throws Exception {
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-Xmx8g", "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
                 "-cp", System.getProperty("java.class.path"), QuantSpeed.class.getName(), "--measure", dir.toString(),
-                String.valueOf(threads), String.valueOf(repeats), String.valueOf(decodeTokens)));
+                String.valueOf(threads), String.valueOf(decodeTokens)));
         Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
         String stdout = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         if (p.waitFor() != 0) {
@@ -150,17 +178,20 @@ public final class QuantSpeed {
         return (ObjectNode) JSON.readTree(stdout);
     }
 
-    /** In the child JVM: engine weight bytes, load time, and decode speed after a 128-token prompt. */
-    private static void measure(Path dir, int threads, int repeats, int decodeTokens) throws IOException {
+    /**
+     * In the child JVM: engine weight bytes, load time, then after a warm-up run one prefill of 128 tokens and one
+     * greedy decode of {@code decodeTokens} after a 128-token prompt.
+     */
+    private static void measure(Path dir, int threads, int decodeTokens) throws IOException {
         long t0 = System.nanoTime();
         try (LoadedModel m = LoadedModel.open(dir, new LoadedModel.Options("cpu", StoragePrecision.AUTO, threads))) {
             ObjectNode n = JSON.createObjectNode();
             n.put("load_s", Math.round((System.nanoTime() - t0) / 1e7) / 100.0);
             n.put("engine_weight_bytes", m.model().weightBytes());
-            ObjectNode speed = CpuSpeed.run(m, new CpuSpeed.Settings(List.of(128), 128, decodeTokens, 1, repeats));
-            n.set("decode", speed.get("decode"));
-            JsonNode prefill = speed.get("prefill").get(0);
-            n.set("prefill_128", prefill);
+            n.put("load_avg_1m", Double.parseDouble(Files.readString(Path.of("/proc/loadavg")).split(" ")[0]));
+            ObjectNode speed = CpuSpeed.run(m, new CpuSpeed.Settings(List.of(128), 128, decodeTokens, 1, 1));
+            n.put("decode_tokens_per_s", speed.get("decode").get("tokens_per_s").get("median").asDouble());
+            n.put("prefill_128_tokens_per_s", speed.get("prefill").get(0).get("tokens_per_s").get("median").asDouble());
             System.out.println(JSON.writeValueAsString(n));
         }
     }
