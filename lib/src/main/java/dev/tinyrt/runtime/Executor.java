@@ -375,8 +375,15 @@ public final class Executor implements AutoCloseable {
             }
             row += n;
         }
-        float[][] logits = model.forward(new StepBatch(tokens, positions, parts,
-                logitRows.stream().mapToInt(Integer::intValue).toArray()), cache);
+        StepBatch step = new StepBatch(tokens, positions, parts, logitRows.stream().mapToInt(Integer::intValue).toArray());
+        // when every token of the step is a plain argmax, the backend picks it where the logits are (on a GPU only
+        // the ids cross to the host: bs x vocab floats per step otherwise)
+        boolean argmaxOnly = true;
+        for (int i = 0; i < batch.size() && argmaxOnly; i++) {
+            argmaxOnly = batch.get(i).decoding.pickedByArgmax();
+        }
+        float[][] logits = argmaxOnly ? null : model.forward(step, cache);
+        int[] picked = argmaxOnly ? model.forwardGreedy(step, cache) : null;
         int next = 0;
         for (int i = 0; i < batch.size(); i++) {
             Sequence s = batch.get(i);
@@ -387,7 +394,7 @@ public final class Executor implements AutoCloseable {
             }
             boolean finished;
             try {
-                finished = s.decoding.accept(logits[next++]);
+                finished = argmaxOnly ? s.decoding.acceptToken(picked[next++]) : s.decoding.accept(logits[next++]);
             } catch (RuntimeException e) {
                 running.remove(s);
                 release(s);

@@ -50,15 +50,32 @@ final class SequenceDecoding {
         }
     }
 
+    /**
+     * Whether the next token is the plain argmax of the logits (greedy, no repetition penalty, no log-probs): then
+     * the backend may pick it where the logits are and hand over only the id ({@link #acceptToken}).
+     */
+    boolean pickedByArgmax() {
+        return params.isGreedy() && params.repetitionPenalty() == 1f && params.logprobs() == 0;
+    }
+
     /** Samples the next token from {@code logits}, emits it, and returns true when the sequence is finished. */
     boolean accept(float[] logits) {
         int token = sampler.next(logits, history, length);
+        if (params.logprobs() > 0) {
+            logprobs.add(TokenLogprob.topK(logits, params.logprobs()));
+        }
+        return emit(token);
+    }
+
+    /** Emits a token the backend already picked ({@link #pickedByArgmax}); true when the sequence is finished. */
+    boolean acceptToken(int token) {
+        return emit(token);
+    }
+
+    private boolean emit(int token) {
         long now = System.nanoTime();
         if (length == prompt.length) {
             firstTokenNanos = now;
-        }
-        if (params.logprobs() > 0) {
-            logprobs.add(TokenLogprob.topK(logits, params.logprobs()));
         }
         if (length == history.length) {
             history = Arrays.copyOf(history, history.length * 2);
