@@ -160,6 +160,9 @@ public class benchmark implements Callable<Integer> {
         @Option(names = "--model", description = "take vocabulary size and special ids from this model (default: the bundled one)")
         Path model;
         @Option(names = "--seed", defaultValue = "0") long seed;
+        @Option(names = "--shared-prefix", defaultValue = "0",
+                description = "tokens every prompt starts with (a shared system prompt; needs --min-len above it)")
+        int sharedPrefix;
         @Option(names = "--out", required = true, description = "JSON-lines file to write") Path out;
 
         @Override
@@ -169,7 +172,7 @@ public class benchmark implements Callable<Integer> {
             Set<Integer> specials = Workloads.specialIds(c);
             var requests = new TokenNormDist(numRequests, inputMean, inputStdev, outputMean, outputStdev, minLen,
                     maxInput != null ? maxInput : Integer.MAX_VALUE, maxOutput != null ? maxOutput : Integer.MAX_VALUE,
-                    c.vocabSize(), specials, seed).generate();
+                    c.vocabSize(), specials, seed).generate(sharedPrefix);
             Datasets.write(out, requests);
             System.out.printf("%s: %d requests, mean input %.1f, mean output %.1f tokens%n", out, requests.size(),
                     requests.stream().mapToInt(r -> r.inputLength()).average().orElse(0),
