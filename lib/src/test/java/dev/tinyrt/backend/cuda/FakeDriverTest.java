@@ -44,7 +44,7 @@ class FakeDriverTest {
     }
 
     /** Builds libcuda.so.1 (with the kernel emulator or without), libcublas.so.13 and libcublasLt.so.13 into out. */
-    private static void buildFakes(Path out, boolean emulate) throws Exception {
+    static void buildFakes(Path out, boolean emulate) throws Exception {
         assumeTrue(gcc(), "no gcc to build the fake driver");
         assumeTrue(KernelImage.present(), "kernels not built (no nvcc)");
         Path lib64 = out.resolve("lib64");
@@ -91,7 +91,7 @@ class FakeDriverTest {
     }
 
     /** Runs main of {@code scenario} in a child JVM that loads the fakes in {@code out}; returns its output. */
-    private static String scenario(Path out, Class<?> scenario) throws Exception {
+    static String scenario(Path out, Class<?> scenario) throws Exception {
         String classPath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
         List<String> java = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "--enable-native-access=ALL-UNNAMED", "--add-modules", "jdk.incubator.vector", "-Xmx2g", "-cp",
@@ -113,7 +113,7 @@ class FakeDriverTest {
         return text;
     }
 
-    private static String tail(String s) {
+    static String tail(String s) {
         return s.length() > 20000 ? s.substring(s.length() - 20000) : s;
     }
 }
