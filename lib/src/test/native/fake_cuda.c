@@ -26,7 +26,12 @@ typedef struct { uintptr_t p; size_t n; } Block;
 static Block *dev; static int ndev, cdev;
 static long long dev_bytes, host_live, events_live, streams_live, graphs_live, execs_live, launches, invalid, unknown_fn;
 static long long replays, captured_launches, memcpys, contexts;
-static const unsigned long long TOTAL = 80ull << 30;
+// 80 GiB of "device" memory, or FAKE_CUDA_TOTAL_MIB (tests of memory-based sizing)
+static unsigned long long total_bytes(void) {
+    const char *mib = getenv("FAKE_CUDA_TOTAL_MIB");
+    return mib ? strtoull(mib, NULL, 10) << 20 : 80ull << 30;
+}
+#define TOTAL total_bytes()
 
 static void fail(const char *fmt, ...) {
     va_list ap; va_start(ap, fmt);

@@ -92,6 +92,11 @@ class FakeDriverTest {
 
     /** Runs main of {@code scenario} in a child JVM that loads the fakes in {@code out}; returns its output. */
     static String scenario(Path out, Class<?> scenario) throws Exception {
+        return scenario(out, scenario, java.util.Map.of());
+    }
+
+    /** As {@link #scenario(Path, Class)} with extra environment variables for the child (and the fakes). */
+    static String scenario(Path out, Class<?> scenario, java.util.Map<String, String> env) throws Exception {
         String classPath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
         List<String> java = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "--enable-native-access=ALL-UNNAMED", "--add-modules", "jdk.incubator.vector", "-Xmx2g", "-cp",
@@ -100,6 +105,7 @@ class FakeDriverTest {
         pb.environment().put("LD_LIBRARY_PATH", out.toAbsolutePath().toString());
         pb.environment().put("CUDA_HOME", out.toAbsolutePath().toString());
         pb.environment().put("OPT_OUT_TRACKING", "true");
+        pb.environment().putAll(env);
         Path log = out.resolve("scenario.log");
         pb.redirectOutput(log.toFile());
         Process p = pb.start();
