@@ -206,6 +206,26 @@ public final class CudaBackend implements Backend {
         tactics.force(shape, tactic);
     }
 
+    /** The tactic chosen for every GEMM shape so far (an engine build stores them). */
+    public List<TacticRecord> tactics() {
+        return tactics.table().stream().map(c -> new TacticRecord(c.shape().n(), c.shape().m(), c.shape().k(),
+                c.shape().fp32Out(), c.shape().swiglu(), c.tactic().name(), c.gemvMicros(), c.cublasMicros(),
+                c.measured())).toList();
+    }
+
+    /** sha256 of the kernel sources the loaded fatbin was built from (tactics are only valid for those). */
+    public String kernelSourcesHash() {
+        return KernelImage.info().getProperty("sources_sha256", "unknown");
+    }
+
+    /** Uses stored choices (from an engine) instead of timing those shapes again. */
+    public void useTactics(List<TacticRecord> stored) {
+        for (TacticRecord t : stored) {
+            tactics.force(new MatmulTactics.Shape(t.n(), t.m(), t.k(), t.fp32Out(), t.swiglu()),
+                    MatmulTactics.Tactic.valueOf(t.tactic()));
+        }
+    }
+
     /** Chosen matmul tactics, one line per shape, for reports. */
     public List<String> tacticReport() {
         List<String> lines = new ArrayList<>();
