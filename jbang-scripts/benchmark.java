@@ -73,6 +73,9 @@ public class benchmark implements Callable<Integer> {
     Integer maxNumTokens;
     @Option(names = "--kv-cache-tokens", description = "KV-cache capacity (default: what the point needs)")
     Integer kvCacheTokens;
+    @Option(names = "--kv-cache-free-gpu-mem-fraction", defaultValue = "0.9",
+            description = "CUDA: share of free GPU memory the KV cache may take (default: 0.9)")
+    double kvCacheFreeGpuMemFraction;
     @Option(names = "--prefix-caching", description = "reuse cached prompt blocks (off: repeats send the same prompts)")
     boolean prefixCaching;
     @Option(names = "--out", description = "write the results JSON here") Path out;
@@ -93,7 +96,7 @@ public class benchmark implements Callable<Integer> {
         BenchmarkOptions options = new BenchmarkOptions(model, engine, precisions, backend, batchSizes, inputLens,
                 outputLen, requests, concurrency, dataset, inputStdev, outputStdev, warmup, repeats,
                 batching.stream().map(Batching::parse).distinct().toList(), baseline, python, threads, seed,
-                maxNumTokens, kvCacheTokens, prefixCaching, work, command);
+                maxNumTokens, kvCacheTokens, prefixCaching, work, command, kvCacheFreeGpuMemFraction);
         BenchmarkReport report;
         try {
             report = Benchmark.run(options, System.err);
