@@ -222,4 +222,5 @@ inline uint4 __ldg(const uint4* p) { return *p; }
 inline float __ldcg(const float* p) { return *p; }
 inline float rsqrtf(float x) { return 1.0f / std::sqrt(x); }
 inline float __uint_as_float(unsigned u) { float f; std::memcpy(&f, &u, 4); return f; }
+inline unsigned __float_as_uint(float f) { unsigned u; std::memcpy(&u, &f, 4); return u; }
 inline int min(int a, int b) { return a < b ? a : b; }
