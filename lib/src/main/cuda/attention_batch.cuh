@@ -8,7 +8,7 @@
 // by the host (not derived from the batch), so a row's arithmetic depends only on its own position and cache: its
 // output bits are the same whatever else is in the batch. Keys stream through shared memory in tiles of
 // BATCH_ATTN_TILE, staged through registers so the next tile's loads are in flight while this one is computed:
-//   scores   thread (key j, heads g0, g0 + 2, ...) dots its key with q (fp32, in shared memory, broadcast);
+//   scores   thread (key j, heads g0, g0 + 2D/64, ...) dots its key with q (fp32, in shared memory, broadcast);
 //   softmax  one warp per head: the tile's max and sum update the head's running max and sum (online softmax);
 //   P.V      thread (8-dim chunk c, half or all of the G heads, a slice of 4 or 8 consecutive keys) accumulates
 //            chunk c of its heads over its keys (at most 4 heads a thread, so its sums stay in few registers).
