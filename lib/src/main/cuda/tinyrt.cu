@@ -6,3 +6,4 @@
 #include "rope.cuh"
 #include "attention.cuh"
 #include "sampling.cuh"
+#include "attention_batch.cuh"

@@ -28,6 +28,10 @@ Thunk thunk(void (*f)(A...)) {
     K(tinyrt_attn_prefill_##P##d##D##_g1) K(tinyrt_attn_prefill_##P##d##D##_g2)                               \
     K(tinyrt_attn_prefill_##P##d##D##_g4) K(tinyrt_attn_prefill_##P##d##D##_g8)
 #define ATTN_D(D) ATTN_DP(, D) ATTN_DP(int8_, D) ATTN_DP(fp8_, D)
+#define ATTN_BATCH_D(D)                                                                                        \
+    K(tinyrt_attn_decode_batch_d##D##_g1) K(tinyrt_attn_decode_batch_d##D##_g2)                                \
+    K(tinyrt_attn_decode_batch_d##D##_g4) K(tinyrt_attn_decode_batch_d##D##_g6)                                \
+    K(tinyrt_attn_decode_batch_d##D##_g8)
 
 const std::map<std::string, Thunk>& table() {
     static const std::map<std::string, Thunk> t = {
@@ -38,7 +42,7 @@ const std::map<std::string, Thunk>& table() {
         K(tinyrt_add_rms_norm_v8_f32) K(tinyrt_rope_store_kv) K(tinyrt_rope_store_kv_int8) K(tinyrt_rope_store_kv_fp8)
         K(tinyrt_sample_f32)
         GEMV(1) GEMV(2) GEMV(3) GEMV(4) GEMV(5) GEMV(6) GEMV(7) GEMV(8)
-        ATTN_D(16) ATTN_D(32) ATTN_D(64) ATTN_D(128)
+        ATTN_D(16) ATTN_D(32) ATTN_D(64) ATTN_D(128) ATTN_BATCH_D(64) ATTN_BATCH_D(128)
     };
     return t;
 }

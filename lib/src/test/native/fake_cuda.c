@@ -340,6 +340,49 @@ static int check_launch(const Launch *l) {
         NEED(P(l, 0), (unsigned long long)m * kk * 2, "w");
         NEED(P(l, 1), (unsigned long long)nt * kk * 2, "x");
         NEED(P(l, 2), (unsigned long long)nt * m * (o4 ? 4 : 2), "out");
+    } else if (starts(k, "tinyrt_attn_decode_batch_d")) {  // same arguments as the latency kernel below
+        int d, g;
+        sscanf(k, "tinyrt_attn_decode_batch_d%d_g%d", &d, &g);
+        int stride = I(l, 1), width = I(l, 7), bs = I(l, 8), heads = I(l, 9), kv = I(l, 10);
+        int split = I(l, 11), splits = I(l, 12);
+        CHECK(stride == (heads + 2 * kv) * d && heads == kv * g && gx == (unsigned)kv && gz == (unsigned)splits
+              && b == 2u * d && l->smem == 0, "%s: stride %d heads %d/%d grid %ux%ux%u block %u", k, stride, heads, kv,
+              gx, gy, gz, b);
+        CHECK(split > 0 && split % 64 == 0, "%s: split length %d is not a multiple of the 64-key tile", k, split);
+        CHECK(fabsf(F(l, 13) - 1.0f / sqrtf((float)d)) < 1e-6f, "%s: scale %g", k, F(l, 13));
+        unsigned n = gy;
+        NEED(P(l, 0), n * (unsigned long long)stride * 2, "qkv");
+        NEED(P(l, 4), 4ull * n, "positions");
+        NEED(P(l, 5), 4ull * n, "row_seq");
+        NEED(P(l, 14), 4ull * n * heads * splits * d, "part_o");
+        NEED(P(l, 15), 8ull * n * heads * splits, "part_ml");
+        NEED(P(l, 16), 4ull * n * kv, "counters");
+        NEED(P(l, 17), 2ull * n * heads * d, "out");
+        for (unsigned r = 0; r < n; r++) {
+            int pos = RD(P(l, 4), r), seq = RD(P(l, 5), r);
+            CHECK(pos >= 0 && pos < width * bs && pos < split * splits, "%s: position %d, capacity %d", k, pos, width * bs);
+            NEED(P(l, 6) + 4ull * seq * width, 4ull * width, "block table row");
+            for (int j = 0; j <= pos; j += bs) {
+                int blk = RD(P(l, 6), (long long)seq * width + j / bs);
+                NEED(P(l, 2) + cache_off(blk, kv - 1, bs - 1, kv, bs, d, 2), d * 2, "k block");
+                NEED(P(l, 3) + cache_off(blk, kv - 1, bs - 1, kv, bs, d, 2), d * 2, "v block");
+            }
+        }
+        for (unsigned i = 0; i < n * kv; i++) CHECK(RD(P(l, 16), i) == 0, "%s: split counter %u is %d, not 0", k, i, RD(P(l, 16), i));
+        int fused = I(l, 21);
+        CHECK(fused == 0 || fused == 1, "%s: fuse_rope %d", k, fused);
+        CHECK(F(l, 22) == 1.0f, "%s: kv_scale %g: the batched kernel reads fp16 caches only", k, F(l, 22));
+        if (fused) {
+            NEED(P(l, 20), 4ull * n, "slots");
+            for (unsigned r = 0; r < n; r++) {
+                int pos = RD(P(l, 4), r), slot = RD(P(l, 20), r), seq = RD(P(l, 5), r);
+                NEED(P(l, 18) + (unsigned long long)pos * d / 2 * 4, d / 2 * 4, "cos row");
+                NEED(P(l, 19) + (unsigned long long)pos * d / 2 * 4, d / 2 * 4, "sin row");
+                CHECK(slot == RD(P(l, 6), (long long)seq * width + pos / bs) * bs + pos % bs,
+                      "%s: slot %d of row %u does not match its block table", k, slot, r);
+                NEED(P(l, 2) + cache_off(slot / bs, kv - 1, slot % bs, kv, bs, d, 2), d * 2, "k cache slot");
+            }
+        }
     } else if (starts(k, "tinyrt_attn_decode_")) {
         int d, g;
         CHECK(sscanf(strrchr(k, 'd'), "d%d_g%d", &d, &g) == 2, "%s: name", k);

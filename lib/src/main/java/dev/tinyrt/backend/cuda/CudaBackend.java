@@ -76,6 +76,9 @@ public final class CudaBackend implements Backend {
     private int vocabulary = -1;
     private PendingRope pendingRope;
     private boolean fuseRope = !Boolean.getBoolean("tinyrt.cuda.noRopeFusion");
+    private int batchAttentionFrom = DecodeAttention.batchFromProperty();
+    private int batchAttentionSplitKeys = DecodeAttention.BATCH_SPLIT_KEYS;
+    private long batchedAttentionLaunches;
     private boolean capturing;
     private boolean closed;
 
@@ -197,6 +200,34 @@ public final class CudaBackend implements Backend {
         flushRope();
         fuseRope = on;
         graphs.invalidate();  // recorded steps hold the other variant
+    }
+
+    /**
+     * Decode steps of at least {@code from} rows use the batched attention kernel (0: never; default
+     * -Dtinyrt.cuda.batchAttentionFrom or {@value DecodeAttention#DEFAULT_BATCH_FROM}), splitting contexts every
+     * {@code splitKeys} keys (a multiple of 64; default {@value DecodeAttention#BATCH_SPLIT_KEYS}).
+     */
+    void batchAttention(int from, int splitKeys) {
+        if (from < 0 || splitKeys <= 0 || splitKeys % 64 != 0) {
+            throw new IllegalArgumentException("batched attention from " + from + " rows, " + splitKeys
+                    + " keys per split (a positive multiple of 64)");
+        }
+        flushRope();
+        batchAttentionFrom = from;
+        batchAttentionSplitKeys = splitKeys;
+        step = null;  // the next step sizes the split buffers for this choice
+        graphs.invalidate();  // recorded steps hold the other kernel
+    }
+
+    /** Launches of the batched decode attention kernel so far (the self-test checks that it ran). */
+    long batchedAttentionLaunches() {
+        return batchedAttentionLaunches;
+    }
+
+    private DecodeAttention decodeAttention(StepPlan plan, CudaKvCache cache) {
+        KvStorage kv = cache.storage;
+        return DecodeAttention.choose(kv.dtype, plan.tokens(), cache.heads, kv.kvHeads, kv.headDim,
+                cache.decodeHeadsPerBlock(), plan.width() * kv.blockSize, batchAttentionFrom, batchAttentionSplitKeys);
     }
 
     /** Forgets every tactic choice, so the next steps choose (and, with autotuning, measure) again. */
@@ -535,12 +566,11 @@ public final class CudaBackend implements Backend {
         driver.copyToDeviceAsync(base, pinned, plan.bytes(), stream);
         driver.record(uploadDone, stream);
         if (plan.decodeOnly()) {
-            int heads = cache.heads;
-            DecodeSplits splits = DecodeSplits.forCapacity(plan.width() * cache.blockSize(), cache.storage.headDim);
-            long partials = (long) plan.tokens() * heads * splits.count();
+            DecodeAttention a = decodeAttention(plan, cache);
+            long partials = (long) plan.tokens() * cache.heads * a.splits().count();
             partOut.atLeast(4 * partials * cache.storage.headDim);
             partMaxSum.atLeast(8 * partials);
-            counters.atLeast(4L * plan.tokens() * (heads / cache.decodeHeadsPerBlock()));
+            counters.atLeast(4L * a.counters(plan.tokens()));
         }
         step = new Step(batch, cache, plan, base);
         return step;
@@ -809,16 +839,19 @@ public final class CudaBackend implements Backend {
         }
         pendingRope = null;
         if (p.decodeOnly()) {
-            DecodeSplits splits = DecodeSplits.forCapacity(p.width() * kv.blockSize, d);
-            int dg = c.decodeHeadsPerBlock();
-            launch(KernelNames.attentionDecode(kv.dtype, d, dg), heads / dg, p.tokens(), splits.count(), 128, 0, args.reset().ptr(t.pointer).i32(t.cols()).ptr(kv.keys(layer))
+            DecodeAttention a = decodeAttention(p, c);
+            DecodeSplits splits = a.splits();
+            launch(a.kernel(), a.gridX(), p.tokens(), splits.count(), a.threads(), 0, args.reset().ptr(t.pointer).i32(t.cols()).ptr(kv.keys(layer))
                             .ptr(kv.values(layer)).ptr(s.at(p.positionsAt())).ptr(s.at(p.rowSequenceAt()))
                             .ptr(s.at(p.blockTablesAt())).i32(p.width()).i32(kv.blockSize).i32(heads)
                             .i32(kv.kvHeads).i32(splits.length()).i32(splits.count()).f32(scale)
                             .ptr(partOut.pointer).ptr(partMaxSum.pointer).ptr(counters.pointer).ptr(o.pointer)
                             .ptr(fused ? rope.table()[0] : 0).ptr(fused ? rope.table()[1] : 0)
                             .ptr(s.at(p.slotsAt())).i32(fused ? 1 : 0).f32(kv.scale(layer)));
-            profiled(fused ? "attention decode + rope_kv" : "attention decode", kvBytes + t.bytes() + o.bytes());
+            batchedAttentionLaunches += a.batched() ? 1 : 0;
+            long read = a.batched() ? 2L * kv.dtype.bytes() * p.keysRead() * kv.kvHeads * d : kvBytes;  // batched: K and V read once
+            profiled((a.batched() ? "attention decode batched" : "attention decode") + (fused ? " + rope_kv" : ""),
+                    read + t.bytes() + o.bytes());
         } else {
             launch(KernelNames.attentionPrefill(kv.dtype, d, g), heads / g, p.tiles(), 1, 128, 0,
                     args.reset().ptr(t.pointer).i32(t.cols()).ptr(kv.keys(layer)).ptr(kv.values(layer))

@@ -44,8 +44,10 @@ import java.util.concurrent.Callable;
  * The GPU self-test (run on a machine with a GPU; Maven's tests cannot reach one): every CUDA kernel against the
  * CPU backend on small random inputs — norms, adds, GEMV (every row count) and cuBLAS products, fused SwiGLU,
  * RoPE with the KV-cache write, prefill and split-K decode attention over shuffled block tables (MHA, GQA, odd
- * groups, head dims 16 to 128, chunked prefill, mixed batches; fp16, int8 and fp8 KV caches), gathers, argmax —
- * then whole random models (fp16 and int8/fp8 KV), CUDA against CPU and graphs against eager. Prints one line per check and exits 1 if any fails.
+ * groups, head dims 16 to 128, chunked prefill, mixed batches; fp16, int8 and fp8 KV caches), the batched decode
+ * attention (ragged batches, and bit for bit the same output for a sequence alone or batched), gathers, argmax,
+ * sampling — then whole random models (fp16 and int8/fp8 KV), CUDA against CPU and graphs against eager. Prints one
+ * line per check and exits 1 if any fails.
  */
 @Command(name = "cuda_selftest", mixinStandardHelpOptions = true,
         description = "Check every CUDA kernel against the CPU backend (needs a GPU).")
@@ -60,6 +62,11 @@ public final class CudaSelfTest implements Callable<Integer> {
 
     @Option(names = "--out", description = "also write the results as JSON") Path out;
     @Option(names = "--tmp", description = "scratch directory for random checkpoints") Path tmp;
+    @Option(names = "--only", split = ",", description = "run only these groups: ${COMPLETION-CANDIDATES}")
+    List<Group> only;
+
+    /** Groups of checks, in the order they run. */
+    enum Group { elementwise, matmul, attention, batched_attention, argmax, sampling, models }
 
     private final List<Check> checks = new ArrayList<>();
     private final SplittableRandom random = new SplittableRandom(20261126);
@@ -80,13 +87,14 @@ public final class CudaSelfTest implements Callable<Integer> {
             arena = a;
             System.out.println("GPU: " + g.device().name() + ", compute " + g.device().computeCapability()
                     + ", driver " + g.device().driverVersion() + ", kernels " + KernelImage.info());
-            guard("elementwise", this::elementwise);
-            guard("matmul", this::matmuls);
-            guard("attention", this::attentions);
-            guard("argmax", this::argmax);
-            guard("sampling", this::sampling);
+            guard(Group.elementwise, this::elementwise);
+            guard(Group.matmul, this::matmuls);
+            guard(Group.attention, this::attentions);
+            guard(Group.batched_attention, this::batchedAttentions);
+            guard(Group.argmax, this::argmax);
+            guard(Group.sampling, this::sampling);
         }
-        guard("models", () -> models(scratch));
+        guard(Group.models, () -> models(scratch));
         long failed = checks.stream().filter(k -> !k.passed()).count();
         System.out.printf("%s: %d checks, %d failed%n", failed == 0 ? "PASS" : "FAIL", checks.size(), failed);
         if (out != null) {
@@ -95,8 +103,11 @@ public final class CudaSelfTest implements Callable<Integer> {
         return failed == 0 ? 0 : 1;
     }
 
-    /** Runs a group; an exception is a failed check (with its message), and the other groups still run. */
-    private void guard(String group, Runnable body) {
+    /** Runs a group (if selected); an exception is a failed check (with its message), and the others still run. */
+    private void guard(Group group, Runnable body) {
+        if (only != null && !only.contains(group)) {
+            return;
+        }
         try {
             body.run();
         } catch (RuntimeException | AssertionError e) {
@@ -321,6 +332,128 @@ public final class CudaSelfTest implements Callable<Integer> {
         return KvCacheFormat.quantized(kv, scales);
     }
 
+    /**
+     * The batched decode attention kernel (forced for every decode step): against the CPU over ragged batches (GQA
+     * groups 8, 6 and 4, MHA, head dims 64 and 128, contexts of 1 to 131 keys across block and split boundaries, one
+     * split and several), and a sequence's output bits alone = in a batch.
+     */
+    private void batchedAttentions() {
+        Scenario ragged = new Scenario("ragged batch, 1..131 keys", 32, 5,
+                new int[][]{{31, 32, 33, 64, 65, 130, 0}, {1, 1, 1, 1, 1, 1, 1}, {1, 1, 1, 1, 1, 1, 1}});
+        long before = gpu.batchedAttentionLaunches();
+        try {
+            gpu.batchAttention(1, DecodeAttention.BATCH_SPLIT_KEYS);
+            for (int[] c : new int[][]{{32, 4, 64}, {8, 8, 64}, {16, 2, 128}, {8, 2, 128}, {12, 2, 64}}) {
+                attention(c[0], c[1], c[2], ragged, " (batched kernel)");
+            }
+            gpu.batchAttention(1, 64);  // a split per 64-key tile: several splits merged
+            attention(32, 4, 64, ragged, " (batched kernel, 64-key splits)");
+            attention(4, 4, 128, ragged, " (batched kernel, 64-key splits)");
+            gpu.fuseRope(false);
+            attention(32, 4, 64, ragged, " (batched kernel, 64-key splits, RoPE not fused)");
+            gpu.fuseRope(true);
+            for (int splitKeys : new int[]{DecodeAttention.BATCH_SPLIT_KEYS, 64}) {
+                gpu.batchAttention(1, splitKeys);
+                batchInvariance(32, 4, 64, splitKeys);
+                batchInvariance(8, 8, 128, splitKeys);
+            }
+        } finally {
+            gpu.batchAttention(DecodeAttention.batchFromProperty(), DecodeAttention.BATCH_SPLIT_KEYS);
+        }
+        long launches = gpu.batchedAttentionLaunches() - before;
+        record(new Check("batched decode attention kernel ran", launches > 0 ? 0 : 1, 0, 0, launches > 0,
+                launches + " launches"));
+    }
+
+    /**
+     * Each sequence's decode output alone must equal, bit for bit, its row of the same step batched with the others
+     * (contexts of 0 to 130 keys; the new key's RoPE and cache write are fused, and rewrite the same values).
+     */
+    private void batchInvariance(int heads, int kvHeads, int headDim, int splitKeys) {
+        String label = "batched attention h=" + heads + "/" + kvHeads + " d=" + headDim + " split " + splitKeys
+                + ": alone = batched, bit for bit";
+        LlamaConfig config = new LlamaConfig(16, heads * headDim, 32, 2, heads, kvHeads, headDim, 1024, 1e-5f,
+                10000.0, false, "float16", 1, List.of(2));
+        RopeTable rope = new RopeTable(headDim, 1024, 10000.0);
+        int[] lengths = {0, 1, 31, 32, 33, 70, 130};
+        int blockSize = 32;
+        int[][] tables = shuffledTables(lengths.length, 5, heads * 17L + headDim);
+        int qkvCols = (heads + 2 * kvHeads) * headDim;
+        try (KvCache cache = gpu.kvCache(config, lengths.length * 5, blockSize)) {
+            List<StepBatch.Chunk> prompts = new ArrayList<>();
+            List<Integer> positions = new ArrayList<>();
+            for (int s = 0; s < lengths.length; s++) {
+                if (lengths[s] > 0) {
+                    prompts.add(new StepBatch.Chunk(positions.size(), lengths[s], lengths[s], tables[s]));
+                    for (int i = 0; i < lengths[s]; i++) {
+                        positions.add(i);
+                    }
+                }
+            }
+            int n = positions.size();
+            StepBatch prefill = new StepBatch(new int[n], positions.stream().mapToInt(Integer::intValue).toArray(),
+                    prompts, new int[0]);
+            Tensor qkv = tensor(values(n, qkvCols, 1.0, 0), false).gpu();
+            gpu.ropeAndStoreKv(qkv, cache, 0, prefill, rope);
+            gpu.attention(qkv, cache, 0, prefill, gpu.tensor(n, heads * headDim));
+            float[][] rows = values(lengths.length, qkvCols, 1.0, 0);
+            int[] all = new int[lengths.length];
+            Arrays.setAll(all, i -> i);
+            float[][] together = decode(cache, rope, tables, lengths, all, rows, heads * headDim);
+            List<Integer> differing = new ArrayList<>();
+            for (int s = 0; s < lengths.length; s++) {
+                float[][] alone = decode(cache, rope, tables, lengths, new int[]{s}, new float[][]{rows[s]},
+                        heads * headDim);
+                if (!Arrays.equals(alone[0], together[s])) {
+                    differing.add(lengths[s]);
+                }
+            }
+            double largest = 0;
+            for (float[] row : together) {
+                for (float v : row) {
+                    largest = Float.isFinite(v) ? Math.max(largest, Math.abs(v)) : Double.NaN;
+                }
+            }
+            boolean ok = differing.isEmpty() && largest > 0;  // and not vacuously: real, finite outputs
+            record(new Check(label, ok ? 0 : 1, largest, 0, ok, differing.isEmpty() ? "" : "contexts that differ: "
+                    + differing));
+        }
+    }
+
+    /** One decode step of sequences {@code which} (at positions lengths[s]) with qkv rows {@code rows}; its output. */
+    private float[][] decode(KvCache cache, RopeTable rope, int[][] tables, int[] lengths, int[] which, float[][] rows,
+                             int outCols) {
+        List<StepBatch.Chunk> chunks = new ArrayList<>();
+        int[] pos = new int[which.length];
+        for (int r = 0; r < which.length; r++) {
+            int s = which[r];
+            pos[r] = lengths[s];
+            chunks.add(new StepBatch.Chunk(r, 1, lengths[s] + 1, tables[s]));
+        }
+        StepBatch batch = new StepBatch(new int[which.length], pos, chunks, new int[0]);
+        Tensor qkv = tensor(rows, false).gpu();
+        Tensor out = gpu.tensor(which.length, outCols);
+        gpu.ropeAndStoreKv(qkv, cache, 0, batch, rope);
+        gpu.attention(qkv, cache, 0, batch, out);
+        return gpu.toHost(out);
+    }
+
+    /** Block tables over shuffled physical blocks, so no sequence's blocks are contiguous. */
+    private static int[][] shuffledTables(int sequences, int blocksPerSequence, long seed) {
+        List<Integer> shuffled = new ArrayList<>();
+        for (int i = 0; i < sequences * blocksPerSequence; i++) {
+            shuffled.add(i);
+        }
+        java.util.Collections.shuffle(shuffled, new java.util.Random(seed));
+        int[][] tables = new int[sequences][blocksPerSequence];
+        for (int s = 0; s < sequences; s++) {
+            for (int b = 0; b < blocksPerSequence; b++) {
+                tables[s][b] = shuffled.get(s * blocksPerSequence + b);
+            }
+        }
+        return tables;
+    }
+
     private void attention(int heads, int kvHeads, int headDim, Scenario scenario, String variant) {
         attention(heads, kvHeads, headDim, scenario, variant, KvCacheDtype.AUTO);
     }
@@ -333,17 +466,7 @@ public final class CudaSelfTest implements Callable<Integer> {
         KvCacheFormat format = kv.quantized() ? kvFormat(kv, config.numLayers()) : KvCacheFormat.AUTO;
         int sequences = scenario.steps()[0].length;
         int blocks = sequences * scenario.blocksPerSequence();
-        List<Integer> shuffled = new ArrayList<>();
-        for (int i = 0; i < blocks; i++) {
-            shuffled.add(i);
-        }
-        java.util.Collections.shuffle(shuffled, new java.util.Random(heads * 31L + headDim));
-        int[][] tables = new int[sequences][scenario.blocksPerSequence()];
-        for (int s = 0; s < sequences; s++) {
-            for (int b = 0; b < tables[s].length; b++) {
-                tables[s][b] = shuffled.get(s * tables[s].length + b);
-            }
-        }
+        int[][] tables = shuffledTables(sequences, scenario.blocksPerSequence(), heads * 31L + headDim);
         int qkvCols = (heads + 2 * kvHeads) * headDim;
         int[] lengths = new int[sequences];
         try (KvCache gCache = gpu.kvCache(config, blocks, scenario.blockSize(), format);

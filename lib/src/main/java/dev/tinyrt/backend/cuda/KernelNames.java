@@ -18,6 +18,9 @@ final class KernelNames {
     static final int[] HEAD_GROUPS = {1, 2, 4, 8};
     /** Query heads per decode attention block: at most 4, so its running sums stay in registers. */
     static final int[] DECODE_HEAD_GROUPS = {1, 2, 4};
+    /** Head dimensions and GQA groups (whole groups per block) of the batched decode attention (attention_batch.cuh). */
+    static final int[] BATCH_DECODE_HEAD_DIMS = {64, 128};
+    static final int[] BATCH_DECODE_GROUPS = {1, 2, 4, 6, 8};
 
     static final String EMBED_F16 = "tinyrt_embed_f16";
     static final String EMBED_F32 = "tinyrt_embed_f32";
@@ -62,6 +65,24 @@ final class KernelNames {
 
     static String attentionDecode(int headDim, int group) {
         return attentionDecode(KvCacheDtype.FP16, headDim, group);
+    }
+
+    static String attentionDecodeBatch(int headDim, int group) {
+        return "tinyrt_attn_decode_batch_d" + headDim + "_g" + group;
+    }
+
+    /** Whether the batched decode attention has a kernel for this head dimension and GQA group. */
+    static boolean hasBatchDecode(int headDim, int group) {
+        return contains(BATCH_DECODE_HEAD_DIMS, headDim) && contains(BATCH_DECODE_GROUPS, group);
+    }
+
+    private static boolean contains(int[] values, int value) {
+        for (int v : values) {
+            if (v == value) {
+                return true;
+            }
+        }
+        return false;
     }
 
     static String attentionPrefill(int headDim, int group) {
@@ -159,6 +180,11 @@ final class KernelNames {
                 for (int g : HEAD_GROUPS) {
                     names.add(attentionPrefill(kv, d, g));
                 }
+            }
+        }
+        for (int d : BATCH_DECODE_HEAD_DIMS) {
+            for (int g : BATCH_DECODE_GROUPS) {
+                names.add(attentionDecodeBatch(d, g));
             }
         }
         return names;

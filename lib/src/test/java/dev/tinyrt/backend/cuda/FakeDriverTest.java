@@ -90,6 +90,14 @@ class FakeDriverTest {
         assertTrue(text.contains("EMULATED SCENARIO PASSED"), tail(text));
     }
 
+    @Test
+    void theBatchedDecodeAttentionMatchesTheCpuAndIsBatchInvariantWhenEmulated() throws Exception {
+        Path out = Path.of("target/fake-cuda-emulated-batch-attention");
+        buildFakes(out, true);
+        String text = scenario(out, EmulatedBatchAttentionScenario.class);
+        assertTrue(text.contains("BATCHED ATTENTION SCENARIO PASSED"), tail(text));
+    }
+
     /** Runs main of {@code scenario} in a child JVM that loads the fakes in {@code out}; returns its output. */
     static String scenario(Path out, Class<?> scenario) throws Exception {
         return scenario(out, scenario, java.util.Map.of());
