@@ -3,5 +3,6 @@
 #include "elementwise.cuh"
 #include "norm.cuh"
 #include "gemv.cuh"
+#include "qgemv.cuh"
 #include "rope.cuh"
 #include "attention.cuh"

@@ -23,6 +23,9 @@ Thunk thunk(void (*f)(A...)) {
 
 #define K(name) {#name, thunk(name)},
 #define GEMV(NT) K(tinyrt_gemv_n##NT##_f16) K(tinyrt_gemv_n##NT##_f32) K(tinyrt_gemv_gate_up_n##NT)
+#define QGEMV(F, NT) K(tinyrt_qgemv_##F##_n##NT##_f16) K(tinyrt_qgemv_##F##_n##NT##_f32) K(tinyrt_qgemv_##F##_gate_up_n##NT)
+#define QGEMV_EMU(F) QGEMV(F, 1) QGEMV(F, 2) QGEMV(F, 3) QGEMV(F, 4) QGEMV(F, 5) QGEMV(F, 6) QGEMV(F, 7) QGEMV(F, 8) \
+    K(tinyrt_dequant_##F)
 #define ATTN_D(D)                                                                                  \
     K(tinyrt_attn_decode_d##D##_g1) K(tinyrt_attn_decode_d##D##_g2) K(tinyrt_attn_decode_d##D##_g4)  \
     K(tinyrt_attn_prefill_d##D##_g1) K(tinyrt_attn_prefill_d##D##_g2) K(tinyrt_attn_prefill_d##D##_g4) \
@@ -36,6 +39,7 @@ const std::map<std::string, Thunk>& table() {
         K(tinyrt_add_rms_norm_f32) K(tinyrt_rms_norm_v8_f16) K(tinyrt_rms_norm_v8_f32) K(tinyrt_add_rms_norm_v8_f16)
         K(tinyrt_add_rms_norm_v8_f32) K(tinyrt_rope_store_kv)
         GEMV(1) GEMV(2) GEMV(3) GEMV(4) GEMV(5) GEMV(6) GEMV(7) GEMV(8)
+        QGEMV_EMU(w8) QGEMV_EMU(w4)
         ATTN_D(16) ATTN_D(32) ATTN_D(64) ATTN_D(128)
     };
     return t;

@@ -225,7 +225,7 @@ static int expected_params(const char *name) {
         {"tinyrt_embed_", 4}, {"tinyrt_add_rms_norm_", 6}, {"tinyrt_rms_norm_", 5}, {"tinyrt_add_", 3},
         {"tinyrt_swiglu", 4}, {"tinyrt_gather_rows", 4}, {"tinyrt_f32_to_f16", 3}, {"tinyrt_bf16_to_f16", 3},
         {"tinyrt_argmax_f32", 3}, {"tinyrt_read_probe", 3}, {"tinyrt_spin", 1}, {"tinyrt_rope_store_kv", 12},
-        {"tinyrt_gemv_", 5}, {"tinyrt_attn_decode_", 22}, {"tinyrt_attn_prefill_", 13}};
+        {"tinyrt_gemv_", 5}, {"tinyrt_qgemv_", 9}, {"tinyrt_dequant_", 8}, {"tinyrt_attn_decode_", 22}, {"tinyrt_attn_prefill_", 13}};
     for (unsigned i = 0; i < sizeof table / sizeof table[0]; i++) if (starts(name, table[i].prefix)) return table[i].n;
     return -1;
 }
@@ -308,6 +308,31 @@ static int check_launch(const Launch *l) {
         NEED(P(l, 0), (unsigned long long)m * kk * 2, "w");
         NEED(P(l, 1), (unsigned long long)nt * kk * 2, "x");
         NEED(P(l, 2), (unsigned long long)nt * m * (o4 ? 4 : 2), "out");
+    } else if (starts(k, "tinyrt_qgemv_") || starts(k, "tinyrt_dequant_")) {
+        // (w, scales, group, pre, pre_split, x, out, m, k) or (w, scales, group, pre, pre_split, out, rows, cols)
+        int w4 = starts(k, "tinyrt_qgemv_w4") || starts(k, "tinyrt_dequant_w4"), deq = starts(k, "tinyrt_dequant_");
+        int gate_up = strstr(k, "_gate_up_") != 0, o4 = strstr(k, "_f32") != 0;
+        int m = I(l, deq ? 6 : 7), kk = I(l, deq ? 7 : 8), group = I(l, 2), split = I(l, 4);
+        unsigned long long rows = gate_up ? 2ull * m : (unsigned long long)m;
+        CHECK(kk % (w4 ? 32 : 16) == 0 && (!w4 || (group % 32 == 0 && group > 0 && kk % group == 0)),
+              "%s: k %d group %d", k, kk, group);
+        CHECK(P(l, 0) % 16 == 0, "%s: 16-byte alignment of the weight", k);
+        NEED(P(l, 0), rows * kk / (w4 ? 2 : 1), "w");
+        NEED(P(l, 1), w4 ? rows * (kk / group) * 2 : rows * 4, "scales");
+        if (P(l, 3)) {
+            CHECK(split >= 0 && (unsigned long long)split <= rows, "%s: pre_split %d of %llu rows", k, split, rows);
+            NEED(P(l, 3), 4ull * kk * (split < (long long)rows ? 2 : 1), "pre-scale");
+            CHECK(P(l, 3) % 16 == 0, "%s: 16-byte alignment of the pre-scale", k);
+        }
+        if (deq) {
+            NEED(P(l, 5), rows * kk * 2, "out");
+        } else {
+            CHECK(sscanf(k + strlen("tinyrt_qgemv_w8_"), gate_up ? "gate_up_n%d" : "n%d", &nt) == 1 && nt >= 1 && nt <= 8,
+                  "%s: token rows", k);
+            CHECK(gx == (unsigned)(m + 7) / 8 && b == 256 && l->smem == 0, "%s: m %d grid %u block %u", k, m, gx, b);
+            NEED(P(l, 5), (unsigned long long)nt * kk * 2, "x");
+            NEED(P(l, 6), (unsigned long long)nt * m * (o4 ? 4 : 2), "out");
+        }
     } else if (starts(k, "tinyrt_attn_decode_d")) {
         int d, g;
         sscanf(k, "tinyrt_attn_decode_d%d_g%d", &d, &g);

@@ -67,6 +67,7 @@ public final class CudaBackend implements Backend {
     private final Growable partOut;
     private final Growable partMaxSum;
     private final Growable counters;
+    private final Growable dequantScratch;
     private int vocabulary = -1;
     private PendingRope pendingRope;
     private boolean fuseRope = !Boolean.getBoolean("tinyrt.cuda.noRopeFusion");
@@ -130,6 +131,7 @@ public final class CudaBackend implements Backend {
         this.partOut = new Growable("attention partial outputs");
         this.partMaxSum = new Growable("attention partial max/sum");
         this.counters = new Growable("attention split counters");
+        this.dequantScratch = new Growable("dequantized weight for prefill");
     }
 
     /** A device buffer that only grows; growing moves it, which invalidates recorded graphs. */
@@ -206,7 +208,8 @@ public final class CudaBackend implements Backend {
         List<String> lines = new ArrayList<>();
         for (MatmulTactics.Choice c : tactics.table()) {
             MatmulTactics.Shape s = c.shape();
-            lines.add(String.format("n=%d m=%d k=%d%s%s -> %s%s", s.n(), s.m(), s.k(), s.fp32Out() ? " fp32-out" : "",
+            lines.add(String.format("n=%d m=%d k=%d%s%s%s -> %s%s", s.n(), s.m(), s.k(),
+                    s.format().equals("F16") ? "" : " " + s.format(), s.fp32Out() ? " fp32-out" : "",
                     s.swiglu() ? " swiglu-in" : "", c.tactic(), c.measured()
                             ? String.format(" (gemv %.2f us, cublas %.2f us)", c.gemvMicros(), c.cublasMicros())
                             : " (rule)"));
@@ -306,10 +309,10 @@ public final class CudaBackend implements Backend {
     @Override
     public Weight weight(WeightData data) {
         ensureOpen();
-        if (!(data instanceof WeightData.Dense d)) {
-            throw new UnsupportedOperationException(data.getClass().getSimpleName()
-                    + " weights are not implemented by the CUDA backend yet");
+        if (!(data instanceof WeightData.Dense)) {
+            return quantizedWeight(data);
         }
+        WeightData.Dense d = (WeightData.Dense) data;
         long elements = (long) d.rows() * d.cols();
         long out = memory.allocate(2 * elements);
         switch (d.dtype()) {
@@ -328,6 +331,33 @@ public final class CudaBackend implements Backend {
         return new CudaWeight(d.name(), out, d.rows(), d.cols());
     }
 
+    /**
+     * W8A16 and W4A16 (AWQ included) re-packed for the quantized kernels ({@link WeightPacking}); other forms and
+     * shapes those kernels cannot read are dequantized to fp16 here.
+     */
+    private Weight quantizedWeight(WeightData data) {
+        try (Arena a = Arena.ofConfined()) {
+            if (!WeightPacking.kernelsApply(data)) {
+                return weight(WeightPacking.dequantized(data, a));
+            }
+            WeightPacking.Packed p = WeightPacking.pack(data, a);
+            long values = memory.allocate(p.values().byteSize());
+            long scales = memory.allocate(p.scales().byteSize());
+            upload(values, p.values());
+            upload(scales, p.scales());
+            long pre = 0;
+            List<CudaWeight.PreScale> pres = List.of();
+            if (p.preScale() != null) {
+                pre = memory.allocate(4L * data.cols());
+                upload(pre, a.allocateFrom(JAVA_FLOAT, p.preScale()));
+                pres = List.of(new CudaWeight.PreScale(0, p.preScale()));
+            }
+            return new CudaWeight(data.name(), p.format(), values, scales, pre, data.rows(), pres, data.rows(),
+                    data.cols(), p.groupSize(), p.values().byteSize() + p.scales().byteSize()
+                    + (pre == 0 ? 0 : 4L * data.cols()));
+        }
+    }
+
     /** Copies host bytes to the device on this backend's stream and waits (the source may go away after). */
     private void upload(long dst, MemorySegment src) {
         if (src.isNative()) {
@@ -343,35 +373,97 @@ public final class CudaBackend implements Backend {
         }
     }
 
-    /** One matrix holding the parts' rows in order; the parts' memory is freed (they can no longer be used). */
+    /**
+     * One matrix holding the parts' rows in order; the parts' memory is freed (they can no longer be used). Parts
+     * must share format and group size; quantized parts may have at most two distinct pre-scales, each over
+     * consecutive rows (q|k|v share one, an AWQ gate|up may have two).
+     */
     @Override
     public Weight concatRows(Weight... parts) {
         ensureOpen();
-        int cols = parts[0].cols();
+        CudaWeight first = (CudaWeight) parts[0];
+        int cols = first.cols();
         int rows = 0;
-        for (Weight p : parts) {
-            if (p.cols() != cols) {
-                throw new IllegalArgumentException("concatRows needs equal column counts, got " + cols + " and "
-                        + p.cols());
-            }
-            rows += p.rows();
-        }
-        long out = memory.allocate(2L * rows * cols);
-        long at = out;
+        List<CudaWeight.PreScale> pres = new ArrayList<>();
+        float[] previous = null;
         for (Weight p : parts) {
             CudaWeight w = (CudaWeight) p;
-            long bytes = 2L * w.rows() * cols;
-            driver.copyDeviceAsync(at, w.pointer(), bytes, stream);
-            at += bytes;
+            if (w.cols() != cols) {
+                throw new IllegalArgumentException("concatRows needs equal column counts, got " + cols + " and "
+                        + w.cols());
+            }
+            if (w.format != first.format || w.groupSize != first.groupSize) {
+                throw new IllegalArgumentException("concatRows needs one format, got " + first.format() + " (group "
+                        + first.groupSize + ") and " + w.format() + " (group " + w.groupSize + ")");
+            }
+            if (w.preScales.size() > 1) {
+                throw new UnsupportedOperationException(w.name + " is fused already");
+            }
+            float[] pre = w.preScales.isEmpty() ? null : w.preScales.getFirst().values();
+            if (rows == 0) {
+                previous = pre;
+            } else if (!java.util.Arrays.equals(previous, pre)) {
+                if (pres.size() == 2) {
+                    throw new UnsupportedOperationException("concatRows of " + first.name + " and " + w.name
+                            + ": the CUDA kernels take at most two pre-scales, each over consecutive rows");
+                }
+                if (pres.isEmpty()) {
+                    pres.add(new CudaWeight.PreScale(0, previous != null ? previous : ones(cols)));
+                }
+                pres.add(new CudaWeight.PreScale(rows, pre != null ? pre : ones(cols)));
+                previous = pre;
+            }
+            rows += w.rows();
+        }
+        if (pres.isEmpty() && previous != null) {
+            pres.add(new CudaWeight.PreScale(0, previous));
+        }
+        long valueBytes = first.valueBytesPerRow() * rows;
+        long scaleBytes = first.scaleBytesPerRow() * rows;
+        long values = memory.allocate(valueBytes);
+        long scales = scaleBytes == 0 ? 0 : memory.allocate(scaleBytes);
+        long pre = pres.isEmpty() ? 0 : memory.allocate(4L * cols * pres.size());
+        long vAt = values;
+        long sAt = scales;
+        for (Weight p : parts) {
+            CudaWeight w = (CudaWeight) p;
+            long vb = w.valueBytesPerRow() * w.rows();
+            driver.copyDeviceAsync(vAt, w.pointer(), vb, stream);
+            vAt += vb;
+            if (scaleBytes > 0) {
+                long sb = w.scaleBytesPerRow() * w.rows();
+                driver.copyDeviceAsync(sAt, w.scales(), sb, stream);
+                sAt += sb;
+            }
+        }
+        try (Arena a = Arena.ofConfined()) {
+            for (int i = 0; i < pres.size(); i++) {
+                upload(pre + 4L * cols * i, a.allocateFrom(JAVA_FLOAT, pres.get(i).values()));
+            }
         }
         driver.synchronize(stream);
         StringBuilder name = new StringBuilder();
         for (Weight p : parts) {
             CudaWeight w = (CudaWeight) p;
             name.append(name.isEmpty() ? "" : "|").append(w.name);
-            memory.free(w.release());
+            for (long owned : w.release()) {
+                if (owned != 0) {
+                    memory.free(owned);
+                }
+            }
         }
-        return new CudaWeight(name.toString(), out, rows, cols);
+        if (first.format == CudaWeight.Format.F16) {
+            return new CudaWeight(name.toString(), values, rows, cols);
+        }
+        int split = pres.size() == 2 ? pres.get(1).firstRow() : rows;
+        return new CudaWeight(name.toString(), first.format, values, scales, pre, split, pres, rows, cols,
+                first.groupSize, valueBytes + scaleBytes + 4L * cols * pres.size());
+    }
+
+    private static float[] ones(int n) {
+        float[] v = new float[n];
+        java.util.Arrays.fill(v, 1f);
+        return v;
     }
 
     @Override
@@ -578,7 +670,7 @@ public final class CudaBackend implements Backend {
         require(o.rows() == ids.length && o.cols() == t.cols(), "embed shapes");
         long idsPtr = deviceInts(ids, true);
         launch(o.fp32 ? KernelNames.EMBED_F32 : KernelNames.EMBED_F16, ids.length, 1, 1, THREADS, 0,
-                args.reset().ptr(t.pointer()).ptr(idsPtr).ptr(o.pointer).i32(o.cols()));
+                args.reset().ptr(t.f16()).ptr(idsPtr).ptr(o.pointer).i32(o.cols()));
         profiled("embed", 2L * ids.length * t.cols() + o.bytes());
     }
 
@@ -590,7 +682,7 @@ public final class CudaBackend implements Backend {
         require(!o.fp32 && in.rows() == o.rows() && in.cols() == o.cols() && gamma.cols() == in.cols(),
                 "rmsNorm shapes");
         launch(KernelNames.norm(in.fp32, in.cols()), in.rows(), 1, 1, KernelNames.normThreads(in.cols()), 0,
-                args.reset().ptr(in.pointer).ptr(((CudaWeight) gamma).pointer()).f32(eps).ptr(o.pointer).i32(in.cols()));
+                args.reset().ptr(in.pointer).ptr(((CudaWeight) gamma).f16()).f32(eps).ptr(o.pointer).i32(in.cols()));
         profiled("rms_norm", in.bytes() + o.bytes());
     }
 
@@ -604,7 +696,7 @@ public final class CudaBackend implements Backend {
                 && o.cols() == r.cols() && gamma.cols() == r.cols(), "addRmsNorm shapes");
         launch(KernelNames.addNorm(r.fp32, r.cols()), r.rows(), 1, 1, KernelNames.normThreads(r.cols()), 0,
                 args.reset().ptr(r.pointer)
-                .ptr(d.pointer).ptr(((CudaWeight) gamma).pointer()).f32(eps).ptr(o.pointer).i32(r.cols()));
+                .ptr(d.pointer).ptr(((CudaWeight) gamma).f16()).f32(eps).ptr(o.pointer).i32(r.cols()));
         profiled("add_rms_norm", 2 * r.bytes() + d.bytes() + o.bytes());
     }
 
@@ -630,22 +722,54 @@ public final class CudaBackend implements Backend {
             throw new IllegalArgumentException("matmul shapes: x " + in.rows() + "x" + in.cols() + " " + in.dtype()
                     + ", w " + m.rows() + "x" + m.cols() + ", out " + o.rows() + "x" + o.cols());
         }
-        MatmulTactics.Shape shape = new MatmulTactics.Shape(in.rows(), m.rows(), m.cols(), o.fp32, false);
+        MatmulTactics.Shape shape = new MatmulTactics.Shape(in.rows(), m.rows(), m.cols(), o.fp32, false,
+                m.format.label);
         MatmulTactics.Tactic tactic = tactics.choose(shape, mayMeasure(),
                 t -> timeMicros(() -> linear(t, in, m, o)));
         linear(tactic, in, m, o);
-        profiled("matmul " + m.rows() + "x" + m.cols() + " " + tactic.name().toLowerCase(java.util.Locale.ROOT),
+        profiled("matmul " + m.rows() + "x" + m.cols() + formatLabel(m) + " "
+                        + tactic.name().toLowerCase(java.util.Locale.ROOT),
                 m.ownedBytes() + in.bytes() + o.bytes());
     }
 
+    private static String formatLabel(CudaWeight w) {
+        return w.format.quantized() ? " " + w.format.label.toLowerCase(java.util.Locale.ROOT) : "";
+    }
+
+    /**
+     * out = x · wᵀ. GEMV: tinyrt's kernels (quantized ones dequantize in registers). CUBLAS: cublasGemmEx, for a
+     * quantized weight on an fp16 copy dequantized into a scratch matrix first (prefill: the copy costs one pass
+     * over the weight, small next to a GEMM of many rows).
+     */
     private void linear(MatmulTactics.Tactic tactic, CudaTensor in, CudaWeight w, CudaTensor out) {
         int n = in.rows();
         if (tactic == MatmulTactics.Tactic.GEMV) {
-            launch(KernelNames.gemv(n, out.fp32), ceilDiv(w.rows(), THREADS / 32), 1, 1, THREADS, 0,
-                    args.reset().ptr(w.pointer()).ptr(in.pointer).ptr(out.pointer).i32(w.rows()).i32(w.cols()));
+            if (w.format.quantized()) {
+                launch(KernelNames.qgemv(w.format.kernel, n, out.fp32), ceilDiv(w.rows(), THREADS / 32), 1, 1,
+                        THREADS, 0, quantArgs(w).ptr(in.pointer).ptr(out.pointer).i32(w.rows()).i32(w.cols()));
+            } else {
+                launch(KernelNames.gemv(n, out.fp32), ceilDiv(w.rows(), THREADS / 32), 1, 1, THREADS, 0,
+                        args.reset().ptr(w.pointer()).ptr(in.pointer).ptr(out.pointer).i32(w.rows()).i32(w.cols()));
+            }
         } else {
-            device.cublas.linear(cublasHandle, w.pointer(), in.pointer, out.pointer, out.fp32, n, w.rows(), w.cols());
+            device.cublas.linear(cublasHandle, fp16Values(w), in.pointer, out.pointer, out.fp32, n, w.rows(), w.cols());
         }
+    }
+
+    /** The leading kernel arguments of a quantized weight: values, scales, group, pre-scale, pre-scale split. */
+    private KernelArgs quantArgs(CudaWeight w) {
+        return args.reset().ptr(w.pointer()).ptr(w.scales()).i32(w.groupSize).ptr(w.preScale()).i32(w.preSplit);
+    }
+
+    /** The weight's fp16 values: its own, or for a quantized weight a copy dequantized into scratch memory. */
+    private long fp16Values(CudaWeight w) {
+        if (!w.format.quantized()) {
+            return w.pointer();
+        }
+        long scratch = dequantScratch.atLeast(2L * w.rows() * w.cols());
+        launch(KernelNames.dequant(w.format.kernel), device.multiprocessors() * 4, 1, 1, THREADS, 0,
+                quantArgs(w).ptr(scratch).i32(w.rows()).i32(w.cols()));
+        return scratch;
     }
 
     /** The gate|up product with SwiGLU in the GEMV's epilogue where that is the faster tactic; else the two ops. */
@@ -660,7 +784,7 @@ public final class CudaBackend implements Backend {
         int inner = w.rows() / 2;
         require(!in.fp32 && !gu.fp32 && !a.fp32 && w.rows() % 2 == 0 && in.cols() == w.cols() && gu.rows() == n
                 && gu.cols() == w.rows() && a.rows() == n && a.cols() == inner, "matmulSwiglu shapes");
-        MatmulTactics.Shape shape = new MatmulTactics.Shape(n, inner, w.cols(), false, true);
+        MatmulTactics.Shape shape = new MatmulTactics.Shape(n, inner, w.cols(), false, true, w.format.label);
         MatmulTactics.Tactic tactic = tactics.choose(shape, mayMeasure(),
                 t -> timeMicros(() -> gateUpSwiglu(t, in, w, gu, a)));
         if (tactic == MatmulTactics.Tactic.CUBLAS) {
@@ -669,14 +793,19 @@ public final class CudaBackend implements Backend {
             return;
         }
         gateUpSwiglu(tactic, in, w, gu, a);
-        profiled("matmul+swiglu " + w.rows() + "x" + w.cols() + " gemv", w.ownedBytes() + in.bytes() + a.bytes());
+        profiled("matmul+swiglu " + w.rows() + "x" + w.cols() + formatLabel(w) + " gemv",
+                w.ownedBytes() + in.bytes() + a.bytes());
     }
 
     private void gateUpSwiglu(MatmulTactics.Tactic tactic, CudaTensor in, CudaWeight w, CudaTensor gu, CudaTensor act) {
         if (tactic == MatmulTactics.Tactic.GEMV) {
             int inner = w.rows() / 2;
-            launch(KernelNames.gemvGateUp(in.rows()), ceilDiv(inner, THREADS / 32), 1, 1, THREADS, 0,
-                    args.reset().ptr(w.pointer()).ptr(in.pointer).ptr(act.pointer).i32(inner).i32(w.cols()));
+            KernelArgs a = w.format.quantized() ? quantArgs(w).ptr(in.pointer)
+                    : args.reset().ptr(w.pointer()).ptr(in.pointer);
+            String kernel = w.format.quantized() ? KernelNames.qgemvGateUp(w.format.kernel, in.rows())
+                    : KernelNames.gemvGateUp(in.rows());
+            launch(kernel, ceilDiv(inner, THREADS / 32), 1, 1, THREADS, 0,
+                    a.ptr(act.pointer).i32(inner).i32(w.cols()));
         } else {
             linear(MatmulTactics.Tactic.CUBLAS, in, w, gu);
             swigluKernel(gu, act);

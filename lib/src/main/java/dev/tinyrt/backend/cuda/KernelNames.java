@@ -54,6 +54,25 @@ final class KernelNames {
         return "tinyrt_gemv_gate_up_n" + rows;
     }
 
+    /** Weight-only quantized GEMV ({@code format} "w8" or "w4", see qgemv.cuh). */
+    static String qgemv(String format, int rows, boolean fp32Out) {
+        check(rows >= 1 && rows <= MAX_GEMV_ROWS, "GEMV rows " + rows);
+        return "tinyrt_qgemv_" + format + "_n" + rows + (fp32Out ? "_f32" : "_f16");
+    }
+
+    /** Quantized gate|up GEMV with SwiGLU in its epilogue. */
+    static String qgemvGateUp(String format, int rows) {
+        check(rows >= 1 && rows <= MAX_GEMV_ROWS, "GEMV rows " + rows);
+        return "tinyrt_qgemv_" + format + "_gate_up_n" + rows;
+    }
+
+    /** Dequantizes a weight to fp16 for the prefill GEMM. */
+    static String dequant(String format) {
+        return "tinyrt_dequant_" + format;
+    }
+
+    static final List<String> QUANT_FORMATS = List.of("w8", "w4");
+
     static String attentionDecode(int headDim, int group) {
         return "tinyrt_attn_decode_d" + headDim + "_g" + group;
     }
@@ -123,6 +142,14 @@ final class KernelNames {
             names.add(gemv(n, false));
             names.add(gemv(n, true));
             names.add(gemvGateUp(n));
+            for (String f : QUANT_FORMATS) {
+                names.add(qgemv(f, n, false));
+                names.add(qgemv(f, n, true));
+                names.add(qgemvGateUp(f, n));
+            }
+        }
+        for (String f : QUANT_FORMATS) {
+            names.add(dequant(f));
         }
         for (int d : HEAD_DIMS) {
             for (int g : DECODE_HEAD_GROUPS) {

@@ -18,8 +18,14 @@ final class MatmulTactics {
     /**
      * {@code swiglu}: the gate|up product ({@code 2 * m} weight rows) with SwiGLU applied to its output, giving
      * {@code [n, m]} (fused into the GEMV's epilogue; cuBLAS runs the product, then the SwiGLU kernel).
+     * {@code format}: the weight's ({@link CudaWeight.Format#label}); for a quantized weight the cuBLAS tactic
+     * first dequantizes it to fp16.
      */
-    record Shape(int n, int m, int k, boolean fp32Out, boolean swiglu) {
+    record Shape(int n, int m, int k, boolean fp32Out, boolean swiglu, String format) {
+        /** An fp16 weight. */
+        Shape(int n, int m, int k, boolean fp32Out, boolean swiglu) {
+            this(n, m, k, fp32Out, swiglu, "F16");
+        }
     }
 
     /** Microsecond timings are NaN when not measured. */
