@@ -1,5 +1,5 @@
 // Bandwidth-bound matrix-vector products for decode: out[t, r] = sum_c x[t, c] * w[r, c] for up to 8 token rows t.
-// One warp per weight row, eight rows per 256-thread block; every lane keeps eight 16-byte weight loads in flight and
+// One warp per weight row (or ks warps, split-K), eight warps per 256-thread block; every lane keeps eight 16-byte weight loads in flight and
 // reuses each loaded weight vector for all NT token rows, so the weights are read from memory exactly once.
 // Requires k % 8 == 0 and 16-byte aligned rows (the host checks and falls back to cuBLAS otherwise).
 #pragma once
@@ -8,27 +8,59 @@
 #define GEMV_THREADS 256
 #define GEMV_UNROLL 8
 
+// Split-K: `ks` warps (1, 2, 4 or 8) may share a weight row, each summing every ks-th group of 32 16-byte chunks,
+// so long rows (the down projection, k = 5632) keep enough warps and loads in flight; their partial sums meet in
+// shared memory. A block covers 8 / ks rows.
+DEV int gemv_row(int ks) { return blockIdx.x * (GEMV_THREADS / 32 / ks) + (threadIdx.x >> 5) / ks; }
+DEV int gemv_slice(int ks) { return (threadIdx.x >> 5) % ks; }
+
+// acc[t] summed over the lanes of each warp, then over the ks warps of a row: the slice-0 warp ends with the totals.
+// Every warp of the block must call it (it synchronizes when ks > 1).
+template <int NT>
+DEV void gemv_reduce(float* acc, int ks) {
+#pragma unroll
+    for (int t = 0; t < NT; t++) acc[t] = warp_sum(acc[t]);
+    if (ks == 1) return;
+    __shared__ float part[GEMV_THREADS / 32][NT];
+    int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    __syncthreads();
+    if (lane == 0) {
+#pragma unroll
+        for (int t = 0; t < NT; t++) part[warp][t] = acc[t];
+    }
+    __syncthreads();
+    if (warp % ks == 0) {
+#pragma unroll
+        for (int t = 0; t < NT; t++) {
+            float total = part[warp][t];
+            for (int s = 1; s < ks; s++) total += part[warp + s][t];
+            acc[t] = total;
+        }
+    }
+}
+
 // x [NT, k] is small and read through L1 by every warp of the block.
 template <int NT, typename TOut>
-DEV void gemv_body(const __half* __restrict__ w, const __half* __restrict__ x, TOut* __restrict__ out, int m, int k) {
-    int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-    int row = blockIdx.x * (GEMV_THREADS / 32) + warp;
-    if (row >= m) return;  // uniform per warp
-    const uint4* wrow = reinterpret_cast<const uint4*>(w + (size_t)row * k);
-    int chunks = k >> 3;
+DEV void gemv_body(const __half* __restrict__ w, const __half* __restrict__ x, TOut* __restrict__ out, int m, int k,
+                   int ks) {
+    int lane = threadIdx.x & 31;
+    int row = gemv_row(ks), slice = gemv_slice(ks);
+    bool active = row < m;  // inactive warps still join the split-K reduction
+    const uint4* wrow = reinterpret_cast<const uint4*>(w + (size_t)(active ? row : 0) * k);
+    int chunks = active ? k >> 3 : 0;
     float acc[NT];
 #pragma unroll
     for (int t = 0; t < NT; t++) acc[t] = 0.f;
-    for (int base = lane; base < chunks; base += 32 * GEMV_UNROLL) {
+    for (int base = 32 * slice + lane; base < chunks; base += 32 * ks * GEMV_UNROLL) {
         uint4 wv[GEMV_UNROLL];
 #pragma unroll
         for (int u = 0; u < GEMV_UNROLL; u++) {
-            int c = base + 32 * u;
+            int c = base + 32 * ks * u;
             wv[u] = c < chunks ? load_streaming(wrow + c) : make_uint4(0u, 0u, 0u, 0u);
         }
 #pragma unroll
         for (int u = 0; u < GEMV_UNROLL; u++) {
-            int c = base + 32 * u;
+            int c = base + 32 * ks * u;
             if (c < chunks) {
                 float wf[8];
                 unpack8(wv[u], wf);
@@ -42,14 +74,12 @@ DEV void gemv_body(const __half* __restrict__ w, const __half* __restrict__ x, T
             }
         }
     }
-#pragma unroll
-    for (int t = 0; t < NT; t++) acc[t] = warp_sum(acc[t]);
-    if (lane == 0) {
+    gemv_reduce<NT>(acc, ks);
+    if (active && slice == 0 && lane == 0) {
 #pragma unroll
         for (int t = 0; t < NT; t++) out[(size_t)t * m + row] = from_f32<TOut>(acc[t]);
     }
 }
-
 // The gate|up product with SwiGLU in its epilogue: w is the fused [2 * inner, k] weight (gate rows, then up rows);
 // warp i computes gate row i and up row inner + i together (16 loads in flight per lane) and writes
 // act[t, i] = silu(gate) * up, rounded to fp16 once. act [NT, inner].
@@ -106,9 +136,9 @@ DEV void gemv_gate_up_body(const __half* __restrict__ w, const __half* __restric
 
 #define GEMV_KERNELS(NT)                                                                                              \
     extern "C" __global__ void __launch_bounds__(GEMV_THREADS) tinyrt_gemv_n##NT##_f16(                               \
-        const __half* w, const __half* x, __half* out, int m, int k) { PDL_PROLOGUE;  gemv_body<NT, __half>(w, x, out, m, k); }     \
+        const __half* w, const __half* x, __half* out, int m, int k, int ks) { PDL_PROLOGUE;  gemv_body<NT, __half>(w, x, out, m, k, ks); } \
     extern "C" __global__ void __launch_bounds__(GEMV_THREADS) tinyrt_gemv_n##NT##_f32(                               \
-        const __half* w, const __half* x, float* out, int m, int k) { PDL_PROLOGUE;  gemv_body<NT, float>(w, x, out, m, k); }       \
+        const __half* w, const __half* x, float* out, int m, int k, int ks) { PDL_PROLOGUE;  gemv_body<NT, float>(w, x, out, m, k, ks); } \
     extern "C" __global__ void __launch_bounds__(GEMV_THREADS) tinyrt_gemv_gate_up_n##NT(                             \
         const __half* w, const __half* x, __half* act, int inner, int k) { PDL_PROLOGUE; gemv_gate_up_body<NT>(w, x, act, inner, k); }
 

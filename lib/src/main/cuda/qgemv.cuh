@@ -11,7 +11,7 @@
 //       2^23 + 8 + q likewise. Scales fp16 [rows, cols/group] (TensorRT-LLM stores them in the model dtype).
 //   pre-scale (AWQ, SmoothQuant): fp32 [cols], or [2, cols] for a fused weight whose rows from pre_split on were
 //       scaled differently (gate|up); null when there is none.
-// One warp per weight row, 16-byte loads, QGEMV_UNROLL loads in flight per lane, each loaded chunk reused for all
+// One warp per weight row (or ks warps, split-K, as gemv.cuh), 16-byte loads, QGEMV_UNROLL loads in flight per lane, each loaded chunk reused for all
 // NT token rows. Requires cols % 16 (W8) or cols % 32 and group % 32 (W4) == 0; the host checks and otherwise
 // keeps an fp16 copy of the weight instead.
 #pragma once
@@ -68,21 +68,21 @@ struct QW4 {
 template <class F, int NT>
 DEV void qgemv_row(const uint8_t* __restrict__ w, const void* __restrict__ scales, int group,
                    const float* __restrict__ pre, int pre_split, const __half* __restrict__ x, int row, int k,
-                   int lane, float* acc) {
+                   int lane, float* acc, int ks = 1, int slice = 0, bool active = true) {
     constexpr int PER = F::PER_CHUNK;
-    int chunks = k / PER;
-    const uint4* wrow = reinterpret_cast<const uint4*>(w + (size_t)row * ((size_t)k * F::BITS / 8));
+    int chunks = active ? k / PER : 0;
+    const uint4* wrow = reinterpret_cast<const uint4*>(w + (size_t)(active ? row : 0) * ((size_t)k * F::BITS / 8));
     const float* p = pre == nullptr ? nullptr : pre + (row >= pre_split ? k : 0);
-    for (int base = lane; base < chunks; base += 32 * QGEMV_UNROLL) {
+    for (int base = 32 * slice + lane; base < chunks; base += 32 * ks * QGEMV_UNROLL) {
         uint4 wv[QGEMV_UNROLL];
 #pragma unroll
         for (int u = 0; u < QGEMV_UNROLL; u++) {
-            int c = base + 32 * u;
+            int c = base + 32 * ks * u;
             wv[u] = c < chunks ? load_streaming(wrow + c) : make_uint4(0u, 0u, 0u, 0u);
         }
 #pragma unroll
         for (int u = 0; u < QGEMV_UNROLL; u++) {
-            int c = base + 32 * u;
+            int c = base + 32 * ks * u;
             if (c < chunks) {
                 float wf[PER];
                 F::decode(wv[u], wf);
@@ -111,20 +111,22 @@ DEV void qgemv_row(const uint8_t* __restrict__ w, const void* __restrict__ scale
     }
 }
 
+// split-K over ks warps per row as gemv_body (gemv.cuh)
 template <class F, int NT, typename TOut>
 DEV void qgemv_body(const uint8_t* w, const void* scales, int group, const float* pre, int pre_split,
-                    const __half* x, TOut* out, int m, int k) {
-    int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-    int row = blockIdx.x * (QGEMV_THREADS / 32) + warp;
-    if (row >= m) return;  // uniform per warp
+                    const __half* x, TOut* out, int m, int k, int ks) {
+    int lane = threadIdx.x & 31;
+    int row = gemv_row(ks), slice = gemv_slice(ks);
+    bool active = row < m;
     float acc[NT];
 #pragma unroll
     for (int t = 0; t < NT; t++) acc[t] = 0.f;
-    qgemv_row<F, NT>(w, scales, group, pre, pre_split, x, row, k, lane, acc);
-    float rs = F::row_scale(scales, row);
+    qgemv_row<F, NT>(w, scales, group, pre, pre_split, x, row, k, lane, acc, ks, slice, active);
+    gemv_reduce<NT>(acc, ks);
+    float rs = active ? F::row_scale(scales, row) : 0.f;
 #pragma unroll
-    for (int t = 0; t < NT; t++) acc[t] = warp_sum(acc[t]) * rs;
-    if (lane == 0) {
+    for (int t = 0; t < NT; t++) acc[t] *= rs;
+    if (active && slice == 0 && lane == 0) {
 #pragma unroll
         for (int t = 0; t < NT; t++) out[(size_t)t * m + row] = from_f32<TOut>(acc[t]);
     }
@@ -179,15 +181,15 @@ DEV void dequant_body(const uint8_t* __restrict__ w, const void* __restrict__ sc
 #define QGEMV_KERNELS(FMT, F, NT)                                                                                   \
     extern "C" __global__ void __launch_bounds__(QGEMV_THREADS) tinyrt_qgemv_##FMT##_n##NT##_f16(                   \
         const uint8_t* w, const void* scales, int group, const float* pre, int pre_split, const __half* x,          \
-        __half* out, int m, int k) {                                                                                 \
+        __half* out, int m, int k, int ks) {                                                                         \
         PDL_PROLOGUE;                                                                                                \
-        qgemv_body<F, NT, __half>(w, scales, group, pre, pre_split, x, out, m, k);                                   \
+        qgemv_body<F, NT, __half>(w, scales, group, pre, pre_split, x, out, m, k, ks);                               \
     }                                                                                                                \
     extern "C" __global__ void __launch_bounds__(QGEMV_THREADS) tinyrt_qgemv_##FMT##_n##NT##_f32(                   \
         const uint8_t* w, const void* scales, int group, const float* pre, int pre_split, const __half* x,          \
-        float* out, int m, int k) {                                                                                  \
+        float* out, int m, int k, int ks) {                                                                          \
         PDL_PROLOGUE;                                                                                                \
-        qgemv_body<F, NT, float>(w, scales, group, pre, pre_split, x, out, m, k);                                    \
+        qgemv_body<F, NT, float>(w, scales, group, pre, pre_split, x, out, m, k, ks);                                \
     }                                                                                                                \
     extern "C" __global__ void __launch_bounds__(QGEMV_THREADS) tinyrt_qgemv_##FMT##_gate_up_n##NT(                 \
         const uint8_t* w, const void* scales, int group, const float* pre, int pre_split, const __half* x,          \

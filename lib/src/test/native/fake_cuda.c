@@ -226,6 +226,8 @@ static int expected_params(const char *name) {
         {"tinyrt_swiglu", 4}, {"tinyrt_gather_rows", 4}, {"tinyrt_f32_to_f16", 3}, {"tinyrt_bf16_to_f16", 3},
         {"tinyrt_argmax_f32", 3}, {"tinyrt_read_probe", 3}, {"tinyrt_spin", 1}, {"tinyrt_rope_store_kv", 12},
         {"tinyrt_gemv_", 5}, {"tinyrt_qgemv_", 9}, {"tinyrt_dequant_", 8}, {"tinyrt_attn_decode_", 22}, {"tinyrt_attn_prefill_", 13}};
+    // the GEMVs (not the gate|up ones) take a split-K count after k
+    if (starts(name, "tinyrt_gemv_") || starts(name, "tinyrt_qgemv_")) return (starts(name, "tinyrt_gemv_") ? 5 : 9) + !strstr(name, "gate_up");
     for (unsigned i = 0; i < sizeof table / sizeof table[0]; i++) if (starts(name, table[i].prefix)) return table[i].n;
     return -1;
 }
@@ -302,8 +304,9 @@ static int check_launch(const Launch *l) {
         NEED(P(l, 1), (unsigned long long)nt * kk * 2, "x");
         NEED(P(l, 2), (unsigned long long)nt * inner * 2, "act");
     } else if (sscanf(k, "tinyrt_gemv_n%d", &nt) == 1) {
-        int m = I(l, 3), kk = I(l, 4), o4 = strstr(k, "_f32") != 0;
-        CHECK(kk % 8 == 0 && gx == (unsigned)(m + 7) / 8 && b == 256, "%s: m %d k %d grid %u block %u", k, m, kk, gx, b);
+        int m = I(l, 3), kk = I(l, 4), ks = I(l, 5), o4 = strstr(k, "_f32") != 0;
+        CHECK(ks == 1 || ks == 2 || ks == 4 || ks == 8, "%s: split-K %d", k, ks);
+        CHECK(kk % 8 == 0 && gx == (unsigned)(m + 8 / ks - 1) / (8 / ks) && b == 256, "%s: m %d k %d ks %d grid %u block %u", k, m, kk, ks, gx, b);
         CHECK(P(l, 0) % 16 == 0 && P(l, 1) % 16 == 0, "%s: 16-byte alignment", k);
         NEED(P(l, 0), (unsigned long long)m * kk * 2, "w");
         NEED(P(l, 1), (unsigned long long)nt * kk * 2, "x");
@@ -329,7 +332,9 @@ static int check_launch(const Launch *l) {
         } else {
             CHECK(sscanf(k + strlen("tinyrt_qgemv_w8_"), gate_up ? "gate_up_n%d" : "n%d", &nt) == 1 && nt >= 1 && nt <= 8,
                   "%s: token rows", k);
-            CHECK(gx == (unsigned)(m + 7) / 8 && b == 256 && l->smem == 0, "%s: m %d grid %u block %u", k, m, gx, b);
+            int ks = gate_up ? 1 : I(l, 9);
+            CHECK(ks == 1 || ks == 2 || ks == 4 || ks == 8, "%s: split-K %d", k, ks);
+            CHECK(gx == (unsigned)(m + 8 / ks - 1) / (8 / ks) && b == 256 && l->smem == 0, "%s: m %d ks %d grid %u block %u", k, m, ks, gx, b);
             NEED(P(l, 5), (unsigned long long)nt * kk * 2, "x");
             NEED(P(l, 6), (unsigned long long)nt * m * (o4 ? 4 : 2), "out");
         }

@@ -71,6 +71,7 @@ public final class CudaBackend implements Backend {
     private int vocabulary = -1;
     private PendingRope pendingRope;
     private boolean fuseRope = !Boolean.getBoolean("tinyrt.cuda.noRopeFusion");
+    private int forcedSplitK = Integer.getInteger("tinyrt.cuda.gemvSplitK", 0);
     private boolean capturing;
     private boolean closed;
 
@@ -191,6 +192,12 @@ public final class CudaBackend implements Backend {
         flushRope();
         fuseRope = on;
         graphs.invalidate();  // recorded steps hold the other variant
+    }
+
+    /** Warps per row of the decode GEMVs (split-K): 0 for the rule ({@link KernelNames#splitK}), else 1..8. */
+    void forceSplitK(int ks) {
+        forcedSplitK = ks;
+        graphs.invalidate();
     }
 
     /** Forgets every tactic choice, so the next steps choose (and, with autotuning, measure) again. */
@@ -727,8 +734,10 @@ public final class CudaBackend implements Backend {
         MatmulTactics.Tactic tactic = tactics.choose(shape, mayMeasure(),
                 t -> timeMicros(() -> linear(t, in, m, o)));
         linear(tactic, in, m, o);
+        int ks = KernelNames.splitK(m.valueBytesPerRow(), forcedSplitK);
         profiled("matmul " + m.rows() + "x" + m.cols() + formatLabel(m) + " "
-                        + tactic.name().toLowerCase(java.util.Locale.ROOT),
+                        + tactic.name().toLowerCase(java.util.Locale.ROOT)
+                        + (tactic == MatmulTactics.Tactic.GEMV && ks > 1 ? " split-k " + ks : ""),
                 m.ownedBytes() + in.bytes() + o.bytes());
     }
 
@@ -744,12 +753,14 @@ public final class CudaBackend implements Backend {
     private void linear(MatmulTactics.Tactic tactic, CudaTensor in, CudaWeight w, CudaTensor out) {
         int n = in.rows();
         if (tactic == MatmulTactics.Tactic.GEMV) {
+            int ks = KernelNames.splitK(w.valueBytesPerRow(), forcedSplitK);
+            int grid = ceilDiv(w.rows(), KernelNames.gemvRowsPerBlock(ks));
             if (w.format.quantized()) {
-                launch(KernelNames.qgemv(w.format.kernel, n, out.fp32), ceilDiv(w.rows(), THREADS / 32), 1, 1,
-                        THREADS, 0, quantArgs(w).ptr(in.pointer).ptr(out.pointer).i32(w.rows()).i32(w.cols()));
+                launch(KernelNames.qgemv(w.format.kernel, n, out.fp32), grid, 1, 1, THREADS, 0,
+                        quantArgs(w).ptr(in.pointer).ptr(out.pointer).i32(w.rows()).i32(w.cols()).i32(ks));
             } else {
-                launch(KernelNames.gemv(n, out.fp32), ceilDiv(w.rows(), THREADS / 32), 1, 1, THREADS, 0,
-                        args.reset().ptr(w.pointer()).ptr(in.pointer).ptr(out.pointer).i32(w.rows()).i32(w.cols()));
+                launch(KernelNames.gemv(n, out.fp32), grid, 1, 1, THREADS, 0, args.reset().ptr(w.pointer())
+                        .ptr(in.pointer).ptr(out.pointer).i32(w.rows()).i32(w.cols()).i32(ks));
             }
         } else {
             device.cublas.linear(cublasHandle, fp16Values(w), in.pointer, out.pointer, out.fp32, n, w.rows(), w.cols());

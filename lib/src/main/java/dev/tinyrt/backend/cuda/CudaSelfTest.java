@@ -263,6 +263,25 @@ public final class CudaSelfTest implements Callable<Integer> {
                 }
             }
         }
+        // split-K: every count of warps per row, rows not a multiple of the block's (idle warps join the reduction)
+        List<Both<Weight>> splitWeights = List.of(weight("w f16", values(77, 1024, 0.02, 0)),
+                weight(int8("w8", 77, 1024, null)), weight(int4("w4", 77, 1024, 128, preScale(1024))));
+        for (int ks : new int[]{1, 2, 4, 8}) {
+            gpu.forceSplitK(ks);
+            for (Both<Weight> w : splitWeights) {
+                for (int n : new int[]{1, 3, 8}) {
+                    MatmulTactics.Shape shape = new MatmulTactics.Shape(n, 77, 1024, false, false, w.gpu().format());
+                    gpu.forceTactic(shape, MatmulTactics.Tactic.GEMV);
+                    Both<Tensor> x = tensor(values(n, 1024, 1.0, 0), false);
+                    Both<Tensor> out = empty(n, 77, false);
+                    gpu.matmul(x.gpu(), w.gpu(), out.gpu());
+                    cpu.matmul(x.cpu(), w.cpu(), out.cpu());
+                    same(String.format("matmul %s n=%d m=77 k=1024 GEMV split-k %d", w.gpu().format(), n, ks), out,
+                            2e-3);
+                }
+            }
+        }
+        gpu.forceSplitK(0);
         gpu.resetTactics();
         Both<Weight> a = weight("a", values(40, 64, 0.1, 0));
         Both<Weight> b = weight("b", values(24, 64, 0.1, 0));

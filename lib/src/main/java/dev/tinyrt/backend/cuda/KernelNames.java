@@ -48,6 +48,33 @@ final class KernelNames {
         return "tinyrt_gemv_n" + rows + (fp32Out ? "_f32" : "_f16");
     }
 
+    /**
+     * Warps sharing one weight row in the decode GEMVs (split-K, gemv.cuh): one for rows of up to 256 16-byte
+     * chunks (k = 2048 in fp16, measured well served so), else the most (up to 8) that still leave each lane at
+     * least four chunks, so long rows such as the down projection's keep enough warps and loads in flight.
+     * {@code forced} (1, 2, 4 or 8; 0 for the rule) overrides it: {@code -Dtinyrt.cuda.gemvSplitK=N}, self-test.
+     */
+    static int splitK(long rowBytes, int forced) {
+        if (forced > 0) {
+            check(forced <= 8 && Integer.bitCount(forced) == 1, "split-K " + forced);
+            return forced;
+        }
+        long chunks = rowBytes / 16;
+        if (chunks <= 256) {
+            return 1;
+        }
+        int ks = 1;
+        while (ks < 8 && chunks / (32L * ks * 2) >= 4) {
+            ks *= 2;
+        }
+        return ks;
+    }
+
+    /** Rows one 256-thread GEMV block covers with {@code ks} warps per row. */
+    static int gemvRowsPerBlock(int ks) {
+        return 8 / ks;
+    }
+
     /** The gate|up GEMV with SwiGLU in its epilogue. */
     static String gemvGateUp(int rows) {
         check(rows >= 1 && rows <= MAX_GEMV_ROWS, "GEMV rows " + rows);
