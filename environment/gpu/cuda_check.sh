@@ -18,7 +18,8 @@
 # Writes to $OUT: cuda_check.log (everything), cuda_check.json (summary: GPU, driver, date, commit, command, every
 # stage's result), cuda_speed.json and cuda_selftest.json (full detail).
 # CUDA_CHECK_JAVA_OPTS adds JVM options to every run, e.g. -Dtinyrt.cuda.noPdl=true (no programmatic dependent
-# launch), -Dtinyrt.cuda.noGraphs=true, -Dtinyrt.cuda.noRopeFusion=true, -Dtinyrt.cuda.noAutotune=true.
+# launch), -Dtinyrt.cuda.noNormFusion=true (no residual add / RMSNorm fused into the batch-1 GEMVs),
+# -Dtinyrt.cuda.gemvSplitK=N (force N warps per weight row in the decode GEMVs), -Dtinyrt.cuda.noGraphs=true, -Dtinyrt.cuda.noRopeFusion=true, -Dtinyrt.cuda.noAutotune=true.
 # CUDA_CHECK_INT4_GROUP sets the int4 group size (default 128; a rehearsal on a smaller model may need 32).
 set -uo pipefail  # no -e: every stage runs and reports
 source environment/gpu/env.sh

@@ -65,7 +65,7 @@ struct QW4 {
 };
 
 // acc[t] += sum over the row's columns of w[row, c] * pre[c] * x[t, c] (before the row scale), this lane's share.
-template <class F, int NT>
+template <class F, int NT, bool XS = false>
 DEV void qgemv_row(const uint8_t* __restrict__ w, const void* __restrict__ scales, int group,
                    const float* __restrict__ pre, int pre_split, const __half* __restrict__ x, int row, int k,
                    int lane, float* acc, int ks = 1, int slice = 0, bool active = true) {
@@ -100,7 +100,7 @@ DEV void qgemv_row(const uint8_t* __restrict__ w, const void* __restrict__ scale
 #pragma unroll
                     for (int j = 0; j < PER / 8; j++) {
                         float xf[8];
-                        unpack8(load_cached(x + (size_t)t * k + (size_t)c * PER + 8 * j), xf);
+                        unpack8(load_x<XS>(x + (size_t)t * k + (size_t)c * PER + 8 * j), xf);
 #pragma unroll
                         for (int e = 0; e < 8; e++) d = fmaf(wf[8 * j + e], xf[e], d);
                     }
@@ -112,28 +112,34 @@ DEV void qgemv_row(const uint8_t* __restrict__ w, const void* __restrict__ scale
 }
 
 // split-K over ks warps per row as gemv_body (gemv.cuh)
-template <class F, int NT, typename TOut>
+template <class F, int NT, typename TOut, bool XS = false>
 DEV void qgemv_body(const uint8_t* w, const void* scales, int group, const float* pre, int pre_split,
-                    const __half* x, TOut* out, int m, int k, int ks) {
+                    const __half* x, TOut* out, int m, int k, int ks, float* residual = nullptr) {
     int lane = threadIdx.x & 31;
     int row = gemv_row(ks), slice = gemv_slice(ks);
     bool active = row < m;
     float acc[NT];
 #pragma unroll
     for (int t = 0; t < NT; t++) acc[t] = 0.f;
-    qgemv_row<F, NT>(w, scales, group, pre, pre_split, x, row, k, lane, acc, ks, slice, active);
+    qgemv_row<F, NT, XS>(w, scales, group, pre, pre_split, x, row, k, lane, acc, ks, slice, active);
     gemv_reduce<NT>(acc, ks);
     float rs = active ? F::row_scale(scales, row) : 0.f;
 #pragma unroll
     for (int t = 0; t < NT; t++) acc[t] *= rs;
     if (active && slice == 0 && lane == 0) {
 #pragma unroll
-        for (int t = 0; t < NT; t++) out[(size_t)t * m + row] = from_f32<TOut>(acc[t]);
+        for (int t = 0; t < NT; t++) {
+            if (residual != nullptr) {
+                store_res(out, residual, (size_t)t * m + row, acc[t]);
+            } else {
+                out[(size_t)t * m + row] = from_f32<TOut>(acc[t]);
+            }
+        }
     }
 }
 
 // The fused gate|up weight ([2 * inner, k], gate rows first) with SwiGLU in the epilogue, as gemv_gate_up_body.
-template <class F, int NT>
+template <class F, int NT, bool XS = false>
 DEV void qgemv_gate_up_body(const uint8_t* w, const void* scales, int group, const float* pre, int pre_split,
                             const __half* x, __half* act, int inner, int k) {
     int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
@@ -142,8 +148,8 @@ DEV void qgemv_gate_up_body(const uint8_t* w, const void* scales, int group, con
     float ag[NT], au[NT];
 #pragma unroll
     for (int t = 0; t < NT; t++) ag[t] = au[t] = 0.f;
-    qgemv_row<F, NT>(w, scales, group, pre, pre_split, x, row, k, lane, ag);
-    qgemv_row<F, NT>(w, scales, group, pre, pre_split, x, inner + row, k, lane, au);
+    qgemv_row<F, NT, XS>(w, scales, group, pre, pre_split, x, row, k, lane, ag);
+    qgemv_row<F, NT, XS>(w, scales, group, pre, pre_split, x, inner + row, k, lane, au);
     float gs = F::row_scale(scales, row), us = F::row_scale(scales, inner + row);
 #pragma unroll
     for (int t = 0; t < NT; t++) {
@@ -208,5 +214,30 @@ DEV void dequant_body(const uint8_t* __restrict__ w, const void* __restrict__ sc
         dequant_body<F>(w, scales, group, pre, pre_split, out, rows, cols);                                          \
     }
 
+// the fused batch-1 kernels of gemv.cuh's end, for quantized weights
+#define QGEMV_FUSED(FMT, F)                                                                                         \
+    extern "C" __global__ void __launch_bounds__(QGEMV_THREADS) tinyrt_qgemv_##FMT##_res(                           \
+        const uint8_t* w, const void* scales, int group, const float* pre, int pre_split, const __half* x,          \
+        __half* out, float* residual, int m, int k, int ks) {                                                        \
+        PDL_PROLOGUE;                                                                                                \
+        qgemv_body<F, 1, __half>(w, scales, group, pre, pre_split, x, out, m, k, ks, residual);                      \
+    }                                                                                                                \
+    extern "C" __global__ void __launch_bounds__(QGEMV_THREADS) tinyrt_qgemv_##FMT##_norm(                          \
+        const uint8_t* w, const void* scales, int group, const float* pre, int pre_split, const float* residual,    \
+        const __half* gamma, float eps, __half* normed, int norm_threads, __half* out, int m, int k, int ks) {      \
+        PDL_PROLOGUE;                                                                                                \
+        const __half* xs = norm_prologue(residual, gamma, eps, normed, norm_threads, k);                             \
+        qgemv_body<F, 1, __half, true>(w, scales, group, pre, pre_split, xs, out, m, k, ks);                         \
+    }                                                                                                                \
+    extern "C" __global__ void __launch_bounds__(QGEMV_THREADS) tinyrt_qgemv_##FMT##_gate_up_norm(                  \
+        const uint8_t* w, const void* scales, int group, const float* pre, int pre_split, const float* residual,    \
+        const __half* gamma, float eps, __half* normed, int norm_threads, __half* act, int inner, int k) {          \
+        PDL_PROLOGUE;                                                                                                \
+        const __half* xs = norm_prologue(residual, gamma, eps, normed, norm_threads, k);                             \
+        qgemv_gate_up_body<F, 1, true>(w, scales, group, pre, pre_split, xs, act, inner, k);                         \
+    }
+
 QGEMV_ALL(w8, QW8)
 QGEMV_ALL(w4, QW4)
+QGEMV_FUSED(w8, QW8)
+QGEMV_FUSED(w4, QW4)

@@ -40,6 +40,9 @@ const std::map<std::string, Thunk>& table() {
         K(tinyrt_add_rms_norm_v8_f32) K(tinyrt_rope_store_kv)
         GEMV(1) GEMV(2) GEMV(3) GEMV(4) GEMV(5) GEMV(6) GEMV(7) GEMV(8)
         QGEMV_EMU(w8) QGEMV_EMU(w4)
+        K(tinyrt_gemv_res_f16) K(tinyrt_gemv_norm_f16) K(tinyrt_gemv_gate_up_norm)
+        K(tinyrt_qgemv_w8_res) K(tinyrt_qgemv_w8_norm) K(tinyrt_qgemv_w8_gate_up_norm)
+        K(tinyrt_qgemv_w4_res) K(tinyrt_qgemv_w4_norm) K(tinyrt_qgemv_w4_gate_up_norm)
         ATTN_D(16) ATTN_D(32) ATTN_D(64) ATTN_D(128)
     };
     return t;

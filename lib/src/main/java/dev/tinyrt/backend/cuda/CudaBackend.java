@@ -72,6 +72,9 @@ public final class CudaBackend implements Backend {
     private PendingRope pendingRope;
     private boolean fuseRope = !Boolean.getBoolean("tinyrt.cuda.noRopeFusion");
     private int forcedSplitK = Integer.getInteger("tinyrt.cuda.gemvSplitK", 0);
+    private boolean fuseNorms = !Boolean.getBoolean("tinyrt.cuda.noNormFusion");
+    private PendingMatmul pendingMatmul;
+    private PendingNorm pendingNorm;
     private boolean capturing;
     private boolean closed;
 
@@ -87,6 +90,20 @@ public final class CudaBackend implements Backend {
      * other op runs it first ({@link #flushRope}).
      */
     private record PendingRope(CudaTensor qkv, CudaKvCache cache, int layer, Step step, long[] table) {
+    }
+
+    /**
+     * A one-row GEMV held back in case the next op is the residual add + norm of its output, which then becomes its
+     * epilogue ({@link #addRmsNorm}); any other op launches it as it is ({@link #flushFusions}).
+     */
+    private record PendingMatmul(CudaTensor in, CudaWeight w, CudaTensor out) {
+    }
+
+    /**
+     * A one-row RMSNorm of the fp32 residual held back in case the next op is a GEMV on its output, which then
+     * computes it in its prologue (and still stores it); otherwise it runs as the norm kernel.
+     */
+    private record PendingNorm(CudaTensor residual, CudaWeight gamma, float eps, CudaTensor out) {
     }
 
     /** Opens a backend on the process's GPU; a {@link dev.tinyrt.TinyrtException} says why when there is none. */
@@ -189,7 +206,7 @@ public final class CudaBackend implements Backend {
 
     /** Fuses decode steps' RoPE + KV-cache write into the attention kernel (on unless -Dtinyrt.cuda.noRopeFusion). */
     public void fuseRope(boolean on) {
-        flushRope();
+        flushPending();
         fuseRope = on;
         graphs.invalidate();  // recorded steps hold the other variant
     }
@@ -287,7 +304,7 @@ public final class CudaBackend implements Backend {
 
     /** Turns programmatic dependent launch on or off (on where the GPU supports it); recorded steps are dropped. */
     public void usePdl(boolean on) {
-        flushRope();
+        flushPending();
         if (on && !pdlNote.equals("on")) {
             throw new IllegalStateException("programmatic dependent launch is not available: " + pdlNote);
         }
@@ -539,7 +556,7 @@ public final class CudaBackend implements Backend {
         if (closed) {
             return;
         }
-        flushRope();
+        flushPending();
         if (cache.storage == pooled) {
             pooledInUse = false;
             if (step != null && step.cache == cache) {
@@ -560,7 +577,7 @@ public final class CudaBackend implements Backend {
         Step s = prepare(batch, kv);
         Runnable complete = () -> {
             work.run();
-            flushRope();  // a RoPE the step left pending belongs to the step (and to its recording)
+            flushPending();  // a RoPE the step left pending belongs to the step (and to its recording)
         };
         if (profiler.active()) {
             complete.run();
@@ -688,19 +705,50 @@ public final class CudaBackend implements Backend {
         CudaTensor o = (CudaTensor) out;
         require(!o.fp32 && in.rows() == o.rows() && in.cols() == o.cols() && gamma.cols() == in.cols(),
                 "rmsNorm shapes");
+        if (fuseNorms && in.fp32 && in.rows() == 1 && KernelNames.normFusable(in.cols())) {
+            pendingNorm = new PendingNorm(in, (CudaWeight) gamma, eps, o);  // maybe the next GEMV's prologue
+            return;
+        }
+        normKernel(in, (CudaWeight) gamma, eps, o);
+    }
+
+    private void normKernel(CudaTensor in, CudaWeight gamma, float eps, CudaTensor o) {
         launch(KernelNames.norm(in.fp32, in.cols()), in.rows(), 1, 1, KernelNames.normThreads(in.cols()), 0,
-                args.reset().ptr(in.pointer).ptr(((CudaWeight) gamma).f16()).f32(eps).ptr(o.pointer).i32(in.cols()));
+                args.reset().ptr(in.pointer).ptr(gamma.f16()).f32(eps).ptr(o.pointer).i32(in.cols()));
         profiled("rms_norm", in.bytes() + o.bytes());
     }
 
     @Override
     public void addRmsNorm(Tensor residual, Tensor delta, Weight gamma, float eps, Tensor out) {
-        ensureOpen();
+        checkOpen();
+        flushRope();
         CudaTensor r = (CudaTensor) residual;
         CudaTensor d = (CudaTensor) delta;
         CudaTensor o = (CudaTensor) out;
         require(!d.fp32 && !o.fp32 && r.rows() == d.rows() && r.cols() == d.cols() && o.rows() == r.rows()
                 && o.cols() == r.cols() && gamma.cols() == r.cols(), "addRmsNorm shapes");
+        PendingMatmul m = pendingMatmul;
+        if (m != null && pendingNorm == null && m.out().pointer == d.pointer && m.out().rows() == d.rows()
+                && r.fp32 && r.rows() == 1) {
+            // the product that made delta adds it into the residual itself; the norm waits for the next GEMV
+            pendingMatmul = null;
+            CudaWeight w = m.w();
+            int ks = KernelNames.splitK(w.valueBytesPerRow(), forcedSplitK);
+            KernelArgs a = w.format.quantized() ? quantArgs(w) : args.reset().ptr(w.pointer());
+            launch(KernelNames.gemvResidual(w.format.kernel), ceilDiv(w.rows(), KernelNames.gemvRowsPerBlock(ks)),
+                    1, 1, THREADS, 0, a.ptr(m.in().pointer).ptr(d.pointer).ptr(r.pointer).i32(w.rows()).i32(w.cols())
+                            .i32(ks));
+            profiledMatmul(w, MatmulTactics.Tactic.GEMV, " + residual add",
+                    w.ownedBytes() + m.in().bytes() + d.bytes() + 2 * r.bytes());
+            PendingNorm n = new PendingNorm(r, (CudaWeight) gamma, eps, o);
+            if (KernelNames.normFusable(r.cols())) {
+                pendingNorm = n;
+            } else {
+                normKernel(r, n.gamma(), eps, o);
+            }
+            return;
+        }
+        flushFusions();
         launch(KernelNames.addNorm(r.fp32, r.cols()), r.rows(), 1, 1, KernelNames.normThreads(r.cols()), 0,
                 args.reset().ptr(r.pointer)
                 .ptr(d.pointer).ptr(((CudaWeight) gamma).f16()).f32(eps).ptr(o.pointer).i32(r.cols()));
@@ -721,7 +769,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void matmul(Tensor x, Weight w, Tensor out) {
-        ensureOpen();
+        openKeepingNorm();
         CudaTensor in = (CudaTensor) x;
         CudaTensor o = (CudaTensor) out;
         CudaWeight m = (CudaWeight) w;
@@ -733,13 +781,40 @@ public final class CudaBackend implements Backend {
                 m.format.label);
         MatmulTactics.Tactic tactic = tactics.choose(shape, mayMeasure(),
                 t -> timeMicros(() -> linear(t, in, m, o)));
+        boolean oneRow = fuseNorms && in.rows() == 1 && !o.fp32 && tactic == MatmulTactics.Tactic.GEMV;
+        PendingNorm n = oneRow ? takeNorm(in, tactic) : null;
+        if (n == null) {
+            flushFusions();
+        }
+        if (n != null) {
+            int ks = KernelNames.splitK(m.valueBytesPerRow(), forcedSplitK);
+            KernelArgs a = m.format.quantized() ? quantArgs(m) : args.reset().ptr(m.pointer());
+            launch(KernelNames.gemvNorm(m.format.kernel), ceilDiv(m.rows(), KernelNames.gemvRowsPerBlock(ks)), 1, 1,
+                    THREADS, 2 * m.cols(), normPrologue(a, n).ptr(o.pointer).i32(m.rows()).i32(m.cols()).i32(ks));
+            profiledMatmul(m, tactic, " + rms_norm", m.ownedBytes() + n.residual().bytes() + in.bytes() + o.bytes());
+            return;
+        }
+        if (oneRow) {  // the residual add that usually follows may become its epilogue
+            pendingMatmul = new PendingMatmul(in, m, o);
+            return;
+        }
         linear(tactic, in, m, o);
+        profiledMatmul(m, tactic, "", m.ownedBytes() + in.bytes() + o.bytes());
+    }
+
+    /** The norm-prologue arguments: residual, gain, eps, the norm's output, the norm kernel's thread count. */
+    private static KernelArgs normPrologue(KernelArgs a, PendingNorm n) {
+        return a.ptr(n.residual().pointer).ptr(n.gamma().f16()).f32(n.eps()).ptr(n.out().pointer)
+                .i32(KernelNames.normThreads(n.residual().cols()));
+    }
+
+    private void profiledMatmul(CudaWeight m, MatmulTactics.Tactic tactic, String fused, long bytes) {
         int ks = KernelNames.splitK(m.valueBytesPerRow(), forcedSplitK);
         profiled("matmul " + m.rows() + "x" + m.cols() + formatLabel(m) + " "
-                        + tactic.name().toLowerCase(java.util.Locale.ROOT)
-                        + (tactic == MatmulTactics.Tactic.GEMV && ks > 1 ? " split-k " + ks : ""),
-                m.ownedBytes() + in.bytes() + o.bytes());
+                + tactic.name().toLowerCase(java.util.Locale.ROOT)
+                + (tactic == MatmulTactics.Tactic.GEMV && ks > 1 ? " split-k " + ks : "") + fused, bytes);
     }
+
 
     private static String formatLabel(CudaWeight w) {
         return w.format.quantized() ? " " + w.format.label.toLowerCase(java.util.Locale.ROOT) : "";
@@ -786,7 +861,7 @@ public final class CudaBackend implements Backend {
     /** The gate|up product with SwiGLU in the GEMV's epilogue where that is the faster tactic; else the two ops. */
     @Override
     public void matmulSwiglu(Tensor x, Weight gateUp, Tensor gateUpOut, Tensor act) {
-        ensureOpen();
+        openKeepingNorm();
         CudaTensor in = (CudaTensor) x;
         CudaTensor gu = (CudaTensor) gateUpOut;
         CudaTensor a = (CudaTensor) act;
@@ -798,6 +873,17 @@ public final class CudaBackend implements Backend {
         MatmulTactics.Shape shape = new MatmulTactics.Shape(n, inner, w.cols(), false, true, w.format.label);
         MatmulTactics.Tactic tactic = tactics.choose(shape, mayMeasure(),
                 t -> timeMicros(() -> gateUpSwiglu(t, in, w, gu, a)));
+        PendingNorm held = fuseNorms && n == 1 ? takeNorm(in, tactic) : null;
+        if (held == null) {
+            flushFusions();
+        } else {
+            KernelArgs ka = w.format.quantized() ? quantArgs(w) : args.reset().ptr(w.pointer());
+            launch(KernelNames.gemvGateUpNorm(w.format.kernel), ceilDiv(inner, THREADS / 32), 1, 1, THREADS,
+                    2 * w.cols(), normPrologue(ka, held).ptr(a.pointer).i32(inner).i32(w.cols()));
+            profiled("matmul+swiglu " + w.rows() + "x" + w.cols() + formatLabel(w) + " gemv + rms_norm",
+                    w.ownedBytes() + held.residual().bytes() + in.bytes() + a.bytes());
+            return;
+        }
         if (tactic == MatmulTactics.Tactic.CUBLAS) {
             matmul(x, gateUp, gateUpOut);
             swiglu(gateUpOut, act);
@@ -835,7 +921,7 @@ public final class CudaBackend implements Backend {
         int heads = (t.cols() - 2 * kvDim) / headDim;
         require(!t.fp32 && t.rows() == s.plan.tokens() && heads == c.heads && rope.headDim() == headDim,
                 "ropeAndStoreKv shapes");
-        flushRope();
+        flushPending();
         if (s.plan.maxPosition() >= rope.maxPositions()) {
             throw new IllegalArgumentException("position " + s.plan.maxPosition() + " beyond the RoPE table");
         }
@@ -855,6 +941,55 @@ public final class CudaBackend implements Backend {
                 .ptr(kv.keys(layer)).ptr(kv.values(layer)).i32(heads).i32(kv.kvHeads).i32(kv.headDim)
                 .i32(kv.blockSize));
         profiled("rope_kv", 2 * t.bytes() + 4L * t.rows() * kv.kvHeads * kv.headDim);
+    }
+
+    private void flushPending() {
+        flushFusions();
+        flushRope();
+    }
+
+    /** Launches held-back fusion candidates as plain ops (what came next could not take them over). */
+    private void flushFusions() {
+        PendingMatmul m = pendingMatmul;
+        if (m != null) {
+            pendingMatmul = null;
+            linear(MatmulTactics.Tactic.GEMV, m.in(), m.w(), m.out());
+            profiledMatmul(m.w(), MatmulTactics.Tactic.GEMV, "", m.w().ownedBytes() + m.in().bytes() + m.out().bytes());
+        }
+        PendingNorm n = pendingNorm;
+        if (n != null) {
+            pendingNorm = null;
+            normKernel(n.residual(), n.gamma(), n.eps(), n.out());
+        }
+    }
+
+    /** The entry of the ops that may take over a held-back norm: everything else held back runs first. */
+    private void openKeepingNorm() {
+        checkOpen();
+        flushRope();
+        PendingNorm held = pendingNorm;
+        pendingNorm = null;
+        flushFusions();
+        pendingNorm = held;
+    }
+
+    /** The pending norm if it writes {@code x}; otherwise any pending norm runs now and the answer is null. */
+    private PendingNorm takeNorm(CudaTensor x, MatmulTactics.Tactic tactic) {
+        PendingNorm n = pendingNorm;
+        if (n != null && tactic == MatmulTactics.Tactic.GEMV && n.out().pointer == x.pointer
+                && n.out().rows() == x.rows()) {
+            pendingNorm = null;
+            return n;
+        }
+        flushFusions();
+        return null;
+    }
+
+    /** Turns the fused residual add / RMSNorm of batch-1 GEMVs on or off (on unless -Dtinyrt.cuda.noNormFusion). */
+    public void fuseNorms(boolean on) {
+        flushPending();
+        fuseNorms = on;
+        graphs.invalidate();
     }
 
     /** Runs a held-back RoPE + KV write on its own (something other than its attention came next). */
@@ -892,6 +1027,7 @@ public final class CudaBackend implements Backend {
         CudaTensor t = (CudaTensor) qkv;
         CudaTensor o = (CudaTensor) out;
         CudaKvCache c = (CudaKvCache) cache;
+        flushFusions();  // never the RoPE: attention may take it over
         Step s = prepare(batch, c);
         KvStorage kv = c.storage;
         int d = kv.headDim;
@@ -1082,10 +1218,10 @@ public final class CudaBackend implements Backend {
         }
     }
 
-    /** Every op starts here: a held-back RoPE runs first, so work stays in program order. */
+    /** Every op starts here: held-back work (RoPE, fusion candidates) runs first, so work stays in program order. */
     private void ensureOpen() {
         checkOpen();
-        flushRope();
+        flushPending();
     }
 
     private void checkOpen() {
@@ -1138,7 +1274,7 @@ public final class CudaBackend implements Backend {
         }
         device.makeCurrent();
         try {
-            flushRope();
+            flushPending();
             driver.synchronize(stream);
         } finally {
             closed = true;

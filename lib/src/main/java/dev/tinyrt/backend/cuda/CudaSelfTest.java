@@ -56,7 +56,7 @@ public final class CudaSelfTest implements Callable<Integer> {
     @Option(names = "--out", description = "also write the results as JSON") Path out;
     @Option(names = "--tmp", description = "scratch directory for random checkpoints") Path tmp;
     @Option(names = "--only", split = ",", description = "run only these groups: elementwise, matmul, quantized"
-            + " matmul, attention, argmax, models (comma-separated)") List<String> only;
+            + " matmul, fused boundaries, attention, argmax, models (comma-separated)") List<String> only;
 
     private final List<Check> checks = new ArrayList<>();
     private final SplittableRandom random = new SplittableRandom(20261126);
@@ -80,6 +80,7 @@ public final class CudaSelfTest implements Callable<Integer> {
             guard("elementwise", this::elementwise);
             guard("matmul", this::matmuls);
             guard("quantized matmul", this::quantizedMatmuls);
+            guard("fused boundaries", this::fusedBoundaries);
             guard("attention", this::attentions);
             guard("argmax", this::argmax);
         }
@@ -427,6 +428,72 @@ public final class CudaSelfTest implements Callable<Integer> {
         gpu.resetTactics();
     }
 
+    /**
+     * A decode layer's block boundaries with the residual add fused into the product before them and the RMSNorm
+     * into the product after them, against the same ops unfused: every output bit for bit (fp16, W8A16, W4A16).
+     */
+    private void fusedBoundaries() {
+        int hidden = 256;
+        int inner = 160;
+        float[][] res = values(1, hidden, 1.0, 0);
+        Both<Tensor> attn = tensor(values(1, hidden, 1.0, 0), false);
+        Both<Weight> gamma = weight("gamma", values(1, hidden, 0.1, 1.0));
+        List<WeightData[]> sets = List.of(
+                new WeightData[]{dense("o", values(hidden, hidden, 0.05, 0)), dense("qkv", values(384, hidden, 0.05, 0)),
+                        dense("gate_up", values(2 * inner, hidden, 0.05, 0))},
+                new WeightData[]{int8("o", hidden, hidden, null), int8("qkv", 384, hidden, null),
+                        int8("gate_up", 2 * inner, hidden, null)},
+                new WeightData[]{int4("o", hidden, hidden, 128, preScale(hidden)), int4("qkv", 384, hidden, 128, null),
+                        int4("gate_up", 2 * inner, hidden, 128, preScale(hidden))});
+        for (WeightData[] set : sets) {
+            Weight o = gpu.weight(set[0]);
+            Weight qkv = gpu.weight(set[1]);
+            Weight gateUp = gpu.weight(set[2]);
+            for (MatmulTactics.Shape shape : List.of(new MatmulTactics.Shape(1, 384, hidden, false, false, o.format()),
+                    new MatmulTactics.Shape(1, hidden, hidden, false, false, o.format()),
+                    new MatmulTactics.Shape(1, inner, hidden, false, true, o.format()))) {
+                gpu.forceTactic(shape, MatmulTactics.Tactic.GEMV);  // the fused kernels exist for the GEMV only
+            }
+            float[][][] results = new float[2][][];
+            List<String> fusedOps = new ArrayList<>();
+            for (int fused = 0; fused < 2; fused++) {
+                gpu.fuseNorms(fused == 1);
+                if (fused == 1) {
+                    gpu.beginProfile();
+                }
+                Tensor r = tensor(res, true).gpu();
+                Tensor proj = gpu.tensor(1, hidden);
+                Tensor normed = gpu.tensor(1, hidden);
+                Tensor q = gpu.tensor(1, 384);
+                Tensor gu = gpu.tensor(1, 2 * inner);
+                Tensor act = gpu.tensor(1, inner);
+                gpu.rmsNorm(r, gamma.gpu(), 1e-5f, normed);
+                gpu.matmul(normed, qkv, q);
+                gpu.matmul(attn.gpu(), o, proj);
+                gpu.addRmsNorm(r, proj, gamma.gpu(), 1e-5f, normed);
+                gpu.matmulSwiglu(normed, gateUp, gu, act);
+                gpu.matmul(attn.gpu(), o, proj);
+                gpu.addRmsNorm(r, proj, gamma.gpu(), 1e-5f, normed);
+                List<float[]> rows = new ArrayList<>();
+                for (Tensor t : new Tensor[]{q, act, proj, r, normed}) {
+                    rows.add(gpu.toHost(t)[0]);
+                }
+                results[fused] = rows.toArray(float[][]::new);
+                if (fused == 1) {
+                    gpu.endProfile().forEach(op -> fusedOps.add(op.label()));
+                }
+            }
+            gpu.fuseNorms(true);
+            // the fused run must really have used the fused kernels: q|k|v and gate|up with the norm, o twice with the add
+            long prologues = fusedOps.stream().filter(l -> l.endsWith("+ rms_norm")).count();
+            long epilogues = fusedOps.stream().filter(l -> l.endsWith("+ residual add")).count();
+            boolean same = Arrays.deepEquals(results[0], results[1]) && prologues == 2 && epilogues == 2;
+            record(new Check("decode block boundaries " + o.format() + ": residual add and RMSNorm fused into the"
+                    + " GEMVs = unfused, bit for bit", same ? 0 : 1, 0, 0, same, same ? "" : "outputs differ or not"
+                    + " fused: " + fusedOps));
+        }
+    }
+
     /** Sequences of one attention scenario: each step adds tokenCounts[s] tokens to sequence s (0 = idle). */
     private record Scenario(String name, int blockSize, int blocksPerSequence, int[][] steps) {
     }
@@ -581,6 +648,13 @@ public final class CudaSelfTest implements Callable<Integer> {
             GreedyDecode.Result graphed = GreedyDecode.run(model, prompt, 16);
             GreedyDecode.Result replayed = GreedyDecode.run(model, prompt, 16);
             greedyAgainstCpu(name, cpuGreedy.tokens(), eager.tokens(), cpuContinuationLogits);
+            b.fuseNorms(false);
+            int[] normsUnfused = GreedyDecode.run(model, prompt, 16).tokens();
+            b.fuseNorms(true);
+            boolean normsSame = Arrays.equals(normsUnfused, replayed.tokens());
+            record(new Check(name + ": greedy with add+norm fused into the GEMVs = not fused", normsSame ? 0 : 1, 0, 0,
+                    normsSame, normsSame ? "" : "fused " + Arrays.toString(replayed.tokens()) + " not fused "
+                    + Arrays.toString(normsUnfused)));
             b.fuseRope(false);
             b.useGraphs(false);
             int[] unfused = GreedyDecode.run(model, prompt, 16).tokens();

@@ -100,6 +100,27 @@ final class KernelNames {
 
     static final List<String> QUANT_FORMATS = List.of("w8", "w4");
 
+    /**
+     * Batch-1 GEMVs with the block boundary fused in (gemv.cuh's end): {@code res} adds the product into the fp32
+     * residual, {@code norm} computes the RMSNorm of the residual in its prologue. {@code format} null for fp16.
+     */
+    static String gemvResidual(String format) {
+        return format == null ? "tinyrt_gemv_res_f16" : "tinyrt_qgemv_" + format + "_res";
+    }
+
+    static String gemvNorm(String format) {
+        return format == null ? "tinyrt_gemv_norm_f16" : "tinyrt_qgemv_" + format + "_norm";
+    }
+
+    static String gemvGateUpNorm(String format) {
+        return format == null ? "tinyrt_gemv_gate_up_norm" : "tinyrt_qgemv_" + format + "_gate_up_norm";
+    }
+
+    /** Whether a norm over rows of {@code cols} can be fused into a GEMV block's prologue (v8 norm, smem x). */
+    static boolean normFusable(int cols) {
+        return normV8(cols) && normThreads(cols) <= 256 && 2L * cols <= 48 * 1024;
+    }
+
     static String attentionDecode(int headDim, int group) {
         return "tinyrt_attn_decode_d" + headDim + "_g" + group;
     }
@@ -177,6 +198,11 @@ final class KernelNames {
         }
         for (String f : QUANT_FORMATS) {
             names.add(dequant(f));
+        }
+        for (String f : java.util.Arrays.asList(null, "w8", "w4")) {
+            names.add(gemvResidual(f));
+            names.add(gemvNorm(f));
+            names.add(gemvGateUpNorm(f));
         }
         for (int d : HEAD_DIMS) {
             for (int g : DECODE_HEAD_GROUPS) {
