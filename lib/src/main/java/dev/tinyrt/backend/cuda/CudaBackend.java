@@ -640,7 +640,9 @@ public final class CudaBackend implements Backend {
                 work.run();
             } catch (RuntimeException e) {
                 capturing = false;
-                pendingRope = null;  // it belonged to the abandoned recording; the step now runs eagerly
+                pendingRope = null;  // held-back work belonged to the abandoned recording; the step now runs eagerly
+                pendingMatmul = null;
+                pendingNorm = null;
                 driver.abandonCapture(stream);
                 throw e;
             }
