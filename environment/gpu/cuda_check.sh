@@ -11,11 +11,16 @@
 #   4 speed     batch 1, 128-token prompt, 128 new tokens: TTFT and decode tok/s with and without CUDA graphs,
 #               copy/read bandwidth, bytes per decode step and achieved GB/s, per-op profile, GEMV vs cuBLAS
 #               per shape, CUDA vs CPU fp32 logits and greedy tokens                (dev.tinyrt.backend.cuda.CudaSpeed)
-#   5 leak      100 load / generate / close cycles; cuMemGetInfo must come back   (dev.tinyrt.backend.cuda.CudaLeakCheck)
+#   5 quant     the same model converted here (convert_checkpoint, no calibration) to int8 (W8A16 per channel) and
+#               int4 (W4A16 group 128: the AWQ layout with unit pre-scales), each timed like stage 4 with its
+#               CUDA-vs-CPU check (same checkpoint on the CPU engine): $OUT/cuda_speed_int8.json, cuda_speed_int4.json
+#   6 leak      100 load / generate / close cycles; cuMemGetInfo must come back   (dev.tinyrt.backend.cuda.CudaLeakCheck)
 # Writes to $OUT: cuda_check.log (everything), cuda_check.json (summary: GPU, driver, date, commit, command, every
 # stage's result), cuda_speed.json and cuda_selftest.json (full detail).
 # CUDA_CHECK_JAVA_OPTS adds JVM options to every run, e.g. -Dtinyrt.cuda.noPdl=true (no programmatic dependent
-# launch), -Dtinyrt.cuda.noGraphs=true, -Dtinyrt.cuda.noRopeFusion=true, -Dtinyrt.cuda.noAutotune=true.
+# launch), -Dtinyrt.cuda.noNormFusion=true (no residual add / RMSNorm fused into the batch-1 GEMVs),
+# -Dtinyrt.cuda.gemvSplitK=N (force N warps per weight row in the decode GEMVs), -Dtinyrt.cuda.noGraphs=true, -Dtinyrt.cuda.noRopeFusion=true, -Dtinyrt.cuda.noAutotune=true.
+# CUDA_CHECK_INT4_GROUP sets the int4 group size (default 128; a rehearsal on a smaller model may need 32).
 set -uo pipefail  # no -e: every stage runs and reports
 source environment/gpu/env.sh
 OUT="${OUT:-/tmp/cuda_check_out}"
@@ -57,7 +62,25 @@ make_model() {
   if [ -f "$tl/model.safetensors" ]; then echo "reusing $tl"; return 0; fi
   $TINYRT_JAVA make_checkpoint --preset tinyllama-1.1b --seed 0 --dtype fp16 --out "$tl"
 }
-export -f parity_all make_model  # run under timeout through bash -c
+quant_all() {  # converts and times each quantized precision; one failing does not stop the next
+  local ok=0
+  for spec in "int8:W8A16:" "int4:W4A16:  group_size: ${CUDA_CHECK_INT4_GROUP:-128}"; do
+    IFS=: read -r label algo extra <<< "$spec"
+    local dir="$tl-$label" yaml="$work/$label.yaml"
+    printf 'quantization:\n  algorithm: %s\n%s\n' "$algo" "$extra" > "$yaml"
+    echo "--- $label: convert ($algo)"
+    local start=$(date +%s)
+    if [ ! -f "$dir/config.json" ]; then
+      $TINYRT_JAVA convert_checkpoint --model "$tl" --config "$yaml" --out "$dir" || { ok=1; continue; }
+    fi
+    echo "--- $label: converted in $(( $(date +%s) - start ))s"
+    $TINYRT_JAVA $jopts dev.tinyrt.backend.cuda.CudaSpeed --model "$dir" --label "$label" --prompt-len 128 \
+      --new-tokens 128 --repeats 3 --ttft-repeats 10 --cpu-check-tokens 16 --out "$OUT/cuda_speed_$label.json" \
+      --command "$command_line: cuda_speed --model <convert_checkpoint $algo of the fp16 model> --label $label" || ok=1
+  done
+  return $ok
+}
+export -f parity_all make_model quant_all  # run under timeout through bash -c
 
 {
   echo "tinyrt CUDA check, commit $TINYRT_COMMIT, $(date -u +%Y-%m-%dT%H:%M:%SZ)"
@@ -74,6 +97,7 @@ export -f parity_all make_model  # run under timeout through bash -c
   stage speed 180 $TINYRT_JAVA $jopts dev.tinyrt.backend.cuda.CudaSpeed --model "$tl" --prompt-len 128 --new-tokens 128 \
     --repeats 5 --cpu-check-tokens 16 --out "$OUT/cuda_speed.json" \
     --command "$command_line: cuda_speed --model <make_checkpoint --preset tinyllama-1.1b --seed 0 --dtype fp16> --prompt-len 128 --new-tokens 128"
+  stage quant 300 bash -c quant_all
   stage leak 80 $TINYRT_JAVA $jopts dev.tinyrt.backend.cuda.CudaLeakCheck --model data/models/tinyrt-12m --cycles 100 \
     --out "$work/leak.json"
 } 2>&1 | tee "$OUT/cuda_check.log"
@@ -145,6 +169,23 @@ summary = {
         "errors": {k: v for k, v in speed.items() if k.endswith("_error")},
     },
 }
+quant = {}
+for label in ("int8", "int4"):
+    q = load(f"{out}/cuda_speed_{label}.json")
+    quant[label] = {
+        "quant_algo": q.get("quant_algo"),
+        "decode_tok_s_graphs": pick(q, "decode", "graphs", "tokens_per_s"),
+        "decode_gpu_us_per_step": pick(q, "decode", "graphs", "gpu_us_per_step"),
+        "ttft_ms_graphs": pick(q, "ttft_ms", "graphs"),
+        "bytes_per_decode_step": pick(q, "bytes_per_decode_step"),
+        "top_ops": (pick(q, "profile", "decode", "ops") or [])[:8],
+        "profile_step_us": pick(q, "profile", "decode", "step_us"),
+        "kernels_per_step": pick(q, "profile", "decode", "kernels_per_step"),
+        "cpu_check": pick(q, "cpu_check"),
+        "load_seconds": q.get("load_seconds"),
+        "errors": {k: v for k, v in q.items() if k.endswith("_error")} or q.get("missing"),
+    }
+summary["quant"] = quant
 for c in checks:
     kind = c["name"].split(" ")[0]
     r = c.get("relative_error")
@@ -164,4 +205,10 @@ print("decode tok/s graphs:", (s["decode_tok_s_graphs"] or {}).get("median"), "e
       (s["decode_tok_s_eager"] or {}).get("median"), "| TTFT ms graphs:", (s["ttft_ms_graphs"] or {}).get("median"),
       "eager:", (s["ttft_ms_eager"] or {}).get("median"))
 print("bytes/step:", s["bytes_per_decode_step"])
+for label, q in summary["quant"].items():
+    print(label, "decode tok/s graphs:", (q["decode_tok_s_graphs"] or {}).get("median"), "| bytes/step:",
+          (q["bytes_per_decode_step"] or {}).get("total"), "achieved GB/s:",
+          (q["bytes_per_decode_step"] or {}).get("achieved_gb_s"), "| cpu check:",
+          {k: (q["cpu_check"] or {}).get(k) for k in ("relative_error", "greedy_identical", "first_difference_at",
+                                                      "cpu_gap_at_first_difference")}, q["errors"] or "")
 PY

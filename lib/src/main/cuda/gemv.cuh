@@ -1,59 +1,156 @@
 // Bandwidth-bound matrix-vector products for decode: out[t, r] = sum_c x[t, c] * w[r, c] for up to 8 token rows t.
-// One warp per weight row, eight rows per 256-thread block; every lane keeps eight 16-byte weight loads in flight and
+// One warp per weight row (or ks warps, split-K), eight warps per 256-thread block; every lane keeps eight 16-byte weight loads in flight and
 // reuses each loaded weight vector for all NT token rows, so the weights are read from memory exactly once.
 // Requires k % 8 == 0 and 16-byte aligned rows (the host checks and falls back to cuBLAS otherwise).
 #pragma once
 #include "common.cuh"
+#include "norm.cuh"
 
 #define GEMV_THREADS 256
 #define GEMV_UNROLL 8
 
-// x [NT, k] is small and read through L1 by every warp of the block.
-template <int NT, typename TOut>
-DEV void gemv_body(const __half* __restrict__ w, const __half* __restrict__ x, TOut* __restrict__ out, int m, int k) {
+// Split-K: `ks` warps (1, 2, 4 or 8) may share a weight row, each summing every ks-th group of 32 16-byte chunks,
+// so long rows (the down projection, k = 5632) keep enough warps and loads in flight; their partial sums meet in
+// shared memory. A block covers 8 / ks rows.
+DEV int gemv_row(int ks) { return blockIdx.x * (GEMV_THREADS / 32 / ks) + (threadIdx.x >> 5) / ks; }
+DEV int gemv_slice(int ks) { return (threadIdx.x >> 5) % ks; }
+
+// acc[t] summed over the lanes of each warp, then over the ks warps of a row: the slice-0 warp ends with the totals.
+// Every warp of the block must call it (it synchronizes when ks > 1).
+template <int NT>
+DEV void gemv_reduce(float* acc, int ks) {
+#pragma unroll
+    for (int t = 0; t < NT; t++) acc[t] = warp_sum(acc[t]);
+    if (ks == 1) return;
+    __shared__ float part[GEMV_THREADS / 32][NT];
     int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-    int row = blockIdx.x * (GEMV_THREADS / 32) + warp;
-    if (row >= m) return;  // uniform per warp
-    const uint4* wrow = reinterpret_cast<const uint4*>(w + (size_t)row * k);
-    int chunks = k >> 3;
+    __syncthreads();
+    if (lane == 0) {
+#pragma unroll
+        for (int t = 0; t < NT; t++) part[warp][t] = acc[t];
+    }
+    __syncthreads();
+    if (warp % ks == 0) {
+#pragma unroll
+        for (int t = 0; t < NT; t++) {
+            float total = part[warp][t];
+            for (int s = 1; s < ks; s++) total += part[warp + s][t];
+            acc[t] = total;
+        }
+    }
+}
+
+// x is read through L1 from global memory, or (XS) from the block's shared memory, where a norm prologue put it.
+template <bool XS>
+DEV uint4 load_x(const __half* p) {
+    if constexpr (XS) {
+        return *reinterpret_cast<const uint4*>(p);
+    } else {
+        return load_cached(p);
+    }
+}
+
+// Fused RMSNorm prologue of a one-row GEMV: the v8 norm of the fp32 residual row (norm_v8_body's arithmetic over the
+// same partition of norm_threads threads, so the same bits as the norm kernel) into dynamic shared memory [cols]
+// fp16, which the GEMV then reads as x; block 0 also stores it to `normed`, the norm op's output. Every thread of
+// the block calls it.
+DEV const __half* norm_prologue(const float* __restrict__ residual, const __half* __restrict__ gamma, float eps,
+                                __half* __restrict__ normed, int norm_threads, int cols) {
+    DYNAMIC_SHARED(__half, xs);
+    __shared__ float scratch[32];
+    constexpr int CPT = NORM_CHUNKS_PER_THREAD;
+    int chunks = cols / 8, tid = threadIdx.x;
+    bool mine = tid < norm_threads;
+    float v[CPT][8], g[CPT][8];
+    float ss = 0.f;
+#pragma unroll
+    for (int u = 0; u < CPT; u++) {
+        int c = tid + u * norm_threads;
+        if (mine && c < chunks) {
+            load8(residual + c * 8, v[u]);
+            load8(gamma + c * 8, g[u]);
+#pragma unroll
+            for (int e = 0; e < 8; e++) ss += v[u][e] * v[u][e];
+        }
+    }
+    float scale = rsqrtf(block_sum(ss, scratch) / cols + eps);
+#pragma unroll
+    for (int u = 0; u < CPT; u++) {
+        int c = tid + u * norm_threads;
+        if (mine && c < chunks) {
+            float o[8];
+#pragma unroll
+            for (int e = 0; e < 8; e++) o[e] = g[u][e] * (v[u][e] * scale);
+            uint4 packed = pack8(o);
+            *reinterpret_cast<uint4*>(xs + c * 8) = packed;
+            if (blockIdx.x == 0) *reinterpret_cast<uint4*>(normed + c * 8) = packed;
+        }
+    }
+    __syncthreads();
+    return xs;
+}
+
+// Fused residual add epilogue: out = fp16(acc) as the product's output, and residual += that fp16 value, as the
+// add + norm kernel would add it (the same bits).
+DEV void store_res(__half* out, float* residual, size_t i, float acc) {
+    __half h = __float2half_rn(acc);
+    out[i] = h;
+    residual[i] = residual[i] + __half2float(h);
+}
+DEV void store_res(float* out, float*, size_t i, float acc) { out[i] = acc; }  // never used with a residual
+
+// x [NT, k] is small and read through L1 by every warp of the block. With `residual` (NT = 1, fp16 out): the
+// fused residual add epilogue.
+template <int NT, typename TOut, bool XS = false>
+DEV void gemv_body(const __half* __restrict__ w, const __half* __restrict__ x, TOut* __restrict__ out, int m, int k,
+                   int ks, float* __restrict__ residual = nullptr) {
+    int lane = threadIdx.x & 31;
+    int row = gemv_row(ks), slice = gemv_slice(ks);
+    bool active = row < m;  // inactive warps still join the split-K reduction
+    const uint4* wrow = reinterpret_cast<const uint4*>(w + (size_t)(active ? row : 0) * k);
+    int chunks = active ? k >> 3 : 0;
     float acc[NT];
 #pragma unroll
     for (int t = 0; t < NT; t++) acc[t] = 0.f;
-    for (int base = lane; base < chunks; base += 32 * GEMV_UNROLL) {
+    for (int base = 32 * slice + lane; base < chunks; base += 32 * ks * GEMV_UNROLL) {
         uint4 wv[GEMV_UNROLL];
 #pragma unroll
         for (int u = 0; u < GEMV_UNROLL; u++) {
-            int c = base + 32 * u;
+            int c = base + 32 * ks * u;
             wv[u] = c < chunks ? load_streaming(wrow + c) : make_uint4(0u, 0u, 0u, 0u);
         }
 #pragma unroll
         for (int u = 0; u < GEMV_UNROLL; u++) {
-            int c = base + 32 * u;
+            int c = base + 32 * ks * u;
             if (c < chunks) {
                 float wf[8];
                 unpack8(wv[u], wf);
 #pragma unroll
                 for (int t = 0; t < NT; t++) {
                     float xf[8];
-                    unpack8(load_cached(x + (size_t)t * k + (size_t)c * 8), xf);
+                    unpack8(load_x<XS>(x + (size_t)t * k + (size_t)c * 8), xf);
 #pragma unroll
                     for (int e = 0; e < 8; e++) acc[t] = fmaf(wf[e], xf[e], acc[t]);
                 }
             }
         }
     }
+    gemv_reduce<NT>(acc, ks);
+    if (active && slice == 0 && lane == 0) {
 #pragma unroll
-    for (int t = 0; t < NT; t++) acc[t] = warp_sum(acc[t]);
-    if (lane == 0) {
-#pragma unroll
-        for (int t = 0; t < NT; t++) out[(size_t)t * m + row] = from_f32<TOut>(acc[t]);
+        for (int t = 0; t < NT; t++) {
+            if (residual != nullptr) {
+                store_res(out, residual, (size_t)t * m + row, acc[t]);
+            } else {
+                out[(size_t)t * m + row] = from_f32<TOut>(acc[t]);
+            }
+        }
     }
 }
-
 // The gate|up product with SwiGLU in its epilogue: w is the fused [2 * inner, k] weight (gate rows, then up rows);
 // warp i computes gate row i and up row inner + i together (16 loads in flight per lane) and writes
 // act[t, i] = silu(gate) * up, rounded to fp16 once. act [NT, inner].
-template <int NT>
+template <int NT, bool XS = false>
 DEV void gemv_gate_up_body(const __half* __restrict__ w, const __half* __restrict__ x, __half* __restrict__ act,
                            int inner, int k) {
     int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
@@ -83,7 +180,7 @@ DEV void gemv_gate_up_body(const __half* __restrict__ w, const __half* __restric
 #pragma unroll
                 for (int t = 0; t < NT; t++) {
                     float xf[8];
-                    unpack8(load_cached(x + (size_t)t * k + (size_t)c * 8), xf);
+                    unpack8(load_x<XS>(x + (size_t)t * k + (size_t)c * 8), xf);
 #pragma unroll
                     for (int e = 0; e < 8; e++) {
                         ag[t] = fmaf(gf[e], xf[e], ag[t]);
@@ -106,9 +203,9 @@ DEV void gemv_gate_up_body(const __half* __restrict__ w, const __half* __restric
 
 #define GEMV_KERNELS(NT)                                                                                              \
     extern "C" __global__ void __launch_bounds__(GEMV_THREADS) tinyrt_gemv_n##NT##_f16(                               \
-        const __half* w, const __half* x, __half* out, int m, int k) { PDL_PROLOGUE;  gemv_body<NT, __half>(w, x, out, m, k); }     \
+        const __half* w, const __half* x, __half* out, int m, int k, int ks) { PDL_PROLOGUE;  gemv_body<NT, __half>(w, x, out, m, k, ks); } \
     extern "C" __global__ void __launch_bounds__(GEMV_THREADS) tinyrt_gemv_n##NT##_f32(                               \
-        const __half* w, const __half* x, float* out, int m, int k) { PDL_PROLOGUE;  gemv_body<NT, float>(w, x, out, m, k); }       \
+        const __half* w, const __half* x, float* out, int m, int k, int ks) { PDL_PROLOGUE;  gemv_body<NT, float>(w, x, out, m, k, ks); } \
     extern "C" __global__ void __launch_bounds__(GEMV_THREADS) tinyrt_gemv_gate_up_n##NT(                             \
         const __half* w, const __half* x, __half* act, int inner, int k) { PDL_PROLOGUE; gemv_gate_up_body<NT>(w, x, act, inner, k); }
 
@@ -120,3 +217,26 @@ GEMV_KERNELS(5)
 GEMV_KERNELS(6)
 GEMV_KERNELS(7)
 GEMV_KERNELS(8)
+
+// Batch-1 decode kernels with the block-boundary ops fused in: the residual add into the product that feeds it
+// (o_proj, down) and the following RMSNorm into the products that read it (q|k|v, gate|up); dynamic shared memory
+// 2 * k bytes for the norm prologue.
+extern "C" __global__ void __launch_bounds__(GEMV_THREADS) tinyrt_gemv_res_f16(
+    const __half* w, const __half* x, __half* out, float* residual, int m, int k, int ks) {
+    PDL_PROLOGUE;
+    gemv_body<1, __half>(w, x, out, m, k, ks, residual);
+}
+extern "C" __global__ void __launch_bounds__(GEMV_THREADS) tinyrt_gemv_norm_f16(
+    const __half* w, const float* residual, const __half* gamma, float eps, __half* normed, int norm_threads,
+    __half* out, int m, int k, int ks) {
+    PDL_PROLOGUE;
+    const __half* xs = norm_prologue(residual, gamma, eps, normed, norm_threads, k);
+    gemv_body<1, __half, true>(w, xs, out, m, k, ks);
+}
+extern "C" __global__ void __launch_bounds__(GEMV_THREADS) tinyrt_gemv_gate_up_norm(
+    const __half* w, const float* residual, const __half* gamma, float eps, __half* normed, int norm_threads,
+    __half* act, int inner, int k) {
+    PDL_PROLOGUE;
+    const __half* xs = norm_prologue(residual, gamma, eps, normed, norm_threads, k);
+    gemv_gate_up_body<1, true>(w, xs, act, inner, k);
+}

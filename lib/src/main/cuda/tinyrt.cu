@@ -3,6 +3,7 @@
 #include "elementwise.cuh"
 #include "norm.cuh"
 #include "gemv.cuh"
+#include "qgemv.cuh"
 #include "rope.cuh"
 #include "attention.cuh"
 #include "sampling.cuh"

@@ -32,6 +32,9 @@ Thunk thunk(void (*f)(A...)) {
     K(tinyrt_attn_decode_batch_d##D##_g1) K(tinyrt_attn_decode_batch_d##D##_g2)                                \
     K(tinyrt_attn_decode_batch_d##D##_g4) K(tinyrt_attn_decode_batch_d##D##_g6)                                \
     K(tinyrt_attn_decode_batch_d##D##_g8)
+#define QGEMV(F, NT) K(tinyrt_qgemv_##F##_n##NT##_f16) K(tinyrt_qgemv_##F##_n##NT##_f32) K(tinyrt_qgemv_##F##_gate_up_n##NT)
+#define QGEMV_EMU(F) QGEMV(F, 1) QGEMV(F, 2) QGEMV(F, 3) QGEMV(F, 4) QGEMV(F, 5) QGEMV(F, 6) QGEMV(F, 7) QGEMV(F, 8) \
+    K(tinyrt_dequant_##F)
 
 const std::map<std::string, Thunk>& table() {
     static const std::map<std::string, Thunk> t = {
@@ -42,6 +45,10 @@ const std::map<std::string, Thunk>& table() {
         K(tinyrt_add_rms_norm_v8_f32) K(tinyrt_rope_store_kv) K(tinyrt_rope_store_kv_int8) K(tinyrt_rope_store_kv_fp8)
         K(tinyrt_sample_f32)
         GEMV(1) GEMV(2) GEMV(3) GEMV(4) GEMV(5) GEMV(6) GEMV(7) GEMV(8)
+        QGEMV_EMU(w8) QGEMV_EMU(w4)
+        K(tinyrt_gemv_res_f16) K(tinyrt_gemv_norm_f16) K(tinyrt_gemv_gate_up_norm)
+        K(tinyrt_qgemv_w8_res) K(tinyrt_qgemv_w8_norm) K(tinyrt_qgemv_w8_gate_up_norm)
+        K(tinyrt_qgemv_w4_res) K(tinyrt_qgemv_w4_norm) K(tinyrt_qgemv_w4_gate_up_norm)
         ATTN_D(16) ATTN_D(32) ATTN_D(64) ATTN_D(128) ATTN_BATCH_D(64) ATTN_BATCH_D(128)
     };
     return t;

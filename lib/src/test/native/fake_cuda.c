@@ -234,7 +234,13 @@ static int expected_params(const char *name) {
         {"tinyrt_embed_", 4}, {"tinyrt_add_rms_norm_", 6}, {"tinyrt_rms_norm_", 5}, {"tinyrt_add_", 3},
         {"tinyrt_swiglu", 4}, {"tinyrt_gather_rows", 4}, {"tinyrt_f32_to_f16", 3}, {"tinyrt_bf16_to_f16", 3},
         {"tinyrt_argmax_f32", 3}, {"tinyrt_sample_f32", 8}, {"tinyrt_read_probe", 3}, {"tinyrt_spin", 1}, {"tinyrt_rope_store_kv", 13},
-        {"tinyrt_gemv_", 5}, {"tinyrt_attn_decode_", 23}, {"tinyrt_attn_prefill_", 14}};
+        {"tinyrt_gemv_", 5}, {"tinyrt_qgemv_", 9}, {"tinyrt_dequant_", 8}, {"tinyrt_attn_decode_", 23}, {"tinyrt_attn_prefill_", 14}};
+    static const struct { const char *name; int n; } fused[] = {{"tinyrt_gemv_res_f16", 7}, {"tinyrt_gemv_norm_f16", 10},
+        {"tinyrt_gemv_gate_up_norm", 9}, {"tinyrt_qgemv_w8_res", 11}, {"tinyrt_qgemv_w4_res", 11}, {"tinyrt_qgemv_w8_norm", 14},
+        {"tinyrt_qgemv_w4_norm", 14}, {"tinyrt_qgemv_w8_gate_up_norm", 13}, {"tinyrt_qgemv_w4_gate_up_norm", 13}};
+    for (unsigned i = 0; i < sizeof fused / sizeof fused[0]; i++) if (!strcmp(name, fused[i].name)) return fused[i].n;
+    // the GEMVs (not the gate|up ones) take a split-K count after k
+    if (starts(name, "tinyrt_gemv_") || starts(name, "tinyrt_qgemv_")) return (starts(name, "tinyrt_gemv_") ? 5 : 9) + !strstr(name, "gate_up");
     for (unsigned i = 0; i < sizeof table / sizeof table[0]; i++) if (starts(name, table[i].prefix)) return table[i].n;
     return -1;
 }
@@ -334,12 +340,72 @@ static int check_launch(const Launch *l) {
         NEED(P(l, 1), (unsigned long long)nt * kk * 2, "x");
         NEED(P(l, 2), (unsigned long long)nt * inner * 2, "act");
     } else if (sscanf(k, "tinyrt_gemv_n%d", &nt) == 1) {
-        int m = I(l, 3), kk = I(l, 4), o4 = strstr(k, "_f32") != 0;
-        CHECK(kk % 8 == 0 && gx == (unsigned)(m + 7) / 8 && b == 256, "%s: m %d k %d grid %u block %u", k, m, kk, gx, b);
+        int m = I(l, 3), kk = I(l, 4), ks = I(l, 5), o4 = strstr(k, "_f32") != 0;
+        CHECK(ks == 1 || ks == 2 || ks == 4 || ks == 8, "%s: split-K %d", k, ks);
+        CHECK(kk % 8 == 0 && gx == (unsigned)(m + 8 / ks - 1) / (8 / ks) && b == 256, "%s: m %d k %d ks %d grid %u block %u", k, m, kk, ks, gx, b);
         CHECK(P(l, 0) % 16 == 0 && P(l, 1) % 16 == 0, "%s: 16-byte alignment", k);
         NEED(P(l, 0), (unsigned long long)m * kk * 2, "w");
         NEED(P(l, 1), (unsigned long long)nt * kk * 2, "x");
         NEED(P(l, 2), (unsigned long long)nt * m * (o4 ? 4 : 2), "out");
+    } else if (strstr(k, "_res") || strstr(k, "_norm") ) {
+        // fused batch-1 GEMVs: [quantized prefix: w scales group pre pre_split] then
+        //   res: x out residual m k ks | norm: residual gamma eps normed norm_threads out m k ks | gate_up_norm: ... act inner k
+        int q = starts(k, "tinyrt_qgemv_"), w4 = starts(k, "tinyrt_qgemv_w4"), base = q ? 5 : 1;
+        int res = strstr(k, "_res") != 0, gate_up = strstr(k, "gate_up") != 0;
+        int m = I(l, res ? base + 3 : base + 6), kk = I(l, res ? base + 4 : base + 7);
+        int ks = gate_up ? 1 : I(l, res ? base + 5 : base + 8);
+        unsigned long long rows = gate_up ? 2ull * m : (unsigned long long)m;
+        CHECK(ks == 1 || ks == 2 || ks == 4 || ks == 8, "%s: split-K %d", k, ks);
+        CHECK(gx == (unsigned)(m + 8 / ks - 1) / (8 / ks) && b == 256, "%s: m %d ks %d grid %u block %u", k, m, ks, gx, b);
+        CHECK(kk % (w4 ? 32 : q ? 16 : 8) == 0, "%s: k %d", k, kk);
+        NEED(P(l, 0), rows * kk * (w4 ? 1 : q ? 2 : 4) / 2, "w");
+        if (q) {
+            int group = I(l, 2), split = I(l, 4);
+            CHECK(!w4 || (group % 32 == 0 && kk % group == 0), "%s: group %d", k, group);
+            NEED(P(l, 1), w4 ? rows * (kk / group) * 2 : rows * 4, "scales");
+            if (P(l, 3)) NEED(P(l, 3), 4ull * kk * (split < (long long)rows ? 2 : 1), "pre-scale");
+        }
+        if (res) {
+            CHECK(l->smem == 0, "%s: shared %u", k, l->smem);
+            NEED(P(l, base), 2ull * kk, "x");
+            NEED(P(l, base + 1), 2ull * m, "out");
+            NEED(P(l, base + 2), 4ull * m, "residual");
+        } else {
+            int nt = I(l, base + 4);
+            CHECK(l->smem == 2u * kk && kk % 8 == 0 && nt >= 32 && nt <= 256 && nt * 16 >= kk, "%s: shared %u, k %d, norm threads %d", k, l->smem, kk, nt);
+            NEED(P(l, base), 4ull * kk, "residual");
+            NEED(P(l, base + 1), 2ull * kk, "gamma");
+            CHECK(F(l, base + 2) > 0 && F(l, base + 2) < 1, "%s: eps %g", k, F(l, base + 2));
+            NEED(P(l, base + 3), 2ull * kk, "normed");
+            NEED(P(l, base + 5), 2ull * m, gate_up ? "act" : "out");
+        }
+    } else if (starts(k, "tinyrt_qgemv_") || starts(k, "tinyrt_dequant_")) {
+        // (w, scales, group, pre, pre_split, x, out, m, k) or (w, scales, group, pre, pre_split, out, rows, cols)
+        int w4 = starts(k, "tinyrt_qgemv_w4") || starts(k, "tinyrt_dequant_w4"), deq = starts(k, "tinyrt_dequant_");
+        int gate_up = strstr(k, "_gate_up_") != 0, o4 = strstr(k, "_f32") != 0;
+        int m = I(l, deq ? 6 : 7), kk = I(l, deq ? 7 : 8), group = I(l, 2), split = I(l, 4);
+        unsigned long long rows = gate_up ? 2ull * m : (unsigned long long)m;
+        CHECK(kk % (w4 ? 32 : 16) == 0 && (!w4 || (group % 32 == 0 && group > 0 && kk % group == 0)),
+              "%s: k %d group %d", k, kk, group);
+        CHECK(P(l, 0) % 16 == 0, "%s: 16-byte alignment of the weight", k);
+        NEED(P(l, 0), rows * kk / (w4 ? 2 : 1), "w");
+        NEED(P(l, 1), w4 ? rows * (kk / group) * 2 : rows * 4, "scales");
+        if (P(l, 3)) {
+            CHECK(split >= 0 && (unsigned long long)split <= rows, "%s: pre_split %d of %llu rows", k, split, rows);
+            NEED(P(l, 3), 4ull * kk * (split < (long long)rows ? 2 : 1), "pre-scale");
+            CHECK(P(l, 3) % 16 == 0, "%s: 16-byte alignment of the pre-scale", k);
+        }
+        if (deq) {
+            NEED(P(l, 5), rows * kk * 2, "out");
+        } else {
+            CHECK(sscanf(k + strlen("tinyrt_qgemv_w8_"), gate_up ? "gate_up_n%d" : "n%d", &nt) == 1 && nt >= 1 && nt <= 8,
+                  "%s: token rows", k);
+            int ks = gate_up ? 1 : I(l, 9);
+            CHECK(ks == 1 || ks == 2 || ks == 4 || ks == 8, "%s: split-K %d", k, ks);
+            CHECK(gx == (unsigned)(m + 8 / ks - 1) / (8 / ks) && b == 256 && l->smem == 0, "%s: m %d ks %d grid %u block %u", k, m, ks, gx, b);
+            NEED(P(l, 5), (unsigned long long)nt * kk * 2, "x");
+            NEED(P(l, 6), (unsigned long long)nt * m * (o4 ? 4 : 2), "out");
+        }
     } else if (starts(k, "tinyrt_attn_decode_batch_d")) {  // same arguments as the latency kernel below
         int d, g;
         sscanf(k, "tinyrt_attn_decode_batch_d%d_g%d", &d, &g);

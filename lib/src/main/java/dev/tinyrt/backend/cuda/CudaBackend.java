@@ -73,12 +73,17 @@ public final class CudaBackend implements Backend {
     private final Growable partOut;
     private final Growable partMaxSum;
     private final Growable counters;
+    private final Growable dequantScratch;
     private int vocabulary = -1;
     private PendingRope pendingRope;
     private boolean fuseRope = !Boolean.getBoolean("tinyrt.cuda.noRopeFusion");
     private int batchAttentionFrom = DecodeAttention.batchFromProperty();
     private int batchAttentionSplitKeys = DecodeAttention.BATCH_SPLIT_KEYS;
     private long batchedAttentionLaunches;
+    private int forcedSplitK = Integer.getInteger("tinyrt.cuda.gemvSplitK", 0);
+    private boolean fuseNorms = !Boolean.getBoolean("tinyrt.cuda.noNormFusion");
+    private PendingMatmul pendingMatmul;
+    private PendingNorm pendingNorm;
     private boolean capturing;
     private boolean closed;
 
@@ -94,6 +99,20 @@ public final class CudaBackend implements Backend {
      * other op runs it first ({@link #flushRope}).
      */
     private record PendingRope(CudaTensor qkv, CudaKvCache cache, int layer, Step step, long[] table) {
+    }
+
+    /**
+     * A one-row GEMV held back in case the next op is the residual add + norm of its output, which then becomes its
+     * epilogue ({@link #addRmsNorm}); any other op launches it as it is ({@link #flushFusions}).
+     */
+    private record PendingMatmul(CudaTensor in, CudaWeight w, CudaTensor out) {
+    }
+
+    /**
+     * A one-row RMSNorm of the fp32 residual held back in case the next op is a GEMV on its output, which then
+     * computes it in its prologue (and still stores it); otherwise it runs as the norm kernel.
+     */
+    private record PendingNorm(CudaTensor residual, CudaWeight gamma, float eps, CudaTensor out) {
     }
 
     /** Opens a backend on the process's GPU; a {@link dev.tinyrt.TinyrtException} says why when there is none. */
@@ -141,6 +160,7 @@ public final class CudaBackend implements Backend {
         this.counters = new Growable("attention split counters");
         this.sampler = new DeviceSampler(device, stream, memory,
                 (kernel, grid, block, a) -> launch(kernel, grid, 1, 1, block, 0, a));
+        this.dequantScratch = new Growable("dequantized weight for prefill");
     }
 
     /** A device buffer that only grows; growing moves it, which invalidates recorded graphs. */
@@ -197,7 +217,7 @@ public final class CudaBackend implements Backend {
 
     /** Fuses decode steps' RoPE + KV-cache write into the attention kernel (on unless -Dtinyrt.cuda.noRopeFusion). */
     public void fuseRope(boolean on) {
-        flushRope();
+        flushPending();
         fuseRope = on;
         graphs.invalidate();  // recorded steps hold the other variant
     }
@@ -228,6 +248,12 @@ public final class CudaBackend implements Backend {
         KvStorage kv = cache.storage;
         return DecodeAttention.choose(kv.dtype, plan.tokens(), cache.heads, kv.kvHeads, kv.headDim,
                 cache.decodeHeadsPerBlock(), plan.width() * kv.blockSize, batchAttentionFrom, batchAttentionSplitKeys);
+    }
+
+    /** Warps per row of the decode GEMVs (split-K): 0 for the rule ({@link KernelNames#splitK}), else 1..8. */
+    void forceSplitK(int ks) {
+        forcedSplitK = ks;
+        graphs.invalidate();
     }
 
     /** Forgets every tactic choice, so the next steps choose (and, with autotuning, measure) again. */
@@ -265,7 +291,8 @@ public final class CudaBackend implements Backend {
         List<String> lines = new ArrayList<>();
         for (MatmulTactics.Choice c : tactics.table()) {
             MatmulTactics.Shape s = c.shape();
-            lines.add(String.format("n=%d m=%d k=%d%s%s -> %s%s", s.n(), s.m(), s.k(), s.fp32Out() ? " fp32-out" : "",
+            lines.add(String.format("n=%d m=%d k=%d%s%s%s -> %s%s", s.n(), s.m(), s.k(),
+                    s.format().equals("F16") ? "" : " " + s.format(), s.fp32Out() ? " fp32-out" : "",
                     s.swiglu() ? " swiglu-in" : "", c.tactic(), c.measured()
                             ? String.format(" (gemv %.2f us, cublas %.2f us)", c.gemvMicros(), c.cublasMicros())
                             : " (rule)"));
@@ -336,7 +363,7 @@ public final class CudaBackend implements Backend {
 
     /** Turns programmatic dependent launch on or off (on where the GPU supports it); recorded steps are dropped. */
     public void usePdl(boolean on) {
-        flushRope();
+        flushPending();
         if (on && !pdlNote.equals("on")) {
             throw new IllegalStateException("programmatic dependent launch is not available: " + pdlNote);
         }
@@ -365,10 +392,10 @@ public final class CudaBackend implements Backend {
     @Override
     public Weight weight(WeightData data) {
         ensureOpen();
-        if (!(data instanceof WeightData.Dense d)) {
-            throw new UnsupportedOperationException(data.getClass().getSimpleName()
-                    + " weights are not implemented by the CUDA backend yet");
+        if (!(data instanceof WeightData.Dense)) {
+            return quantizedWeight(data);
         }
+        WeightData.Dense d = (WeightData.Dense) data;
         long elements = (long) d.rows() * d.cols();
         long out = memory.allocate(2 * elements);
         switch (d.dtype()) {
@@ -387,6 +414,33 @@ public final class CudaBackend implements Backend {
         return new CudaWeight(d.name(), out, d.rows(), d.cols());
     }
 
+    /**
+     * W8A16 and W4A16 (AWQ included) re-packed for the quantized kernels ({@link WeightPacking}); other forms and
+     * shapes those kernels cannot read are dequantized to fp16 here.
+     */
+    private Weight quantizedWeight(WeightData data) {
+        try (Arena a = Arena.ofConfined()) {
+            if (!WeightPacking.kernelsApply(data)) {
+                return weight(WeightPacking.dequantized(data, a));
+            }
+            WeightPacking.Packed p = WeightPacking.pack(data, a);
+            long values = memory.allocate(p.values().byteSize());
+            long scales = memory.allocate(p.scales().byteSize());
+            upload(values, p.values());
+            upload(scales, p.scales());
+            long pre = 0;
+            List<CudaWeight.PreScale> pres = List.of();
+            if (p.preScale() != null) {
+                pre = memory.allocate(4L * data.cols());
+                upload(pre, a.allocateFrom(JAVA_FLOAT, p.preScale()));
+                pres = List.of(new CudaWeight.PreScale(0, p.preScale()));
+            }
+            return new CudaWeight(data.name(), p.format(), values, scales, pre, data.rows(), pres, data.rows(),
+                    data.cols(), p.groupSize(), p.values().byteSize() + p.scales().byteSize()
+                    + (pre == 0 ? 0 : 4L * data.cols()));
+        }
+    }
+
     /** Copies host bytes to the device on this backend's stream and waits (the source may go away after). */
     private void upload(long dst, MemorySegment src) {
         if (src.isNative()) {
@@ -402,35 +456,97 @@ public final class CudaBackend implements Backend {
         }
     }
 
-    /** One matrix holding the parts' rows in order; the parts' memory is freed (they can no longer be used). */
+    /**
+     * One matrix holding the parts' rows in order; the parts' memory is freed (they can no longer be used). Parts
+     * must share format and group size; quantized parts may have at most two distinct pre-scales, each over
+     * consecutive rows (q|k|v share one, an AWQ gate|up may have two).
+     */
     @Override
     public Weight concatRows(Weight... parts) {
         ensureOpen();
-        int cols = parts[0].cols();
+        CudaWeight first = (CudaWeight) parts[0];
+        int cols = first.cols();
         int rows = 0;
-        for (Weight p : parts) {
-            if (p.cols() != cols) {
-                throw new IllegalArgumentException("concatRows needs equal column counts, got " + cols + " and "
-                        + p.cols());
-            }
-            rows += p.rows();
-        }
-        long out = memory.allocate(2L * rows * cols);
-        long at = out;
+        List<CudaWeight.PreScale> pres = new ArrayList<>();
+        float[] previous = null;
         for (Weight p : parts) {
             CudaWeight w = (CudaWeight) p;
-            long bytes = 2L * w.rows() * cols;
-            driver.copyDeviceAsync(at, w.pointer(), bytes, stream);
-            at += bytes;
+            if (w.cols() != cols) {
+                throw new IllegalArgumentException("concatRows needs equal column counts, got " + cols + " and "
+                        + w.cols());
+            }
+            if (w.format != first.format || w.groupSize != first.groupSize) {
+                throw new IllegalArgumentException("concatRows needs one format, got " + first.format() + " (group "
+                        + first.groupSize + ") and " + w.format() + " (group " + w.groupSize + ")");
+            }
+            if (w.preScales.size() > 1) {
+                throw new UnsupportedOperationException(w.name + " is fused already");
+            }
+            float[] pre = w.preScales.isEmpty() ? null : w.preScales.getFirst().values();
+            if (rows == 0) {
+                previous = pre;
+            } else if (!java.util.Arrays.equals(previous, pre)) {
+                if (pres.size() == 2) {
+                    throw new UnsupportedOperationException("concatRows of " + first.name + " and " + w.name
+                            + ": the CUDA kernels take at most two pre-scales, each over consecutive rows");
+                }
+                if (pres.isEmpty()) {
+                    pres.add(new CudaWeight.PreScale(0, previous != null ? previous : ones(cols)));
+                }
+                pres.add(new CudaWeight.PreScale(rows, pre != null ? pre : ones(cols)));
+                previous = pre;
+            }
+            rows += w.rows();
+        }
+        if (pres.isEmpty() && previous != null) {
+            pres.add(new CudaWeight.PreScale(0, previous));
+        }
+        long valueBytes = first.valueBytesPerRow() * rows;
+        long scaleBytes = first.scaleBytesPerRow() * rows;
+        long values = memory.allocate(valueBytes);
+        long scales = scaleBytes == 0 ? 0 : memory.allocate(scaleBytes);
+        long pre = pres.isEmpty() ? 0 : memory.allocate(4L * cols * pres.size());
+        long vAt = values;
+        long sAt = scales;
+        for (Weight p : parts) {
+            CudaWeight w = (CudaWeight) p;
+            long vb = w.valueBytesPerRow() * w.rows();
+            driver.copyDeviceAsync(vAt, w.pointer(), vb, stream);
+            vAt += vb;
+            if (scaleBytes > 0) {
+                long sb = w.scaleBytesPerRow() * w.rows();
+                driver.copyDeviceAsync(sAt, w.scales(), sb, stream);
+                sAt += sb;
+            }
+        }
+        try (Arena a = Arena.ofConfined()) {
+            for (int i = 0; i < pres.size(); i++) {
+                upload(pre + 4L * cols * i, a.allocateFrom(JAVA_FLOAT, pres.get(i).values()));
+            }
         }
         driver.synchronize(stream);
         StringBuilder name = new StringBuilder();
         for (Weight p : parts) {
             CudaWeight w = (CudaWeight) p;
             name.append(name.isEmpty() ? "" : "|").append(w.name);
-            memory.free(w.release());
+            for (long owned : w.release()) {
+                if (owned != 0) {
+                    memory.free(owned);
+                }
+            }
         }
-        return new CudaWeight(name.toString(), out, rows, cols);
+        if (first.format == CudaWeight.Format.F16) {
+            return new CudaWeight(name.toString(), values, rows, cols);
+        }
+        int split = pres.size() == 2 ? pres.get(1).firstRow() : rows;
+        return new CudaWeight(name.toString(), first.format, values, scales, pre, split, pres, rows, cols,
+                first.groupSize, valueBytes + scaleBytes + 4L * cols * pres.size());
+    }
+
+    private static float[] ones(int n) {
+        float[] v = new float[n];
+        java.util.Arrays.fill(v, 1f);
+        return v;
     }
 
     @Override
@@ -510,7 +626,7 @@ public final class CudaBackend implements Backend {
         if (closed) {
             return;
         }
-        flushRope();
+        flushPending();
         if (cache.storage == pooled) {
             pooledInUse = false;
             if (step != null && step.cache == cache) {
@@ -531,7 +647,7 @@ public final class CudaBackend implements Backend {
         Step s = prepare(batch, kv);
         Runnable complete = () -> {
             work.run();
-            flushRope();  // a RoPE the step left pending belongs to the step (and to its recording)
+            flushPending();  // a RoPE the step left pending belongs to the step (and to its recording)
         };
         if (profiler.active()) {
             complete.run();
@@ -593,7 +709,9 @@ public final class CudaBackend implements Backend {
                 work.run();
             } catch (RuntimeException e) {
                 capturing = false;
-                pendingRope = null;  // it belonged to the abandoned recording; the step now runs eagerly
+                pendingRope = null;  // held-back work belonged to the abandoned recording; the step now runs eagerly
+                pendingMatmul = null;
+                pendingNorm = null;
                 driver.abandonCapture(stream);
                 throw e;
             }
@@ -647,7 +765,7 @@ public final class CudaBackend implements Backend {
         require(o.rows() == ids.length && o.cols() == t.cols(), "embed shapes");
         long idsPtr = deviceInts(ids, true);
         launch(o.fp32 ? KernelNames.EMBED_F32 : KernelNames.EMBED_F16, ids.length, 1, 1, THREADS, 0,
-                args.reset().ptr(t.pointer()).ptr(idsPtr).ptr(o.pointer).i32(o.cols()));
+                args.reset().ptr(t.f16()).ptr(idsPtr).ptr(o.pointer).i32(o.cols()));
         profiled("embed", 2L * ids.length * t.cols() + o.bytes());
     }
 
@@ -658,22 +776,53 @@ public final class CudaBackend implements Backend {
         CudaTensor o = (CudaTensor) out;
         require(!o.fp32 && in.rows() == o.rows() && in.cols() == o.cols() && gamma.cols() == in.cols(),
                 "rmsNorm shapes");
+        if (fuseNorms && in.fp32 && in.rows() == 1 && KernelNames.normFusable(in.cols())) {
+            pendingNorm = new PendingNorm(in, (CudaWeight) gamma, eps, o);  // maybe the next GEMV's prologue
+            return;
+        }
+        normKernel(in, (CudaWeight) gamma, eps, o);
+    }
+
+    private void normKernel(CudaTensor in, CudaWeight gamma, float eps, CudaTensor o) {
         launch(KernelNames.norm(in.fp32, in.cols()), in.rows(), 1, 1, KernelNames.normThreads(in.cols()), 0,
-                args.reset().ptr(in.pointer).ptr(((CudaWeight) gamma).pointer()).f32(eps).ptr(o.pointer).i32(in.cols()));
+                args.reset().ptr(in.pointer).ptr(gamma.f16()).f32(eps).ptr(o.pointer).i32(in.cols()));
         profiled("rms_norm", in.bytes() + o.bytes());
     }
 
     @Override
     public void addRmsNorm(Tensor residual, Tensor delta, Weight gamma, float eps, Tensor out) {
-        ensureOpen();
+        checkOpen();
+        flushRope();
         CudaTensor r = (CudaTensor) residual;
         CudaTensor d = (CudaTensor) delta;
         CudaTensor o = (CudaTensor) out;
         require(!d.fp32 && !o.fp32 && r.rows() == d.rows() && r.cols() == d.cols() && o.rows() == r.rows()
                 && o.cols() == r.cols() && gamma.cols() == r.cols(), "addRmsNorm shapes");
+        PendingMatmul m = pendingMatmul;
+        if (m != null && pendingNorm == null && m.out().pointer == d.pointer && m.out().rows() == d.rows()
+                && r.fp32 && r.rows() == 1) {
+            // the product that made delta adds it into the residual itself; the norm waits for the next GEMV
+            pendingMatmul = null;
+            CudaWeight w = m.w();
+            int ks = KernelNames.splitK(w.valueBytesPerRow(), forcedSplitK);
+            KernelArgs a = w.format.quantized() ? quantArgs(w) : args.reset().ptr(w.pointer());
+            launch(KernelNames.gemvResidual(w.format.kernel), ceilDiv(w.rows(), KernelNames.gemvRowsPerBlock(ks)),
+                    1, 1, THREADS, 0, a.ptr(m.in().pointer).ptr(d.pointer).ptr(r.pointer).i32(w.rows()).i32(w.cols())
+                            .i32(ks));
+            profiledMatmul(w, MatmulTactics.Tactic.GEMV, " + residual add",
+                    w.ownedBytes() + m.in().bytes() + d.bytes() + 2 * r.bytes());
+            PendingNorm n = new PendingNorm(r, (CudaWeight) gamma, eps, o);
+            if (KernelNames.normFusable(r.cols())) {
+                pendingNorm = n;
+            } else {
+                normKernel(r, n.gamma(), eps, o);
+            }
+            return;
+        }
+        flushFusions();
         launch(KernelNames.addNorm(r.fp32, r.cols()), r.rows(), 1, 1, KernelNames.normThreads(r.cols()), 0,
                 args.reset().ptr(r.pointer)
-                .ptr(d.pointer).ptr(((CudaWeight) gamma).pointer()).f32(eps).ptr(o.pointer).i32(r.cols()));
+                .ptr(d.pointer).ptr(((CudaWeight) gamma).f16()).f32(eps).ptr(o.pointer).i32(r.cols()));
         profiled("add_rms_norm", 2 * r.bytes() + d.bytes() + o.bytes());
     }
 
@@ -691,7 +840,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void matmul(Tensor x, Weight w, Tensor out) {
-        ensureOpen();
+        openKeepingNorm();
         CudaTensor in = (CudaTensor) x;
         CudaTensor o = (CudaTensor) out;
         CudaWeight m = (CudaWeight) w;
@@ -699,28 +848,91 @@ public final class CudaBackend implements Backend {
             throw new IllegalArgumentException("matmul shapes: x " + in.rows() + "x" + in.cols() + " " + in.dtype()
                     + ", w " + m.rows() + "x" + m.cols() + ", out " + o.rows() + "x" + o.cols());
         }
-        MatmulTactics.Shape shape = new MatmulTactics.Shape(in.rows(), m.rows(), m.cols(), o.fp32, false);
+        MatmulTactics.Shape shape = new MatmulTactics.Shape(in.rows(), m.rows(), m.cols(), o.fp32, false,
+                m.format.label);
         MatmulTactics.Tactic tactic = tactics.choose(shape, mayMeasure(),
                 t -> timeMicros(() -> linear(t, in, m, o)));
+        boolean oneRow = fuseNorms && in.rows() == 1 && !o.fp32 && tactic == MatmulTactics.Tactic.GEMV;
+        PendingNorm n = oneRow ? takeNorm(in, tactic) : null;
+        if (n == null) {
+            flushFusions();
+        }
+        if (n != null) {
+            int ks = KernelNames.splitK(m.valueBytesPerRow(), forcedSplitK);
+            KernelArgs a = m.format.quantized() ? quantArgs(m) : args.reset().ptr(m.pointer());
+            launch(KernelNames.gemvNorm(m.format.kernel), ceilDiv(m.rows(), KernelNames.gemvRowsPerBlock(ks)), 1, 1,
+                    THREADS, 2 * m.cols(), normPrologue(a, n).ptr(o.pointer).i32(m.rows()).i32(m.cols()).i32(ks));
+            profiledMatmul(m, tactic, " + rms_norm", m.ownedBytes() + n.residual().bytes() + in.bytes() + o.bytes());
+            return;
+        }
+        if (oneRow) {  // the residual add that usually follows may become its epilogue
+            pendingMatmul = new PendingMatmul(in, m, o);
+            return;
+        }
         linear(tactic, in, m, o);
-        profiled("matmul " + m.rows() + "x" + m.cols() + " " + tactic.name().toLowerCase(java.util.Locale.ROOT),
-                m.ownedBytes() + in.bytes() + o.bytes());
+        profiledMatmul(m, tactic, "", m.ownedBytes() + in.bytes() + o.bytes());
     }
 
+    /** The norm-prologue arguments: residual, gain, eps, the norm's output, the norm kernel's thread count. */
+    private static KernelArgs normPrologue(KernelArgs a, PendingNorm n) {
+        return a.ptr(n.residual().pointer).ptr(n.gamma().f16()).f32(n.eps()).ptr(n.out().pointer)
+                .i32(KernelNames.normThreads(n.residual().cols()));
+    }
+
+    private void profiledMatmul(CudaWeight m, MatmulTactics.Tactic tactic, String fused, long bytes) {
+        int ks = KernelNames.splitK(m.valueBytesPerRow(), forcedSplitK);
+        profiled("matmul " + m.rows() + "x" + m.cols() + formatLabel(m) + " "
+                + tactic.name().toLowerCase(java.util.Locale.ROOT)
+                + (tactic == MatmulTactics.Tactic.GEMV && ks > 1 ? " split-k " + ks : "") + fused, bytes);
+    }
+
+
+    private static String formatLabel(CudaWeight w) {
+        return w.format.quantized() ? " " + w.format.label.toLowerCase(java.util.Locale.ROOT) : "";
+    }
+
+    /**
+     * out = x · wᵀ. GEMV: tinyrt's kernels (quantized ones dequantize in registers). CUBLAS: cublasGemmEx, for a
+     * quantized weight on an fp16 copy dequantized into a scratch matrix first (prefill: the copy costs one pass
+     * over the weight, small next to a GEMM of many rows).
+     */
     private void linear(MatmulTactics.Tactic tactic, CudaTensor in, CudaWeight w, CudaTensor out) {
         int n = in.rows();
         if (tactic == MatmulTactics.Tactic.GEMV) {
-            launch(KernelNames.gemv(n, out.fp32), ceilDiv(w.rows(), THREADS / 32), 1, 1, THREADS, 0,
-                    args.reset().ptr(w.pointer()).ptr(in.pointer).ptr(out.pointer).i32(w.rows()).i32(w.cols()));
+            int ks = KernelNames.splitK(w.valueBytesPerRow(), forcedSplitK);
+            int grid = ceilDiv(w.rows(), KernelNames.gemvRowsPerBlock(ks));
+            if (w.format.quantized()) {
+                launch(KernelNames.qgemv(w.format.kernel, n, out.fp32), grid, 1, 1, THREADS, 0,
+                        quantArgs(w).ptr(in.pointer).ptr(out.pointer).i32(w.rows()).i32(w.cols()).i32(ks));
+            } else {
+                launch(KernelNames.gemv(n, out.fp32), grid, 1, 1, THREADS, 0, args.reset().ptr(w.pointer())
+                        .ptr(in.pointer).ptr(out.pointer).i32(w.rows()).i32(w.cols()).i32(ks));
+            }
         } else {
-            device.cublas.linear(cublasHandle, w.pointer(), in.pointer, out.pointer, out.fp32, n, w.rows(), w.cols());
+            device.cublas.linear(cublasHandle, fp16Values(w), in.pointer, out.pointer, out.fp32, n, w.rows(), w.cols());
         }
+    }
+
+    /** The leading kernel arguments of a quantized weight: values, scales, group, pre-scale, pre-scale split. */
+    private KernelArgs quantArgs(CudaWeight w) {
+        return args.reset().ptr(w.pointer()).ptr(w.scales()).i32(w.groupSize).ptr(w.preScale()).i32(w.preSplit);
+    }
+
+    /** The weight's fp16 values: its own, or for a quantized weight a copy dequantized into scratch memory. */
+    private long fp16Values(CudaWeight w) {
+        if (!w.format.quantized()) {
+            return w.pointer();
+        }
+        long scratch = dequantScratch.atLeast(2L * w.rows() * w.cols());
+        launch(KernelNames.dequant(w.format.kernel), device.multiprocessors() * 4, 1, 1, THREADS, 0,
+                quantArgs(w).ptr(scratch).i32(w.rows()).i32(w.cols()));
+        return scratch;
     }
 
     /** The gate|up product with SwiGLU in the GEMV's epilogue where that is the faster tactic; else the two ops. */
     @Override
     public void matmulSwiglu(Tensor x, Weight gateUp, Tensor gateUpOut, Tensor act) {
-        ensureOpen();
+        openKeepingNorm();
         CudaTensor in = (CudaTensor) x;
         CudaTensor gu = (CudaTensor) gateUpOut;
         CudaTensor a = (CudaTensor) act;
@@ -729,23 +941,39 @@ public final class CudaBackend implements Backend {
         int inner = w.rows() / 2;
         require(!in.fp32 && !gu.fp32 && !a.fp32 && w.rows() % 2 == 0 && in.cols() == w.cols() && gu.rows() == n
                 && gu.cols() == w.rows() && a.rows() == n && a.cols() == inner, "matmulSwiglu shapes");
-        MatmulTactics.Shape shape = new MatmulTactics.Shape(n, inner, w.cols(), false, true);
+        MatmulTactics.Shape shape = new MatmulTactics.Shape(n, inner, w.cols(), false, true, w.format.label);
         MatmulTactics.Tactic tactic = tactics.choose(shape, mayMeasure(),
                 t -> timeMicros(() -> gateUpSwiglu(t, in, w, gu, a)));
+        PendingNorm held = fuseNorms && n == 1 ? takeNorm(in, tactic) : null;
+        if (held == null) {
+            flushFusions();
+        } else {
+            KernelArgs ka = w.format.quantized() ? quantArgs(w) : args.reset().ptr(w.pointer());
+            launch(KernelNames.gemvGateUpNorm(w.format.kernel), ceilDiv(inner, THREADS / 32), 1, 1, THREADS,
+                    2 * w.cols(), normPrologue(ka, held).ptr(a.pointer).i32(inner).i32(w.cols()));
+            profiled("matmul+swiglu " + w.rows() + "x" + w.cols() + formatLabel(w) + " gemv + rms_norm",
+                    w.ownedBytes() + held.residual().bytes() + in.bytes() + a.bytes());
+            return;
+        }
         if (tactic == MatmulTactics.Tactic.CUBLAS) {
             matmul(x, gateUp, gateUpOut);
             swiglu(gateUpOut, act);
             return;
         }
         gateUpSwiglu(tactic, in, w, gu, a);
-        profiled("matmul+swiglu " + w.rows() + "x" + w.cols() + " gemv", w.ownedBytes() + in.bytes() + a.bytes());
+        profiled("matmul+swiglu " + w.rows() + "x" + w.cols() + formatLabel(w) + " gemv",
+                w.ownedBytes() + in.bytes() + a.bytes());
     }
 
     private void gateUpSwiglu(MatmulTactics.Tactic tactic, CudaTensor in, CudaWeight w, CudaTensor gu, CudaTensor act) {
         if (tactic == MatmulTactics.Tactic.GEMV) {
             int inner = w.rows() / 2;
-            launch(KernelNames.gemvGateUp(in.rows()), ceilDiv(inner, THREADS / 32), 1, 1, THREADS, 0,
-                    args.reset().ptr(w.pointer()).ptr(in.pointer).ptr(act.pointer).i32(inner).i32(w.cols()));
+            KernelArgs a = w.format.quantized() ? quantArgs(w).ptr(in.pointer)
+                    : args.reset().ptr(w.pointer()).ptr(in.pointer);
+            String kernel = w.format.quantized() ? KernelNames.qgemvGateUp(w.format.kernel, in.rows())
+                    : KernelNames.gemvGateUp(in.rows());
+            launch(kernel, ceilDiv(inner, THREADS / 32), 1, 1, THREADS, 0,
+                    a.ptr(act.pointer).i32(inner).i32(w.cols()));
         } else {
             linear(MatmulTactics.Tactic.CUBLAS, in, w, gu);
             swigluKernel(gu, act);
@@ -764,7 +992,7 @@ public final class CudaBackend implements Backend {
         int heads = (t.cols() - 2 * kvDim) / headDim;
         require(!t.fp32 && t.rows() == s.plan.tokens() && heads == c.heads && rope.headDim() == headDim,
                 "ropeAndStoreKv shapes");
-        flushRope();
+        flushPending();
         if (s.plan.maxPosition() >= rope.maxPositions()) {
             throw new IllegalArgumentException("position " + s.plan.maxPosition() + " beyond the RoPE table");
         }
@@ -784,6 +1012,55 @@ public final class CudaBackend implements Backend {
                 .ptr(s.at(s.plan.slotsAt())).ptr(kv.keys(layer)).ptr(kv.values(layer)).i32(heads).i32(kv.kvHeads)
                 .i32(kv.headDim).i32(kv.blockSize).f32(kv.scale(layer)));
         profiled("rope_kv", 2 * t.bytes() + 2L * kv.dtype.bytes() * t.rows() * kv.kvHeads * kv.headDim);
+    }
+
+    private void flushPending() {
+        flushFusions();
+        flushRope();
+    }
+
+    /** Launches held-back fusion candidates as plain ops (what came next could not take them over). */
+    private void flushFusions() {
+        PendingMatmul m = pendingMatmul;
+        if (m != null) {
+            pendingMatmul = null;
+            linear(MatmulTactics.Tactic.GEMV, m.in(), m.w(), m.out());
+            profiledMatmul(m.w(), MatmulTactics.Tactic.GEMV, "", m.w().ownedBytes() + m.in().bytes() + m.out().bytes());
+        }
+        PendingNorm n = pendingNorm;
+        if (n != null) {
+            pendingNorm = null;
+            normKernel(n.residual(), n.gamma(), n.eps(), n.out());
+        }
+    }
+
+    /** The entry of the ops that may take over a held-back norm: everything else held back runs first. */
+    private void openKeepingNorm() {
+        checkOpen();
+        flushRope();
+        PendingNorm held = pendingNorm;
+        pendingNorm = null;
+        flushFusions();
+        pendingNorm = held;
+    }
+
+    /** The pending norm if it writes {@code x}; otherwise any pending norm runs now and the answer is null. */
+    private PendingNorm takeNorm(CudaTensor x, MatmulTactics.Tactic tactic) {
+        PendingNorm n = pendingNorm;
+        if (n != null && tactic == MatmulTactics.Tactic.GEMV && n.out().pointer == x.pointer
+                && n.out().rows() == x.rows()) {
+            pendingNorm = null;
+            return n;
+        }
+        flushFusions();
+        return null;
+    }
+
+    /** Turns the fused residual add / RMSNorm of batch-1 GEMVs on or off (on unless -Dtinyrt.cuda.noNormFusion). */
+    public void fuseNorms(boolean on) {
+        flushPending();
+        fuseNorms = on;
+        graphs.invalidate();
     }
 
     /** Runs a held-back RoPE + KV write on its own (something other than its attention came next). */
@@ -821,6 +1098,7 @@ public final class CudaBackend implements Backend {
         CudaTensor t = (CudaTensor) qkv;
         CudaTensor o = (CudaTensor) out;
         CudaKvCache c = (CudaKvCache) cache;
+        flushFusions();  // never the RoPE: attention may take it over
         Step s = prepare(batch, c);
         KvStorage kv = c.storage;
         int d = kv.headDim;
@@ -1034,10 +1312,10 @@ public final class CudaBackend implements Backend {
         }
     }
 
-    /** Every op starts here: a held-back RoPE runs first, so work stays in program order. */
+    /** Every op starts here: held-back work (RoPE, fusion candidates) runs first, so work stays in program order. */
     private void ensureOpen() {
         checkOpen();
-        flushRope();
+        flushPending();
     }
 
     private void checkOpen() {
@@ -1090,7 +1368,7 @@ public final class CudaBackend implements Backend {
         }
         device.makeCurrent();
         try {
-            flushRope();
+            flushPending();
             driver.synchronize(stream);
         } finally {
             closed = true;

@@ -66,7 +66,7 @@ public final class CudaSelfTest implements Callable<Integer> {
     List<Group> only;
 
     /** Groups of checks, in the order they run. */
-    enum Group { elementwise, matmul, attention, batched_attention, argmax, sampling, models }
+    enum Group { elementwise, matmul, quantized_matmul, fused_boundaries, attention, batched_attention, argmax, sampling, models }
 
     private final List<Check> checks = new ArrayList<>();
     private final SplittableRandom random = new SplittableRandom(20261126);
@@ -89,6 +89,8 @@ public final class CudaSelfTest implements Callable<Integer> {
                     + ", driver " + g.device().driverVersion() + ", kernels " + KernelImage.info());
             guard(Group.elementwise, this::elementwise);
             guard(Group.matmul, this::matmuls);
+            guard(Group.quantized_matmul, this::quantizedMatmuls);
+            guard(Group.fused_boundaries, this::fusedBoundaries);
             guard(Group.attention, this::attentions);
             guard(Group.batched_attention, this::batchedAttentions);
             guard(Group.argmax, this::argmax);
@@ -274,6 +276,25 @@ public final class CudaSelfTest implements Callable<Integer> {
                 }
             }
         }
+        // split-K: every count of warps per row, rows not a multiple of the block's (idle warps join the reduction)
+        List<Both<Weight>> splitWeights = List.of(weight("w f16", values(77, 1024, 0.02, 0)),
+                weight(int8("w8", 77, 1024, null)), weight(int4("w4", 77, 1024, 128, preScale(1024))));
+        for (int ks : new int[]{1, 2, 4, 8}) {
+            gpu.forceSplitK(ks);
+            for (Both<Weight> w : splitWeights) {
+                for (int n : new int[]{1, 3, 8}) {
+                    MatmulTactics.Shape shape = new MatmulTactics.Shape(n, 77, 1024, false, false, w.gpu().format());
+                    gpu.forceTactic(shape, MatmulTactics.Tactic.GEMV);
+                    Both<Tensor> x = tensor(values(n, 1024, 1.0, 0), false);
+                    Both<Tensor> out = empty(n, 77, false);
+                    gpu.matmul(x.gpu(), w.gpu(), out.gpu());
+                    cpu.matmul(x.cpu(), w.cpu(), out.cpu());
+                    same(String.format("matmul %s n=%d m=77 k=1024 GEMV split-k %d", w.gpu().format(), n, ks), out,
+                            2e-3);
+                }
+            }
+        }
+        gpu.forceSplitK(0);
         gpu.resetTactics();
         Both<Weight> a = weight("a", values(40, 64, 0.1, 0));
         Both<Weight> b = weight("b", values(24, 64, 0.1, 0));
@@ -284,6 +305,205 @@ public final class CudaSelfTest implements Callable<Integer> {
         gpu.matmul(x.gpu(), fusedGpu, out.gpu());
         cpu.matmul(x.cpu(), fusedCpu, out.cpu());
         same("concatRows then matmul", out, 2e-3);
+    }
+
+    // ---- quantized weights ---------------------------------------------------------------------------------
+
+    /** Random int8 weights (all of -127..127) with per-row scales. */
+    private WeightData.Int8PerChannel int8(String name, int rows, int cols, float[] preScale) {
+        MemorySegment q = arena.allocate((long) rows * cols, 16);
+        for (long i = 0; i < q.byteSize(); i++) {
+            q.set(ValueLayout.JAVA_BYTE, i, (byte) (random.nextInt(255) - 127));
+        }
+        float[] scales = new float[rows];
+        for (int r = 0; r < rows; r++) {
+            scales[r] = (float) (0.02 / 127 * (0.5 + random.nextDouble()));
+        }
+        return new WeightData.Int8PerChannel(name, rows, cols, q, scales, preScale);
+    }
+
+    /** Random int4 weights (every nibble -8..7) with a scale per row and group. */
+    private WeightData.Int4PerGroup int4(String name, int rows, int cols, int group, float[] preScale) {
+        MemorySegment q = arena.allocate((long) rows * cols / 2, 16);
+        for (long i = 0; i < q.byteSize(); i++) {
+            q.set(ValueLayout.JAVA_BYTE, i, (byte) random.nextInt(256));
+        }
+        float[] scales = new float[rows * (cols / group)];
+        for (int i = 0; i < scales.length; i++) {  // fp16-exact, as checkpoints store them
+            scales[i] = Numerics.f16ToFloat(Numerics.floatToF16((float) (0.05 / 7 * (0.5 + random.nextDouble()))));
+        }
+        return new WeightData.Int4PerGroup(name, rows, cols, group, q, scales, preScale);
+    }
+
+    /** An AWQ-like pre-scale: positive, around 1. */
+    private float[] preScale(int cols) {
+        float[] p = new float[cols];
+        for (int i = 0; i < cols; i++) {
+            p[i] = (float) Math.exp(0.4 * random.nextGaussian());
+        }
+        return p;
+    }
+
+    private Both<Weight> weight(WeightData d) {
+        return new Both<>(gpu.weight(d), cpu.weight(d));
+    }
+
+    /**
+     * W8A16, W4A16 (group 128 and per row) and AWQ (pre-scaled) weights against the CPU backend's quantized
+     * matmuls: the GEMV dequantizing in registers for 1..8 rows, the prefill path (dequantized copy + cuBLAS), the
+     * gate|up GEMV with SwiGLU over weights fused with two different pre-scales, q|k|v fused with a shared one,
+     * and a shape the kernels cannot read (dequantized to fp16 at load).
+     */
+    private void quantizedMatmuls() {
+        int[][] shapes = {{256, 2048}, {64, 5632}, {200, 256}};
+        for (int[] s : shapes) {
+            int m = s[0];
+            int k = s[1];
+            List<WeightData> forms = List.of(int8("w8", m, k, null), int4("w4g128", m, k, 128, null),
+                    int4("w4row", m, k, k, null), int4("awq", m, k, 128, preScale(k)));
+            for (WeightData d : forms) {
+                Both<Weight> w = weight(d);
+                String label = d.name() + " " + w.gpu().format();
+                for (int n : new int[]{1, 2, 3, 5, 8, 16}) {
+                    Both<Tensor> x = tensor(values(n, k, 1.0, 0), false);
+                    for (boolean wideOut : new boolean[]{false, true}) {
+                        for (MatmulTactics.Tactic t : MatmulTactics.Tactic.values()) {
+                            MatmulTactics.Shape shape = new MatmulTactics.Shape(n, m, k, wideOut, false,
+                                    w.gpu().format());
+                            if (t == MatmulTactics.Tactic.GEMV && !MatmulTactics.gemvApplies(shape)) {
+                                continue;
+                            }
+                            gpu.forceTactic(shape, t);
+                            Both<Tensor> out = empty(n, m, wideOut);
+                            gpu.matmul(x.gpu(), w.gpu(), out.gpu());
+                            cpu.matmul(x.cpu(), w.cpu(), out.cpu());
+                            same(String.format("matmul %s n=%d m=%d k=%d %s%s", label, n, m, k, t,
+                                    wideOut ? " fp32-out" : ""), out, t == MatmulTactics.Tactic.GEMV && wideOut
+                                    ? 1e-4 : 3e-3);
+                        }
+                    }
+                }
+            }
+        }
+        int inner = 160;
+        int k = 256;
+        for (int variant = 0; variant < 3; variant++) {
+            WeightData gate = variant == 0 ? int8("gate", inner, k, null)
+                    : int4("gate", inner, k, 128, variant == 2 ? preScale(k) : null);
+            WeightData up = variant == 0 ? int8("up", inner, k, null)
+                    : int4("up", inner, k, 128, variant == 2 ? preScale(k) : null);
+            Both<Weight> g = weight(gate);
+            Both<Weight> u = weight(up);
+            Weight fusedGpu = gpu.concatRows(g.gpu(), u.gpu());
+            Weight fusedCpu = cpu.concatRows(g.cpu(), u.cpu());
+            String label = fusedGpu.format() + (variant == 2 ? " AWQ (two pre-scales)" : "");
+            for (int n : new int[]{1, 3, 8, 16}) {
+                Both<Tensor> x = tensor(values(n, k, 1.0, 0), false);
+                for (MatmulTactics.Tactic t : MatmulTactics.Tactic.values()) {
+                    MatmulTactics.Shape shape = new MatmulTactics.Shape(n, inner, k, false, true, fusedGpu.format());
+                    if (t == MatmulTactics.Tactic.GEMV && !MatmulTactics.gemvApplies(shape)) {
+                        continue;
+                    }
+                    gpu.forceTactic(shape, t);
+                    Both<Tensor> gateUpOut = empty(n, 2 * inner, false);
+                    Both<Tensor> act = empty(n, inner, false);
+                    gpu.matmulSwiglu(x.gpu(), fusedGpu, gateUpOut.gpu(), act.gpu());
+                    cpu.matmulSwiglu(x.cpu(), fusedCpu, gateUpOut.cpu(), act.cpu());
+                    same(String.format("matmul+swiglu %s n=%d I=%d k=%d %s", label, n, inner, k, t), act, 3e-3);
+                }
+            }
+        }
+        float[] shared = preScale(k);
+        List<Both<Weight>> qkv = List.of(weight(int4("q", 128, k, 128, shared)), weight(int4("k", 32, k, 128, shared)),
+                weight(int4("v", 32, k, 128, shared)));
+        Weight qkvGpu = gpu.concatRows(qkv.stream().map(Both::gpu).toArray(Weight[]::new));
+        Weight qkvCpu = cpu.concatRows(qkv.stream().map(Both::cpu).toArray(Weight[]::new));
+        Both<Tensor> x = tensor(values(2, k, 1.0, 0), false);
+        Both<Tensor> out = empty(2, 192, false);
+        gpu.matmul(x.gpu(), qkvGpu, out.gpu());
+        cpu.matmul(x.cpu(), qkvCpu, out.cpu());
+        same("AWQ q|k|v fused (one shared pre-scale) then matmul", out, 3e-3);
+        // the CPU has no int4 kernel for this shape either: its reference is the dequantized weight in fp32
+        WeightData.Int4PerGroup oddData = int4("w4 k=104 group 8", 24, 104, 8, preScale(104));
+        float[] effective = dev.tinyrt.quant.WeightDecoder.effective(oddData);
+        MemorySegment f32 = arena.allocate(4L * effective.length, 16);
+        MemorySegment.copy(effective, 0, f32, ValueLayout.JAVA_FLOAT_UNALIGNED, 0, effective.length);
+        Both<Weight> odd = new Both<>(gpu.weight(oddData), cpu.weight(new WeightData.Dense("w4 k=104 reference",
+                DType.F32, 24, 104, f32)));
+        boolean fallback = odd.gpu().format().equals("F16");
+        Both<Tensor> xo = tensor(values(3, 104, 1.0, 0), false);
+        Both<Tensor> oo = empty(3, 24, false);
+        gpu.matmul(xo.gpu(), odd.gpu(), oo.gpu());
+        cpu.matmul(xo.cpu(), odd.cpu(), oo.cpu());
+        same("int4 k=104 group 8 (no kernel: dequantized to fp16 at load" + (fallback ? ")" : ", NOT DONE)"), oo,
+                fallback ? 3e-3 : 0);
+        gpu.resetTactics();
+    }
+
+    /**
+     * A decode layer's block boundaries with the residual add fused into the product before them and the RMSNorm
+     * into the product after them, against the same ops unfused: every output bit for bit (fp16, W8A16, W4A16).
+     */
+    private void fusedBoundaries() {
+        int hidden = 256;
+        int inner = 160;
+        float[][] res = values(1, hidden, 1.0, 0);
+        Both<Tensor> attn = tensor(values(1, hidden, 1.0, 0), false);
+        Both<Weight> gamma = weight("gamma", values(1, hidden, 0.1, 1.0));
+        List<WeightData[]> sets = List.of(
+                new WeightData[]{dense("o", values(hidden, hidden, 0.05, 0)), dense("qkv", values(384, hidden, 0.05, 0)),
+                        dense("gate_up", values(2 * inner, hidden, 0.05, 0))},
+                new WeightData[]{int8("o", hidden, hidden, null), int8("qkv", 384, hidden, null),
+                        int8("gate_up", 2 * inner, hidden, null)},
+                new WeightData[]{int4("o", hidden, hidden, 128, preScale(hidden)), int4("qkv", 384, hidden, 128, null),
+                        int4("gate_up", 2 * inner, hidden, 128, preScale(hidden))});
+        for (WeightData[] set : sets) {
+            Weight o = gpu.weight(set[0]);
+            Weight qkv = gpu.weight(set[1]);
+            Weight gateUp = gpu.weight(set[2]);
+            for (MatmulTactics.Shape shape : List.of(new MatmulTactics.Shape(1, 384, hidden, false, false, o.format()),
+                    new MatmulTactics.Shape(1, hidden, hidden, false, false, o.format()),
+                    new MatmulTactics.Shape(1, inner, hidden, false, true, o.format()))) {
+                gpu.forceTactic(shape, MatmulTactics.Tactic.GEMV);  // the fused kernels exist for the GEMV only
+            }
+            float[][][] results = new float[2][][];
+            List<String> fusedOps = new ArrayList<>();
+            for (int fused = 0; fused < 2; fused++) {
+                gpu.fuseNorms(fused == 1);
+                if (fused == 1) {
+                    gpu.beginProfile();
+                }
+                Tensor r = tensor(res, true).gpu();
+                Tensor proj = gpu.tensor(1, hidden);
+                Tensor normed = gpu.tensor(1, hidden);
+                Tensor q = gpu.tensor(1, 384);
+                Tensor gu = gpu.tensor(1, 2 * inner);
+                Tensor act = gpu.tensor(1, inner);
+                gpu.rmsNorm(r, gamma.gpu(), 1e-5f, normed);
+                gpu.matmul(normed, qkv, q);
+                gpu.matmul(attn.gpu(), o, proj);
+                gpu.addRmsNorm(r, proj, gamma.gpu(), 1e-5f, normed);
+                gpu.matmulSwiglu(normed, gateUp, gu, act);
+                gpu.matmul(attn.gpu(), o, proj);
+                gpu.addRmsNorm(r, proj, gamma.gpu(), 1e-5f, normed);
+                List<float[]> rows = new ArrayList<>();
+                for (Tensor t : new Tensor[]{q, act, proj, r, normed}) {
+                    rows.add(gpu.toHost(t)[0]);
+                }
+                results[fused] = rows.toArray(float[][]::new);
+                if (fused == 1) {
+                    gpu.endProfile().forEach(op -> fusedOps.add(op.label()));
+                }
+            }
+            gpu.fuseNorms(true);
+            // the fused run must really have used the fused kernels: q|k|v and gate|up with the norm, o twice with the add
+            long prologues = fusedOps.stream().filter(l -> l.endsWith("+ rms_norm")).count();
+            long epilogues = fusedOps.stream().filter(l -> l.endsWith("+ residual add")).count();
+            boolean same = Arrays.deepEquals(results[0], results[1]) && prologues == 2 && epilogues == 2;
+            record(new Check("decode block boundaries " + o.format() + ": residual add and RMSNorm fused into the"
+                    + " GEMVs = unfused, bit for bit", same ? 0 : 1, 0, 0, same, same ? "" : "outputs differ or not"
+                    + " fused: " + fusedOps));
+        }
     }
 
     /** Sequences of one attention scenario: each step adds tokenCounts[s] tokens to sequence s (0 = idle). */
@@ -635,11 +855,34 @@ public final class CudaSelfTest implements Callable<Integer> {
                 List.of(2));
         model("model GQA 8/2 d32 tied fp16", gqa, DType.F16, scratch.resolve("gqa"));
         model("model MHA 4 d64 untied bf16", mha, DType.BF16, scratch.resolve("mha"));
+        for (String algo : new String[]{"W8A16", "W4A16"}) {  // TensorRT-LLM checkpoints, CUDA vs the CPU engine
+            Path dir = scratch.resolve("gqa-" + algo);
+            convert(scratch.resolve("gqa"), "quantization:\n  algorithm: " + algo + "\n"
+                    + (algo.equals("W4A16") ? "  group_size: 128\n" : ""), dir);
+            compareEngines("model GQA 8/2 d32 tied " + algo + (algo.equals("W4A16") ? " g128" : ""), gqa, dir);
+        }
+    }
+
+    private static void convert(Path hf, String yaml, Path out) {
+        try {
+            Path file = Files.createTempFile("tinyrt-selftest-", ".yaml");
+            Files.writeString(file, yaml);
+            dev.tinyrt.checkpoint.TrtllmConverter.convert(hf, dev.tinyrt.checkpoint.BuildConfigLoader.load(file), null,
+                    out);
+            Files.delete(file);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     private void model(String name, LlamaConfig config, DType dtype, Path dir) {
         RandomCheckpoint.write(config, new RandomCheckpoint.Options(7, dtype, 0.15, 0.2, LlamaConfig.Spelling.HF4,
                 null), dir);
+        compareEngines(name, config, dir);
+    }
+
+    /** The model in {@code dir} on the CPU and on CUDA: logits, greedy tokens, graphs vs eager, fusions, PDL. */
+    private void compareEngines(String name, LlamaConfig config, Path dir) {
         int[] prompt = new int[45];
         for (int i = 0; i < prompt.length; i++) {
             prompt[i] = 3 + random.nextInt(config.vocabSize() - 3);
@@ -664,6 +907,13 @@ public final class CudaSelfTest implements Callable<Integer> {
             GreedyDecode.Result graphed = GreedyDecode.run(model, prompt, 16);
             GreedyDecode.Result replayed = GreedyDecode.run(model, prompt, 16);
             greedyAgainstCpu(name, cpuGreedy.tokens(), eager.tokens(), cpuContinuationLogits);
+            b.fuseNorms(false);
+            int[] normsUnfused = GreedyDecode.run(model, prompt, 16).tokens();
+            b.fuseNorms(true);
+            boolean normsSame = Arrays.equals(normsUnfused, replayed.tokens());
+            record(new Check(name + ": greedy with add+norm fused into the GEMVs = not fused", normsSame ? 0 : 1, 0, 0,
+                    normsSame, normsSame ? "" : "fused " + Arrays.toString(replayed.tokens()) + " not fused "
+                    + Arrays.toString(normsUnfused)));
             b.fuseRope(false);
             b.useGraphs(false);
             int[] unfused = GreedyDecode.run(model, prompt, 16).tokens();

@@ -11,6 +11,8 @@ import dev.tinyrt.backend.Weight;
 import dev.tinyrt.backend.WeightData;
 import dev.tinyrt.bench.RunInfo;
 import dev.tinyrt.bench.Stats;
+import dev.tinyrt.checkpoint.TrtllmConfig;
+import dev.tinyrt.quant.QuantAlgo;
 import dev.tinyrt.cli.CommandRunner;
 import dev.tinyrt.engine.LoadedModel;
 import dev.tinyrt.io.DType;
@@ -56,6 +58,8 @@ public final class CudaSpeed implements Callable<Integer> {
     @Option(names = "--bandwidth-bytes", defaultValue = "1073741824",
             description = "buffer size of the copy and read bandwidth probes") long bandwidthBytes;
     @Option(names = "--command", description = "the command line to record as provenance") String command;
+    @Option(names = "--label", description = "the model's precision for reports (default: the checkpoint's"
+            + " quant_algo, or fp16)") String label;
     @Option(names = "--out", required = true) Path out;
 
     private final ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
@@ -81,6 +85,12 @@ public final class CudaSpeed implements Callable<Integer> {
         ObjectNode kernels = root.putObject("kernels");
         KernelImage.info().forEach((k, v) -> kernels.put(k.toString(), v.toString()));
         root.put("model", modelDir.toString());
+        TrtllmConfig.Quantization q = TrtllmConfig.isCheckpoint(modelDir)
+                ? TrtllmConfig.read(modelDir).quantization() : null;
+        String algo = q == null || q.algo() == QuantAlgo.NONE ? null : q.algo().configName();
+        int group = q == null ? 128 : q.groupSize();
+        root.put("quant_algo", algo);
+        root.put("precision", label != null ? label : algo != null ? algo : "fp16");
         root.put("prompt_tokens", promptLength).put("new_tokens", newTokens).put("batch", 1);
         root.put("status", "running");
 
@@ -97,8 +107,8 @@ public final class CudaSpeed implements Callable<Integer> {
             section("decode", () -> decode(b, model, prompt));
             section("generator", () -> generator(b, m, prompt));
             section("profile", () -> profile(b, model, prompt));
-            section("bytes_per_decode_step", () -> bytesPerStep(config));
-            section("tactics", () -> tactics(b, config));
+            section("bytes_per_decode_step", () -> bytesPerStep(config, model.weightBytes()));
+            section("tactics", () -> tactics(b, config, algo, group));
             if (cpuTokens > 0) {
                 section("cpu_check", () -> cpuCheck(model, prompt));
             }
@@ -310,12 +320,14 @@ public final class CudaSpeed implements Callable<Integer> {
                 });
     }
 
-    /** Weights every decode step reads, plus the KV cache at the run's average context. */
-    private void bytesPerStep(LlamaConfig c) {
+    /**
+     * Weights every decode step reads (the model's weights in their stored form, quantized ones with their
+     * scales, less the fp16 embedding table when the head is separate), plus the KV cache at the run's average
+     * context.
+     */
+    private void bytesPerStep(LlamaConfig c, long modelWeightBytes) {
         long h = c.hiddenSize();
-        long perLayer = 2 * (h * (c.qDim() + 2L * c.kvDim()) + (long) c.qDim() * h + 3L * h * c.intermediateSize()
-                + 2 * h);
-        long weights = c.numLayers() * perLayer + 2 * (h + (long) c.vocabSize() * h + h);
+        long weights = modelWeightBytes - (c.tieWordEmbeddings() ? 0 : 2L * c.vocabSize() * h);
         double avgContext = promptLength + newTokens / 2.0;
         double kv = c.numLayers() * avgContext * 2 * c.kvDim() * 2;
         ObjectNode n = root.putObject("bytes_per_decode_step");
@@ -332,7 +344,7 @@ public final class CudaSpeed implements Callable<Integer> {
     }
 
     /** GEMV against cuBLAS for each product shape of the model, at 1..16 token rows. */
-    private void tactics(CudaBackend b, LlamaConfig c) {
+    private void tactics(CudaBackend b, LlamaConfig c, String algo, int group) {
         ArrayNode chosen = root.putArray("tactics_chosen_during_run");
         for (String line : b.tacticReport()) {
             chosen.add(line);
@@ -350,8 +362,8 @@ public final class CudaSpeed implements Callable<Integer> {
                 boolean swiglu = shapes[s][2] == 1;
                 boolean fp32 = shapes[s][2] == 2;
                 int wRows = swiglu ? 2 * m : m;
-                Weight w = b.weight(new WeightData.Dense(names[s], DType.F16, wRows, k,
-                        arena.allocate(2L * wRows * k, 16)));
+                Weight w = b.weight(fp32 ? new WeightData.Dense(names[s], DType.F16, wRows, k,
+                        arena.allocate(2L * wRows * k, 16)) : weightLike(algo, group, names[s], wRows, k, arena));
                 for (int n : new int[]{1, 2, 4, 8, 16}) {
                     Tensor x = b.tensor(n, k);
                     Tensor gateUpOut = b.tensor(n, wRows);
@@ -360,7 +372,7 @@ public final class CudaSpeed implements Callable<Integer> {
                     double best = Double.MAX_VALUE;
                     String winner = "";
                     for (MatmulTactics.Tactic t : MatmulTactics.Tactic.values()) {
-                        MatmulTactics.Shape shape = new MatmulTactics.Shape(n, m, k, fp32, swiglu);
+                        MatmulTactics.Shape shape = new MatmulTactics.Shape(n, m, k, fp32, swiglu, w.format());
                         if (t == MatmulTactics.Tactic.GEMV && !MatmulTactics.gemvApplies(shape)) {
                             continue;
                         }
@@ -373,11 +385,25 @@ public final class CudaSpeed implements Callable<Integer> {
                             winner = t.name();
                         }
                     }
-                    row.put("faster", winner).put("weight_gb_s", 2.0 * wRows * k / (best * 1e3));
+                    row.put("format", w.format()).put("faster", winner)
+                            .put("weight_gb_s", w.ownedBytes() / (best * 1e3));
                 }
             }
         }
         b.resetTactics();
+    }
+
+    /** A zero weight of the shape in the format the model's quant_algo gives its linear layers. */
+    private static WeightData weightLike(String algo, int group, String name, int rows, int cols, Arena arena) {
+        String a = algo == null ? "" : algo;
+        int g = a.equals("W4A16") ? cols : group;  // TensorRT-LLM's W4A16 is per channel, AWQ per group
+        return switch (a) {
+            case "W8A16" -> new WeightData.Int8PerChannel(name, rows, cols, arena.allocate((long) rows * cols, 16),
+                    new float[rows], null);
+            case "W4A16", "W4A16_AWQ" -> new WeightData.Int4PerGroup(name, rows, cols, g,
+                    arena.allocate((long) rows * cols / 2, 16), new float[rows * (cols / g)], null);
+            default -> new WeightData.Dense(name, DType.F16, rows, cols, arena.allocate(2L * rows * cols, 16));
+        };
     }
 
     private void cpuCheck(LlamaModel gpuModel, int[] prompt) {
@@ -420,7 +446,8 @@ public final class CudaSpeed implements Callable<Integer> {
     }
 
     private void summary() {
-        System.out.println("[cuda_speed] " + root.path("gpu").path("name").asText() + ": decode "
+        System.out.println("[cuda_speed] " + root.path("gpu").path("name").asText() + ", "
+                + root.path("precision").asText() + ": decode "
                 + root.path("decode").path("graphs").path("tokens_per_s").path("median").asDouble() + " tok/s with"
                 + " graphs (" + root.path("decode").path("eager").path("tokens_per_s").path("median").asDouble()
                 + " eager), TTFT " + root.path("ttft_ms").path("graphs").path("median").asDouble() + " ms with graphs ("

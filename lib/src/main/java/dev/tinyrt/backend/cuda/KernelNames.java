@@ -54,6 +54,33 @@ final class KernelNames {
         return "tinyrt_gemv_n" + rows + (fp32Out ? "_f32" : "_f16");
     }
 
+    /**
+     * Warps sharing one weight row in the decode GEMVs (split-K, gemv.cuh): one for rows of up to 256 16-byte
+     * chunks (k = 2048 in fp16, measured well served so), else the most (up to 8) that still leave each lane at
+     * least four chunks, so long rows such as the down projection's keep enough warps and loads in flight.
+     * {@code forced} (1, 2, 4 or 8; 0 for the rule) overrides it: {@code -Dtinyrt.cuda.gemvSplitK=N}, self-test.
+     */
+    static int splitK(long rowBytes, int forced) {
+        if (forced > 0) {
+            check(forced <= 8 && Integer.bitCount(forced) == 1, "split-K " + forced);
+            return forced;
+        }
+        long chunks = rowBytes / 16;
+        if (chunks <= 256) {
+            return 1;
+        }
+        int ks = 1;
+        while (ks < 8 && chunks / (32L * ks * 2) >= 4) {
+            ks *= 2;
+        }
+        return ks;
+    }
+
+    /** Rows one 256-thread GEMV block covers with {@code ks} warps per row. */
+    static int gemvRowsPerBlock(int ks) {
+        return 8 / ks;
+    }
+
     /** The gate|up GEMV with SwiGLU in its epilogue. */
     static String gemvGateUp(int rows) {
         check(rows >= 1 && rows <= MAX_GEMV_ROWS, "GEMV rows " + rows);
@@ -62,6 +89,46 @@ final class KernelNames {
 
     /** KV-cache element types with kernels: fp16, int8, fp8 e4m3. */
     static final KvCacheDtype[] KV_DTYPES = {KvCacheDtype.FP16, KvCacheDtype.INT8, KvCacheDtype.FP8};
+
+    /** Weight-only quantized GEMV ({@code format} "w8" or "w4", see qgemv.cuh). */
+    static String qgemv(String format, int rows, boolean fp32Out) {
+        check(rows >= 1 && rows <= MAX_GEMV_ROWS, "GEMV rows " + rows);
+        return "tinyrt_qgemv_" + format + "_n" + rows + (fp32Out ? "_f32" : "_f16");
+    }
+
+    /** Quantized gate|up GEMV with SwiGLU in its epilogue. */
+    static String qgemvGateUp(String format, int rows) {
+        check(rows >= 1 && rows <= MAX_GEMV_ROWS, "GEMV rows " + rows);
+        return "tinyrt_qgemv_" + format + "_gate_up_n" + rows;
+    }
+
+    /** Dequantizes a weight to fp16 for the prefill GEMM. */
+    static String dequant(String format) {
+        return "tinyrt_dequant_" + format;
+    }
+
+    static final List<String> QUANT_FORMATS = List.of("w8", "w4");
+
+    /**
+     * Batch-1 GEMVs with the block boundary fused in (gemv.cuh's end): {@code res} adds the product into the fp32
+     * residual, {@code norm} computes the RMSNorm of the residual in its prologue. {@code format} null for fp16.
+     */
+    static String gemvResidual(String format) {
+        return format == null ? "tinyrt_gemv_res_f16" : "tinyrt_qgemv_" + format + "_res";
+    }
+
+    static String gemvNorm(String format) {
+        return format == null ? "tinyrt_gemv_norm_f16" : "tinyrt_qgemv_" + format + "_norm";
+    }
+
+    static String gemvGateUpNorm(String format) {
+        return format == null ? "tinyrt_gemv_gate_up_norm" : "tinyrt_qgemv_" + format + "_gate_up_norm";
+    }
+
+    /** Whether a norm over rows of {@code cols} can be fused into a GEMV block's prologue (v8 norm, smem x). */
+    static boolean normFusable(int cols) {
+        return normV8(cols) && normThreads(cols) <= 256 && 2L * cols <= 48 * 1024;
+    }
 
     static String attentionDecode(int headDim, int group) {
         return attentionDecode(KvCacheDtype.FP16, headDim, group);
@@ -171,6 +238,19 @@ final class KernelNames {
             names.add(gemv(n, false));
             names.add(gemv(n, true));
             names.add(gemvGateUp(n));
+            for (String f : QUANT_FORMATS) {
+                names.add(qgemv(f, n, false));
+                names.add(qgemv(f, n, true));
+                names.add(qgemvGateUp(f, n));
+            }
+        }
+        for (String f : QUANT_FORMATS) {
+            names.add(dequant(f));
+        }
+        for (String f : java.util.Arrays.asList(null, "w8", "w4")) {
+            names.add(gemvResidual(f));
+            names.add(gemvNorm(f));
+            names.add(gemvGateUpNorm(f));
         }
         for (KvCacheDtype kv : KV_DTYPES) {
             for (int d : HEAD_DIMS) {

@@ -21,7 +21,16 @@
  * rows (16-byte streaming loads, warp per row), also for the fused gate|up weight with SwiGLU in its epilogue; RoPE
  * fused with the KV-cache write; causal attention for prefill (flash style, tiled, online softmax) and decode
  * (split-K flash-decoding, GQA-aware, every load of a tile in flight at once, RoPE + KV write fused in); embedding,
- * gather, greedy argmax. Products choose per shape between the GEMV and cuBLAS ({@code MatmulTactics}: timed on
+ * gather, greedy argmax. Weight-only quantized products (qgemv.cuh): W8A16 (per-row scales) and W4A16 (per-group
+ * scales, AWQ's activation pre-scale) GEMVs for up to 8 rows that stream the quantized bytes, re-packed at load
+ * ({@code WeightPacking}), and dequantize them in registers; prefill dequantizes the weight into an fp16 scratch
+ * matrix for cuBLAS. W8A8 and FP8 weights, and shapes the quantized kernels cannot read, are dequantized to fp16 at
+ * load for now. Long rows (the down projection) are split over several warps (split-K). At batch 1 the block
+ * boundaries are fused into the GEMVs (unless -Dtinyrt.cuda.noNormFusion=true): the residual add into the product
+ * before (o_proj, down: {@code *_res} kernels) and the RMSNorm into the products after (q|k|v, gate|up: {@code *_norm}
+ * kernels recompute the norm of the residual row in every block, the same bits as the norm kernel), so a layer is
+ * five launches; the backend holds such ops back one call to see what follows. Products choose per shape between the
+ * GEMV and cuBLAS ({@code MatmulTactics}: timed on
  * first use). On Hopper every kernel is launched with programmatic dependent launch (it may start while the
  * previous one finishes and waits with griddepcontrol.wait), hiding most of the gap between kernels.
  *

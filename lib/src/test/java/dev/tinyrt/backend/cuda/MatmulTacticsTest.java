@@ -42,6 +42,31 @@ class MatmulTacticsTest {
     }
 
     @Test
+    void aOneRowGemvWinsWithinTheCreditOfTheKernelItFusesAway() {
+        MatmulTactics t = new MatmulTactics(true);
+        // one row, fp16 out: 1 us slower than cuBLAS is still chosen (it saves the add + norm kernel)
+        assertEquals(MatmulTactics.Tactic.GEMV, t.choose(shape(1, 5632, false), true,
+                tactic -> tactic == MatmulTactics.Tactic.CUBLAS ? 9.0 : 10.0));
+        assertEquals(MatmulTactics.Tactic.CUBLAS, t.choose(shape(1, 2048, false), true,
+                tactic -> tactic == MatmulTactics.Tactic.CUBLAS ? 9.0 : 12.0), "beyond the credit");
+        assertEquals(MatmulTactics.Tactic.CUBLAS, t.choose(shape(2, 5632, false), true,
+                tactic -> tactic == MatmulTactics.Tactic.CUBLAS ? 9.0 : 10.0), "two rows fuse nothing");
+        assertEquals(MatmulTactics.Tactic.CUBLAS, t.choose(shape(1, 5632, true), true,
+                tactic -> tactic == MatmulTactics.Tactic.CUBLAS ? 9.0 : 10.0), "gate|up has no residual epilogue");
+    }
+
+    @Test
+    void longRowsAreSplitOverWarpsKeepingFourChunksPerLane() {
+        assertEquals(1, KernelNames.splitK(2L * 2048, 0), "fp16 k=2048: one warp per row");
+        assertEquals(4, KernelNames.splitK(2L * 5632, 0), "fp16 down: 704 chunks -> 4 warps, 5.5 chunks per lane");
+        assertEquals(2, KernelNames.splitK(5632, 0), "int8 down: 352 chunks -> 2 warps");
+        assertEquals(1, KernelNames.splitK(5632 / 2, 0), "int4 down: 176 chunks -> 1 warp");
+        assertEquals(8, KernelNames.splitK(2L * 65536, 0), "at most 8 warps (one row per block)");
+        assertEquals(2, KernelNames.splitK(2L * 2048, 2), "forced");
+        assertEquals(4, KernelNames.gemvRowsPerBlock(2));
+    }
+
+    @Test
     void withoutMeasuringTheRuleIsGemvWhereItApplies() {
         MatmulTactics t = new MatmulTactics(true);
         assertEquals(MatmulTactics.Tactic.GEMV, t.choose(shape(1, 2048, false), false, x -> {

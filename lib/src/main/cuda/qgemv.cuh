@@ -1,0 +1,243 @@
+// Weight-only quantized products: W8A16 (int8, one fp32 scale per output row) and W4A16 (int4, one fp16 scale per
+// row and group of columns; AWQ adds a per-column pre-scale of the activations). Decode runs GEMV kernels that
+// stream the quantized bytes once and dequantize in registers; prefill (more than 8 token rows) dequantizes the
+// weight into an fp16 scratch matrix that cuBLAS multiplies (CudaBackend.linear).
+//
+// Storage, as CudaBackend re-packs the canonical WeightData forms at load:
+//   W8: int8 [rows, cols] row-major, each value offset-binary (byte = q + 128 = q ^ 0x80), so the float with bits
+//       0x4B000000 | byte is 2^23 + 128 + q exactly: one byte permute and one subtraction per value, no integer
+//       conversion. Scales fp32 [rows], applied once to the row's sum.
+//   W4: [rows, cols/2] row-major, column 2j in the low nibble of byte j, offset-binary (nibble = q + 8 = q ^ 8);
+//       2^23 + 8 + q likewise. Scales fp16 [rows, cols/group] (TensorRT-LLM stores them in the model dtype).
+//   pre-scale (AWQ, SmoothQuant): fp32 [cols], or [2, cols] for a fused weight whose rows from pre_split on were
+//       scaled differently (gate|up); null when there is none.
+// One warp per weight row (or ks warps, split-K, as gemv.cuh), 16-byte loads, QGEMV_UNROLL loads in flight per lane, each loaded chunk reused for all
+// NT token rows. Requires cols % 16 (W8) or cols % 32 and group % 32 (W4) == 0; the host checks and otherwise
+// keeps an fp16 copy of the weight instead.
+#pragma once
+#include "common.cuh"
+
+#define QGEMV_THREADS 256
+#define QGEMV_UNROLL 4
+
+// 2^23 + b for the low 23 bits b, as a float
+DEV float magic_float(unsigned b) { return __uint_as_float(0x4B000000u | b); }
+
+struct QW8 {
+    static constexpr int PER_CHUNK = 16;  // values in one 16-byte load
+    static constexpr int BITS = 8;
+    DEV static void decode(const uint4& raw, float* v) {
+        unsigned words[4] = {raw.x, raw.y, raw.z, raw.w};
+#pragma unroll
+        for (int i = 0; i < 4; i++) {
+#pragma unroll
+            for (int b = 0; b < 4; b++) {
+#ifdef __CUDA_ARCH__
+                float f = __uint_as_float(__byte_perm(words[i], 0x4B000000u, 0x7440u + b));
+#else
+                float f = magic_float((words[i] >> (8 * b)) & 0xffu);
+#endif
+                v[4 * i + b] = f - 8388736.0f;  // 2^23 + 128
+            }
+        }
+    }
+    DEV static float row_scale(const void* scales, int row) { return static_cast<const float*>(scales)[row]; }
+    DEV static float chunk_scale(const void*, int, int, int, int) { return 1.0f; }
+};
+
+struct QW4 {
+    static constexpr int PER_CHUNK = 32;
+    static constexpr int BITS = 4;
+    DEV static void decode(const uint4& raw, float* v) {
+        unsigned words[4] = {raw.x, raw.y, raw.z, raw.w};
+#pragma unroll
+        for (int i = 0; i < 4; i++) {
+#pragma unroll
+            for (int j = 0; j < 8; j++) v[8 * i + j] = magic_float((words[i] >> (4 * j)) & 0xfu) - 8388616.0f;
+        }
+    }
+    DEV static float row_scale(const void*, int) { return 1.0f; }
+    // a chunk of 32 columns lies inside one group (group % 32 == 0)
+    DEV static float chunk_scale(const void* scales, int row, int chunk, int k, int group) {
+        int groups = k / group;
+        return __half2float(static_cast<const __half*>(scales)[(size_t)row * groups + chunk * PER_CHUNK / group]);
+    }
+};
+
+// acc[t] += sum over the row's columns of w[row, c] * pre[c] * x[t, c] (before the row scale), this lane's share.
+template <class F, int NT, bool XS = false>
+DEV void qgemv_row(const uint8_t* __restrict__ w, const void* __restrict__ scales, int group,
+                   const float* __restrict__ pre, int pre_split, const __half* __restrict__ x, int row, int k,
+                   int lane, float* acc, int ks = 1, int slice = 0, bool active = true) {
+    constexpr int PER = F::PER_CHUNK;
+    int chunks = active ? k / PER : 0;
+    const uint4* wrow = reinterpret_cast<const uint4*>(w + (size_t)(active ? row : 0) * ((size_t)k * F::BITS / 8));
+    const float* p = pre == nullptr ? nullptr : pre + (row >= pre_split ? k : 0);
+    for (int base = 32 * slice + lane; base < chunks; base += 32 * ks * QGEMV_UNROLL) {
+        uint4 wv[QGEMV_UNROLL];
+#pragma unroll
+        for (int u = 0; u < QGEMV_UNROLL; u++) {
+            int c = base + 32 * ks * u;
+            wv[u] = c < chunks ? load_streaming(wrow + c) : make_uint4(0u, 0u, 0u, 0u);
+        }
+#pragma unroll
+        for (int u = 0; u < QGEMV_UNROLL; u++) {
+            int c = base + 32 * ks * u;
+            if (c < chunks) {
+                float wf[PER];
+                F::decode(wv[u], wf);
+                if (p != nullptr) {  // warp-uniform
+#pragma unroll
+                    for (int e = 0; e < PER; e += 4) {
+                        float4 s = *reinterpret_cast<const float4*>(p + (size_t)c * PER + e);
+                        wf[e] *= s.x; wf[e + 1] *= s.y; wf[e + 2] *= s.z; wf[e + 3] *= s.w;
+                    }
+                }
+                float s = F::chunk_scale(scales, row, c, k, group);
+#pragma unroll
+                for (int t = 0; t < NT; t++) {
+                    float d = 0.f;
+#pragma unroll
+                    for (int j = 0; j < PER / 8; j++) {
+                        float xf[8];
+                        unpack8(load_x<XS>(x + (size_t)t * k + (size_t)c * PER + 8 * j), xf);
+#pragma unroll
+                        for (int e = 0; e < 8; e++) d = fmaf(wf[8 * j + e], xf[e], d);
+                    }
+                    acc[t] = fmaf(d, s, acc[t]);
+                }
+            }
+        }
+    }
+}
+
+// split-K over ks warps per row as gemv_body (gemv.cuh)
+template <class F, int NT, typename TOut, bool XS = false>
+DEV void qgemv_body(const uint8_t* w, const void* scales, int group, const float* pre, int pre_split,
+                    const __half* x, TOut* out, int m, int k, int ks, float* residual = nullptr) {
+    int lane = threadIdx.x & 31;
+    int row = gemv_row(ks), slice = gemv_slice(ks);
+    bool active = row < m;
+    float acc[NT];
+#pragma unroll
+    for (int t = 0; t < NT; t++) acc[t] = 0.f;
+    qgemv_row<F, NT, XS>(w, scales, group, pre, pre_split, x, row, k, lane, acc, ks, slice, active);
+    gemv_reduce<NT>(acc, ks);
+    float rs = active ? F::row_scale(scales, row) : 0.f;
+#pragma unroll
+    for (int t = 0; t < NT; t++) acc[t] *= rs;
+    if (active && slice == 0 && lane == 0) {
+#pragma unroll
+        for (int t = 0; t < NT; t++) {
+            if (residual != nullptr) {
+                store_res(out, residual, (size_t)t * m + row, acc[t]);
+            } else {
+                out[(size_t)t * m + row] = from_f32<TOut>(acc[t]);
+            }
+        }
+    }
+}
+
+// The fused gate|up weight ([2 * inner, k], gate rows first) with SwiGLU in the epilogue, as gemv_gate_up_body.
+template <class F, int NT, bool XS = false>
+DEV void qgemv_gate_up_body(const uint8_t* w, const void* scales, int group, const float* pre, int pre_split,
+                            const __half* x, __half* act, int inner, int k) {
+    int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    int row = blockIdx.x * (QGEMV_THREADS / 32) + warp;
+    if (row >= inner) return;
+    float ag[NT], au[NT];
+#pragma unroll
+    for (int t = 0; t < NT; t++) ag[t] = au[t] = 0.f;
+    qgemv_row<F, NT, XS>(w, scales, group, pre, pre_split, x, row, k, lane, ag);
+    qgemv_row<F, NT, XS>(w, scales, group, pre, pre_split, x, inner + row, k, lane, au);
+    float gs = F::row_scale(scales, row), us = F::row_scale(scales, inner + row);
+#pragma unroll
+    for (int t = 0; t < NT; t++) {
+        ag[t] = warp_sum(ag[t]) * gs;
+        au[t] = warp_sum(au[t]) * us;
+    }
+    if (lane == 0) {
+#pragma unroll
+        for (int t = 0; t < NT; t++) act[(size_t)t * inner + row] = __float2half_rn(silu(ag[t]) * au[t]);
+    }
+}
+
+// Prefill: out[r, c] = fp16(q * scales * pre[c]), the weight cuBLAS then multiplies (the pre-scale folded into the
+// columns rather than applied to x). grid-stride over 16-byte chunks.
+template <class F>
+DEV void dequant_body(const uint8_t* __restrict__ w, const void* __restrict__ scales, int group,
+                      const float* __restrict__ pre, int pre_split, __half* __restrict__ out, int rows, int cols) {
+    constexpr int PER = F::PER_CHUNK;
+    int per_row = cols / PER;
+    long chunks = (long)rows * per_row;
+    for (long i = blockIdx.x * (long)blockDim.x + threadIdx.x; i < chunks; i += (long)gridDim.x * blockDim.x) {
+        int row = (int)(i / per_row), c = (int)(i % per_row);
+        float v[PER];
+        F::decode(load_streaming(w + (size_t)i * 16), v);
+        float s = F::row_scale(scales, row) * F::chunk_scale(scales, row, c, cols, group);
+        const float* p = pre == nullptr ? nullptr : pre + (row >= pre_split ? cols : 0) + (size_t)c * PER;
+#pragma unroll
+        for (int e = 0; e < PER; e++) v[e] = p == nullptr ? v[e] * s : v[e] * s * p[e];
+        uint4* dst = reinterpret_cast<uint4*>(out + (size_t)row * cols + (size_t)c * PER);
+#pragma unroll
+        for (int j = 0; j < PER / 8; j++) dst[j] = pack8(v + 8 * j);
+    }
+}
+
+#define QGEMV_KERNELS(FMT, F, NT)                                                                                   \
+    extern "C" __global__ void __launch_bounds__(QGEMV_THREADS) tinyrt_qgemv_##FMT##_n##NT##_f16(                   \
+        const uint8_t* w, const void* scales, int group, const float* pre, int pre_split, const __half* x,          \
+        __half* out, int m, int k, int ks) {                                                                         \
+        PDL_PROLOGUE;                                                                                                \
+        qgemv_body<F, NT, __half>(w, scales, group, pre, pre_split, x, out, m, k, ks);                               \
+    }                                                                                                                \
+    extern "C" __global__ void __launch_bounds__(QGEMV_THREADS) tinyrt_qgemv_##FMT##_n##NT##_f32(                   \
+        const uint8_t* w, const void* scales, int group, const float* pre, int pre_split, const __half* x,          \
+        float* out, int m, int k, int ks) {                                                                          \
+        PDL_PROLOGUE;                                                                                                \
+        qgemv_body<F, NT, float>(w, scales, group, pre, pre_split, x, out, m, k, ks);                                \
+    }                                                                                                                \
+    extern "C" __global__ void __launch_bounds__(QGEMV_THREADS) tinyrt_qgemv_##FMT##_gate_up_n##NT(                 \
+        const uint8_t* w, const void* scales, int group, const float* pre, int pre_split, const __half* x,          \
+        __half* act, int inner, int k) {                                                                             \
+        PDL_PROLOGUE;                                                                                                \
+        qgemv_gate_up_body<F, NT>(w, scales, group, pre, pre_split, x, act, inner, k);                               \
+    }
+
+#define QGEMV_ALL(FMT, F)                                                                                           \
+    QGEMV_KERNELS(FMT, F, 1) QGEMV_KERNELS(FMT, F, 2) QGEMV_KERNELS(FMT, F, 3) QGEMV_KERNELS(FMT, F, 4)             \
+    QGEMV_KERNELS(FMT, F, 5) QGEMV_KERNELS(FMT, F, 6) QGEMV_KERNELS(FMT, F, 7) QGEMV_KERNELS(FMT, F, 8)             \
+    extern "C" __global__ void tinyrt_dequant_##FMT(const uint8_t* w, const void* scales, int group,                 \
+                                                    const float* pre, int pre_split, __half* out, int rows,          \
+                                                    int cols) {                                                      \
+        PDL_PROLOGUE;                                                                                                \
+        dequant_body<F>(w, scales, group, pre, pre_split, out, rows, cols);                                          \
+    }
+
+// the fused batch-1 kernels of gemv.cuh's end, for quantized weights
+#define QGEMV_FUSED(FMT, F)                                                                                         \
+    extern "C" __global__ void __launch_bounds__(QGEMV_THREADS) tinyrt_qgemv_##FMT##_res(                           \
+        const uint8_t* w, const void* scales, int group, const float* pre, int pre_split, const __half* x,          \
+        __half* out, float* residual, int m, int k, int ks) {                                                        \
+        PDL_PROLOGUE;                                                                                                \
+        qgemv_body<F, 1, __half>(w, scales, group, pre, pre_split, x, out, m, k, ks, residual);                      \
+    }                                                                                                                \
+    extern "C" __global__ void __launch_bounds__(QGEMV_THREADS) tinyrt_qgemv_##FMT##_norm(                          \
+        const uint8_t* w, const void* scales, int group, const float* pre, int pre_split, const float* residual,    \
+        const __half* gamma, float eps, __half* normed, int norm_threads, __half* out, int m, int k, int ks) {      \
+        PDL_PROLOGUE;                                                                                                \
+        const __half* xs = norm_prologue(residual, gamma, eps, normed, norm_threads, k);                             \
+        qgemv_body<F, 1, __half, true>(w, scales, group, pre, pre_split, xs, out, m, k, ks);                         \
+    }                                                                                                                \
+    extern "C" __global__ void __launch_bounds__(QGEMV_THREADS) tinyrt_qgemv_##FMT##_gate_up_norm(                  \
+        const uint8_t* w, const void* scales, int group, const float* pre, int pre_split, const float* residual,    \
+        const __half* gamma, float eps, __half* normed, int norm_threads, __half* act, int inner, int k) {          \
+        PDL_PROLOGUE;                                                                                                \
+        const __half* xs = norm_prologue(residual, gamma, eps, normed, norm_threads, k);                             \
+        qgemv_gate_up_body<F, 1, true>(w, scales, group, pre, pre_split, xs, act, inner, k);                         \
+    }
+
+QGEMV_ALL(w8, QW8)
+QGEMV_ALL(w4, QW4)
+QGEMV_FUSED(w8, QW8)
+QGEMV_FUSED(w4, QW4)

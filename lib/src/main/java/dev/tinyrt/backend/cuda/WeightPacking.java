@@ -1,0 +1,97 @@
+package dev.tinyrt.backend.cuda;
+
+import dev.tinyrt.backend.WeightData;
+import dev.tinyrt.io.DType;
+import dev.tinyrt.io.Numerics;
+import dev.tinyrt.quant.WeightDecoder;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * Re-packs the canonical quantized {@link WeightData} forms into the bytes the CUDA kernels read (qgemv.cuh):
+ * int8 and int4 values turned offset-binary (every byte XOR 0x80, every nibble XOR 8), W4A16 scales as fp16.
+ * Shapes the kernels cannot read, and the formats that have no kernels yet (W8A8, FP8), are dequantized to an fp16
+ * matrix instead (pre-scale folded into the columns): correct, but with the fp16 engine's speed and without
+ * quantized activations.
+ */
+final class WeightPacking {
+    private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED;
+    private static final ValueLayout.OfShort SHORT = ValueLayout.JAVA_SHORT_UNALIGNED;
+
+    /** Host bytes in the kernels' layout; {@code preScale} null when absent or all ones. */
+    record Packed(CudaWeight.Format format, MemorySegment values, MemorySegment scales, float[] preScale,
+                  int groupSize) {
+    }
+
+    private WeightPacking() {
+    }
+
+    /** Whether the quantized kernels read this weight as it is (else {@link #dequantized}). */
+    static boolean kernelsApply(WeightData data) {
+        return switch (data) {
+            case WeightData.Int8PerChannel q -> q.cols() % 16 == 0;
+            case WeightData.Int4PerGroup q -> q.cols() % 32 == 0 && q.groupSize() % 32 == 0;
+            default -> false;
+        };
+    }
+
+    static Packed pack(WeightData data, Arena arena) {
+        return switch (data) {
+            case WeightData.Int8PerChannel q -> new Packed(CudaWeight.Format.W8A16,
+                    xorBytes(q.weights(), (byte) 0x80, arena), arena.allocateFrom(ValueLayout.JAVA_FLOAT, q.scales()),
+                    meaningful(q.preScale()), q.cols());
+            case WeightData.Int4PerGroup q -> new Packed(CudaWeight.Format.W4A16,
+                    xorBytes(q.packed(), (byte) 0x88, arena), halves(q.scales(), arena), meaningful(q.preScale()),
+                    q.groupSize());
+            default -> throw new IllegalArgumentException(data.name() + ": no quantized CUDA kernel reads "
+                    + data.getClass().getSimpleName());
+        };
+    }
+
+    /** The weight as fp16 values, the pre-scale folded into its columns (the fallback for other shapes). */
+    static WeightData.Dense dequantized(WeightData data, Arena arena) {
+        float[] w = WeightDecoder.effective(data);
+        MemorySegment out = arena.allocate(2L * w.length, 16);
+        for (int i = 0; i < w.length; i++) {
+            out.setAtIndex(SHORT, i, Numerics.floatToF16(w[i]));
+        }
+        return new WeightData.Dense(data.name(), DType.F16, data.rows(), data.cols(), out);
+    }
+
+    /** A pre-scale of ones changes nothing: dropped, so the kernels skip the multiply. */
+    static float[] meaningful(float[] preScale) {
+        if (preScale == null) {
+            return null;
+        }
+        for (float v : preScale) {
+            if (v != 1f) {
+                return preScale.clone();
+            }
+        }
+        return null;
+    }
+
+    private static MemorySegment xorBytes(MemorySegment src, byte mask, Arena arena) {
+        long n = src.byteSize();
+        MemorySegment out = arena.allocate(n, 16);
+        long wide = (mask & 0xffL) * 0x0101010101010101L;
+        long i = 0;
+        for (; i + 8 <= n; i += 8) {
+            out.set(LONG, i, src.get(LONG, i) ^ wide);
+        }
+        for (; i < n; i++) {
+            out.set(ValueLayout.JAVA_BYTE, i, (byte) (src.get(ValueLayout.JAVA_BYTE, i) ^ mask));
+        }
+        return out;
+    }
+
+    private static MemorySegment halves(float[] values, Arena arena) {
+        MemorySegment out = arena.allocate(2L * values.length, 16);
+        for (int i = 0; i < values.length; i++) {
+            out.setAtIndex(SHORT, i, Numerics.floatToF16(values[i]));
+        }
+        return out;
+    }
+}
