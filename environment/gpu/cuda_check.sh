@@ -14,6 +14,8 @@
 #   5 leak      100 load / generate / close cycles; cuMemGetInfo must come back   (dev.tinyrt.backend.cuda.CudaLeakCheck)
 # Writes to $OUT: cuda_check.log (everything), cuda_check.json (summary: GPU, driver, date, commit, command, every
 # stage's result), cuda_speed.json and cuda_selftest.json (full detail).
+# CUDA_CHECK_JAVA_OPTS adds JVM options to every run, e.g. -Dtinyrt.cuda.noPdl=true (no programmatic dependent
+# launch), -Dtinyrt.cuda.noGraphs=true, -Dtinyrt.cuda.noRopeFusion=true, -Dtinyrt.cuda.noAutotune=true.
 set -uo pipefail  # no -e: every stage runs and reports
 source environment/gpu/env.sh
 OUT="${OUT:-/tmp/cuda_check_out}"
@@ -21,11 +23,12 @@ work=/tmp/cuda_check
 rm -rf "$work"
 mkdir -p "$OUT" "$work"
 tl=/tmp/tinyllama-1.1b-seed0-fp16
-command_line="bash environment/gpu/cuda_check.sh (device run, carry .device)"
-export work tl
+command_line="${CUDA_CHECK_JAVA_OPTS:+CUDA_CHECK_JAVA_OPTS='$CUDA_CHECK_JAVA_OPTS' }bash environment/gpu/cuda_check.sh (device run, carry .device)"
+jopts="${CUDA_CHECK_JAVA_OPTS:-}"
+export work tl jopts
 
-stage() {  # name, time limit in seconds, command...
-  local name="$1" limit="$2"
+stage() {  # name, time limit in seconds (times CUDA_CHECK_TIME_SCALE, for rehearsals on a fake driver), command...
+  local name="$1" limit=$(( $2 * ${CUDA_CHECK_TIME_SCALE:-1} ))
   shift 2
   echo
   echo "=== [$name] (limit ${limit}s) $*"
@@ -44,7 +47,7 @@ parity_all() {
               "tinyrt-12m:data/models/tinyrt-12m"; do
     local name="${spec%%:*}" dir="${spec#*:}"
     echo "--- parity $name"
-    $TINYRT_JAVA parity_check --model "$dir" --reference "lib/src/test/resources/parity/refs/$name.safetensors" \
+    $TINYRT_JAVA $jopts parity_check --model "$dir" --reference "lib/src/test/resources/parity/refs/$name.safetensors" \
       --backend cuda --precision auto --tolerance 1e-2 --out "$work/parity-$name.json" || ok=1
   done
   return $ok
@@ -63,14 +66,15 @@ export -f parity_all make_model  # run under timeout through bash -c
   python3 -c "import zipfile, glob; print(zipfile.ZipFile(glob.glob('.device/lib/tinyrt-*.jar')[0]).read(
 'dev/tinyrt/backend/cuda/kernels.properties').decode())" \
     || echo "WARNING: the tinyrt jar has no CUDA kernels (was pack.sh run where nvcc exists?)"
-  stage selftest 60 $TINYRT_JAVA dev.tinyrt.backend.cuda.CudaSelfTest --out "$OUT/cuda_selftest.json" \
+  echo "JVM options: ${jopts:-none}"
+  stage selftest 60 $TINYRT_JAVA $jopts dev.tinyrt.backend.cuda.CudaSelfTest --out "$OUT/cuda_selftest.json" \
     --tmp "$work/selftest"
   stage parity 60 bash -c parity_all
   stage model 100 bash -c make_model
-  stage speed 180 $TINYRT_JAVA dev.tinyrt.backend.cuda.CudaSpeed --model "$tl" --prompt-len 128 --new-tokens 128 \
+  stage speed 180 $TINYRT_JAVA $jopts dev.tinyrt.backend.cuda.CudaSpeed --model "$tl" --prompt-len 128 --new-tokens 128 \
     --repeats 5 --cpu-check-tokens 16 --out "$OUT/cuda_speed.json" \
     --command "$command_line: cuda_speed --model <make_checkpoint --preset tinyllama-1.1b --seed 0 --dtype fp16> --prompt-len 128 --new-tokens 128"
-  stage leak 80 $TINYRT_JAVA dev.tinyrt.backend.cuda.CudaLeakCheck --model data/models/tinyrt-12m --cycles 100 \
+  stage leak 80 $TINYRT_JAVA $jopts dev.tinyrt.backend.cuda.CudaLeakCheck --model data/models/tinyrt-12m --cycles 100 \
     --out "$work/leak.json"
 } 2>&1 | tee "$OUT/cuda_check.log"
 
@@ -122,14 +126,20 @@ summary = {
     "leak": load(f"{work}/leak.json"),
     "speed": {
         "decode_tok_s_graphs": pick(speed, "decode", "graphs", "tokens_per_s"),
+        "decode_tok_s_graphs_no_pdl": pick(speed, "decode", "graphs_no_pdl", "tokens_per_s"),
         "decode_tok_s_eager": pick(speed, "decode", "eager", "tokens_per_s"),
+        "decode_gpu_us_per_step": pick(speed, "decode", "graphs", "gpu_us_per_step"),
         "ttft_ms_graphs": pick(speed, "ttft_ms", "graphs"),
+        "ttft_ms_graphs_no_pdl": pick(speed, "ttft_ms", "graphs_no_pdl"),
         "ttft_ms_eager": pick(speed, "ttft_ms", "eager"),
+        "pdl": speed.get("pdl"),
         "generator_path_tok_s": pick(speed, "generator_path", "tokens_per_s"),
         "bandwidth": pick(speed, "bandwidth"),
         "bytes_per_decode_step": pick(speed, "bytes_per_decode_step"),
-        "top_ops": (pick(speed, "profile", "ops") or [])[:8],
-        "profile_step_us": pick(speed, "profile", "step_us"),
+        "top_ops": (pick(speed, "profile", "decode", "ops") or [])[:8],
+        "profile_step_us": pick(speed, "profile", "decode", "step_us"),
+        "top_prefill_ops": (pick(speed, "profile", "prefill", "ops") or [])[:8],
+        "profile_prefill_us": pick(speed, "profile", "prefill", "step_us"),
         "cpu_check": pick(speed, "cpu_check"),
         "graph_report": speed.get("graph_report"),
         "errors": {k: v for k, v in speed.items() if k.endswith("_error")},

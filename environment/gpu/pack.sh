@@ -9,8 +9,12 @@ export PATH="$JAVA_HOME/bin:$PATH"
 cd "$root"
 mkdir -p .device
 grep -qxF '/.device/' .git/info/exclude 2>/dev/null || echo '/.device/' >> .git/info/exclude
-if [ ! -f .device/jre.tar.xz ]; then
+# only the modules tinyrt uses there: the full default list costs ~6 MB of the carried 64 MiB
+export JRE_MODULES="${JRE_MODULES:-java.base,jdk.incubator.vector,java.logging,java.management,jdk.management,jdk.unsupported,java.net.http,java.xml,jdk.zipfs}"
+if [ ! -f .device/jre.tar.xz ] || ! xz -t .device/jre.tar.xz 2>/dev/null; then
   bash "${PACK_JRE:-$root/../shared/device/pack-jre.sh}" "$root"
+  # the tracked tree plus .device must stay under 64 MiB: recompress the runtime harder
+  tmp=$(mktemp -d); tar -C "$tmp" -xJf .device/jre.tar.xz; tar -C "$tmp" -cf - jre | xz -9e -T2 > .device/jre.tar.xz; rm -rf "$tmp"
 fi
 rm -rf .device/lib .device/scripts
 # Charts and tables (Tablesaw and its large dependencies) are made here from the JSON that comes back, never
@@ -21,6 +25,9 @@ mvn -q -B -f lib/pom.xml -DskipTests package dependency:copy-dependencies -Dincl
 cp lib/target/tinyrt-*.jar .device/lib/
 # the GPU machine is linux-x86_64: DJL's tokenizer libraries for other platforms only cost carried megabytes
 zip -q -d .device/lib/tokenizers-*.jar 'native/lib/linux-aarch64/*' 'native/lib/osx-*' 'native/lib/win-*' || true
+for jar in .device/lib/jna-*.jar; do
+  zip -q -d "$jar" $(unzip -Z1 "$jar" | grep -E '^com/sun/jna/[a-z0-9]+-[a-z0-9-]+/' | grep -v '^com/sun/jna/linux-x86-64/') || true
+done
 mkdir -p .device/scripts
 javac -d .device/scripts -cp ".device/lib/*" --add-modules jdk.incubator.vector -proc:none jbang-scripts/*.java 2>&1 \
   | grep -v '^Note:' || true

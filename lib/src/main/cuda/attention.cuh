@@ -9,134 +9,188 @@
 #define ATTN_WARPS (ATTN_THREADS / 32)
 
 // ---------------------------------------------------------------------------------------------------------------
-// Decode (one query row per sequence, or any rows at all): split-K flash-decoding.
-// grid (heads / G, rows, num_splits). Split s covers keys [s * split_len, (s + 1) * split_len) of the row's causal
-// span (keys 0..position). Each split writes an unnormalized partial output with its max and sum; the last block
-// of a (row, head block) to finish merges them (a counter per (row, head block), reset by that block for the next
-// launch). Dynamic shared memory: (G * split_len + ATTN_WARPS * G * D + 2 * G) floats.
+// Decode (one query row per sequence, or any rows at all): split-K flash-decoding, built for latency.
+// grid (heads / G, rows, num_splits), G <= 4. Split s covers keys [s * split_len, (s + 1) * split_len) of the row's
+// causal span (keys 0..position), in tiles of DECODE_TILE(D) keys: every thread issues the loads of its 4 keys of a
+// tile (K and V, 16 bytes each per lane) at once, then folds them into a running max, sum and output in registers
+// (online softmax), so a short context costs one round trip to memory. Threads are merged by shuffles, warps through
+// shared memory; each split writes an unnormalized partial output with its max and sum, and the last block of a
+// (row, head block) to finish merges the splits (a counter per (row, head block), reset by that block for the next
+// launch). With fuse_rope the kernel also does tinyrt_rope_store_kv's work: q is rotated in registers, the new key
+// is rotated from qkv and written to the cache (with its value) by the thread that uses it.
+#define DECODE_KEYS_PER_THREAD 4
+#define DECODE_TILE(D) (DECODE_KEYS_PER_THREAD * ATTN_THREADS / ((D) / 8))
+
+// (m, l, o) += (m2, l2, o2) for softmax partials relative to their own maxima
+template <int N>
+DEV void merge_partial(float& m, float& l, float* o, float m2, float l2, const float* o2) {
+    float mx = fmaxf(m, m2);
+    float w1 = mx == -INFINITY ? 0.f : expf(m - mx);
+    float w2 = mx == -INFINITY ? 0.f : expf(m2 - mx);
+    l = l * w1 + l2 * w2;
+#pragma unroll
+    for (int e = 0; e < N; e++) o[e] = o[e] * w1 + o2[e] * w2;
+    m = mx;
+}
+
 template <int D, int G>
-DEV void attn_decode_body(const __half* __restrict__ qkv, int qkv_stride, const __half* __restrict__ k_cache,
-                          const __half* __restrict__ v_cache, const int* __restrict__ positions,
+DEV void attn_decode_body(const __half* __restrict__ qkv, int qkv_stride, __half* __restrict__ k_cache,
+                          __half* __restrict__ v_cache, const int* __restrict__ positions,
                           const int* __restrict__ row_seq, const int* __restrict__ block_tables, int table_width,
                           int block_size, int heads, int kv_heads, int split_len, int num_splits, float scale,
                           float* __restrict__ part_o, float* __restrict__ part_ml, int* __restrict__ counters,
-                          __half* __restrict__ out) {
-    constexpr int LPT = D / 8;   // lanes per key: each lane owns one 8-dim (16-byte) chunk
-    constexpr int TPW = 32 / LPT;  // keys per warp per pass
-    DYNAMIC_SHARED(float, attn_smem);
-    float* scores = attn_smem;                          // [G][split_len]
-    float* o_part = scores + G * split_len;             // [ATTN_WARPS][G][D]
-    float* ml = o_part + ATTN_WARPS * G * D;            // [G][2]: max, sum
+                          __half* __restrict__ out, const float* __restrict__ cos_t,
+                          const float* __restrict__ sin_t, const int* __restrict__ slots, int fuse_rope) {
+    constexpr int LPT = D / 8;                      // lanes per key: each lane owns one 8-dim (16-byte) chunk
+    constexpr int KEYS = ATTN_THREADS / LPT;        // keys the block covers in one pass
+    constexpr int KPT = DECODE_KEYS_PER_THREAD;
+    constexpr int HALF_CHUNKS = LPT / 2;            // RoPE pairs dims d and d + D/2: whole chunks pair up
+    __shared__ float red_m[ATTN_WARPS][G];
+    __shared__ float red_l[ATTN_WARPS][G];
+    __shared__ float red_o[ATTN_WARPS][G][D];
     __shared__ int is_last;
 
     int hb = blockIdx.x, row = blockIdx.y, split = blockIdx.z;
     int kv_head = (hb * G) / (heads / kv_heads);
     int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-    int sub = lane % LPT, tok = lane / LPT;
-    int span = positions[row] + 1;
+    int sub = lane % LPT;
+    int key = threadIdx.x / LPT;
+    int pos = positions[row];
     int start = split * split_len;
-    int len = min(start + split_len, span) - start;
+    int end = min(start + split_len, pos + 1);
     const int* table = block_tables + (size_t)row_seq[row] * table_width;
+    const __half* qkv_row = qkv + (size_t)row * qkv_stride;
+    bool low = sub < HALF_CHUNKS;
+    int partner = low ? sub + HALF_CHUNKS : sub - HALF_CHUNKS;
 
-    if (len > 0) {  // uniform per block
+    if (end > start) {  // uniform per block
+        float c[8], sn[8];
+        if (fuse_rope) {
+            const float* cp = cos_t + (size_t)pos * (D / 2) + (sub % HALF_CHUNKS) * 8;
+            const float* sp = sin_t + (size_t)pos * (D / 2) + (sub % HALF_CHUNKS) * 8;
+#pragma unroll
+            for (int e = 0; e < 8; e++) {
+                c[e] = cp[e];
+                sn[e] = sp[e];
+            }
+        }
         float q[G][8];
 #pragma unroll
         for (int g = 0; g < G; g++) {
-            unpack8(*reinterpret_cast<const uint4*>(qkv + (size_t)row * qkv_stride + (hb * G + g) * D + sub * 8), q[g]);
+            const __half* qh = qkv_row + (hb * G + g) * D;
+            unpack8(*reinterpret_cast<const uint4*>(qh + sub * 8), q[g]);
+            if (fuse_rope) {
+                float pq[8];
+                unpack8(*reinterpret_cast<const uint4*>(qh + partner * 8), pq);
+#pragma unroll
+                for (int e = 0; e < 8; e++) q[g][e] = low ? q[g][e] * c[e] - pq[e] * sn[e] : q[g][e] * c[e] + pq[e] * sn[e];
+            }
 #pragma unroll
             for (int e = 0; e < 8; e++) q[g][e] *= scale;
         }
-        for (int base = warp * TPW; base < len; base += ATTN_WARPS * TPW) {  // uniform per warp
-            int j = base + tok;
-            bool valid = j < len;
-            float kf[8];
-            if (valid) {
-                int pos = start + j;
-                int blk = table[pos / block_size];
-                const __half* kp = k_cache + cache_offset(blk, kv_head, pos % block_size, kv_heads, block_size, D);
-                unpack8(*reinterpret_cast<const uint4*>(kp + sub * 8), kf);
-            } else {
+        float m[G], l[G], acc[G][8];
 #pragma unroll
-                for (int e = 0; e < 8; e++) kf[e] = 0.f;
-            }
-#pragma unroll
-            for (int g = 0; g < G; g++) {
-                float s = 0.f;
-#pragma unroll
-                for (int e = 0; e < 8; e++) s = fmaf(q[g][e], kf[e], s);
-#pragma unroll
-                for (int offset = LPT / 2; offset > 0; offset >>= 1) s += __shfl_xor_sync(0xffffffffu, s, offset);
-                if (valid && sub == 0) scores[g * split_len + j] = s;
-            }
-        }
-        __syncthreads();
-        for (int g = warp; g < G; g += ATTN_WARPS) {
-            float m = -INFINITY;
-            for (int j = lane; j < len; j += 32) m = fmaxf(m, scores[g * split_len + j]);
-            m = warp_max(m);
-            float l = 0.f;
-            for (int j = lane; j < len; j += 32) {
-                float p = expf(scores[g * split_len + j] - m);
-                scores[g * split_len + j] = p;
-                l += p;
-            }
-            l = warp_sum(l);
-            if (lane == 0) {
-                ml[2 * g] = m;
-                ml[2 * g + 1] = l;
-            }
-        }
-        __syncthreads();
-        float acc[G][8];
-#pragma unroll
-        for (int g = 0; g < G; g++)
+        for (int g = 0; g < G; g++) {
+            m[g] = -INFINITY;
+            l[g] = 0.f;
 #pragma unroll
             for (int e = 0; e < 8; e++) acc[g][e] = 0.f;
-        for (int base = warp * TPW; base < len; base += ATTN_WARPS * TPW) {
-            int j = base + tok;
-            if (j < len) {
-                int pos = start + j;
-                int blk = table[pos / block_size];
-                const __half* vp = v_cache + cache_offset(blk, kv_head, pos % block_size, kv_heads, block_size, D);
-                float vf[8];
-                unpack8(*reinterpret_cast<const uint4*>(vp + sub * 8), vf);
+        }
+        for (int t0 = start; t0 < end; t0 += KEYS * KPT) {  // uniform per block; one tile for short contexts
+            uint4 kr[KPT], vr[KPT];
+            int j[KPT];
+#pragma unroll
+            for (int u = 0; u < KPT; u++) {
+                j[u] = t0 + u * KEYS + key;
+                if (j[u] < end) {
+                    size_t at = cache_offset(table[j[u] / block_size], kv_head, j[u] % block_size, kv_heads,
+                                             block_size, D) + sub * 8;
+                    kr[u] = *reinterpret_cast<const uint4*>(k_cache + at);
+                    vr[u] = *reinterpret_cast<const uint4*>(v_cache + at);
+                } else {
+                    kr[u] = vr[u] = make_uint4(0u, 0u, 0u, 0u);
+                }
+            }
+            if (fuse_rope) {
+#pragma unroll
+                for (int u = 0; u < KPT; u++) {
+                    if (j[u] == pos) {  // this step's key: rotate it from qkv, use it, and store it for later steps
+                        const __half* kh = qkv_row + (heads + kv_head) * D;
+                        float kf[8], pk[8];
+                        unpack8(*reinterpret_cast<const uint4*>(kh + sub * 8), kf);
+                        unpack8(*reinterpret_cast<const uint4*>(kh + partner * 8), pk);
+#pragma unroll
+                        for (int e = 0; e < 8; e++) kf[e] = low ? kf[e] * c[e] - pk[e] * sn[e] : kf[e] * c[e] + pk[e] * sn[e];
+                        kr[u] = pack8(kf);
+                        vr[u] = *reinterpret_cast<const uint4*>(qkv_row + (heads + kv_heads + kv_head) * D + sub * 8);
+                        int slot = slots[row];
+                        size_t at = cache_offset(slot / block_size, kv_head, slot % block_size, kv_heads, block_size, D)
+                                    + sub * 8;
+                        *reinterpret_cast<uint4*>(k_cache + at) = kr[u];
+                        *reinterpret_cast<uint4*>(v_cache + at) = vr[u];
+                    }
+                }
+            }
+#pragma unroll
+            for (int u = 0; u < KPT; u++) {
+                float kf[8], vf[8];
+                unpack8(kr[u], kf);
+                unpack8(vr[u], vf);
+                bool valid = j[u] < end;
 #pragma unroll
                 for (int g = 0; g < G; g++) {
-                    float p = scores[g * split_len + j];
+                    float s = 0.f;
 #pragma unroll
-                    for (int e = 0; e < 8; e++) acc[g][e] = fmaf(p, vf[e], acc[g][e]);
+                    for (int e = 0; e < 8; e++) s = fmaf(q[g][e], kf[e], s);
+#pragma unroll
+                    for (int offset = LPT / 2; offset > 0; offset >>= 1) s += __shfl_xor_sync(0xffffffffu, s, offset);
+                    float one[8];
+#pragma unroll
+                    for (int e = 0; e < 8; e++) one[e] = vf[e];
+                    if (valid) merge_partial<8>(m[g], l[g], acc[g], s, 1.f, one);
                 }
             }
         }
+        // merge the lanes that own the same dims (one per key group), then the warps
 #pragma unroll
-        for (int g = 0; g < G; g++)
+        for (int offset = LPT; offset < 32; offset <<= 1) {
 #pragma unroll
-            for (int e = 0; e < 8; e++)
+            for (int g = 0; g < G; g++) {
+                float m2 = __shfl_xor_sync(0xffffffffu, m[g], offset);
+                float l2 = __shfl_xor_sync(0xffffffffu, l[g], offset);
+                float o2[8];
 #pragma unroll
-                for (int offset = LPT; offset < 32; offset <<= 1)
-                    acc[g][e] += __shfl_xor_sync(0xffffffffu, acc[g][e], offset);
-        if (tok == 0) {
+                for (int e = 0; e < 8; e++) o2[e] = __shfl_xor_sync(0xffffffffu, acc[g][e], offset);
+                merge_partial<8>(m[g], l[g], acc[g], m2, l2, o2);
+            }
+        }
+        if (lane < LPT) {
 #pragma unroll
-            for (int g = 0; g < G; g++)
+            for (int g = 0; g < G; g++) {
 #pragma unroll
-                for (int e = 0; e < 8; e++) o_part[(warp * G + g) * D + sub * 8 + e] = acc[g][e];
+                for (int e = 0; e < 8; e++) red_o[warp][g][sub * 8 + e] = acc[g][e];
+                if (lane == 0) {
+                    red_m[warp][g] = m[g];
+                    red_l[warp][g] = l[g];
+                }
+            }
         }
         __syncthreads();
         for (int i = threadIdx.x; i < G * D; i += ATTN_THREADS) {
             int g = i / D, d = i - g * D, h = hb * G + g;
-            float o = 0.f;
+            float mm = red_m[0][g], ll = red_l[0][g], o = red_o[0][g][d];
 #pragma unroll
-            for (int w = 0; w < ATTN_WARPS; w++) o += o_part[(w * G + g) * D + d];
+            for (int w = 1; w < ATTN_WARPS; w++) merge_partial<1>(mm, ll, &o, red_m[w][g], red_l[w][g], &red_o[w][g][d]);
             if (num_splits == 1) {
-                out[(size_t)row * heads * D + h * D + d] = __float2half_rn(o / ml[2 * g + 1]);
+                out[(size_t)row * heads * D + h * D + d] = __float2half_rn(o / ll);
             } else {
-                part_o[(((size_t)row * heads + h) * num_splits + split) * D + d] = o;
+                size_t idx = ((size_t)row * heads + h) * num_splits + split;
+                part_o[idx * D + d] = o;
+                if (d == 0) {
+                    part_ml[2 * idx] = mm;
+                    part_ml[2 * idx + 1] = ll;
+                }
             }
-        }
-        if (num_splits > 1 && threadIdx.x < G) {
-            size_t idx = ((size_t)row * heads + hb * G + threadIdx.x) * num_splits + split;
-            part_ml[2 * idx] = ml[2 * threadIdx.x];
-            part_ml[2 * idx + 1] = ml[2 * threadIdx.x + 1];
         }
     }
     if (num_splits == 1) return;
@@ -150,19 +204,16 @@ DEV void attn_decode_body(const __half* __restrict__ qkv, int qkv_stride, const 
     __syncthreads();
     if (!is_last) return;
     __threadfence();
-    int used = (span + split_len - 1) / split_len;
+    int used = (pos + 1 + split_len - 1) / split_len;
     for (int i = threadIdx.x; i < G * D; i += ATTN_THREADS) {
         int g = i / D, d = i - g * D, h = hb * G + g;
         size_t base = ((size_t)row * heads + h) * num_splits;
-        float m = -INFINITY;
-        for (int s = 0; s < used; s++) m = fmaxf(m, __ldcg(part_ml + 2 * (base + s)));
-        float l = 0.f, o = 0.f;
+        float mm = -INFINITY, ll = 0.f, o = 0.f;
         for (int s = 0; s < used; s++) {
-            float w = expf(__ldcg(part_ml + 2 * (base + s)) - m);
-            l += w * __ldcg(part_ml + 2 * (base + s) + 1);
-            o += w * __ldcg(part_o + (base + s) * D + d);
+            float o2 = __ldcg(part_o + (base + s) * D + d);
+            merge_partial<1>(mm, ll, &o, __ldcg(part_ml + 2 * (base + s)), __ldcg(part_ml + 2 * (base + s) + 1), &o2);
         }
-        out[(size_t)row * heads * D + h * D + d] = __float2half_rn(o / l);
+        out[(size_t)row * heads * D + h * D + d] = __float2half_rn(o / ll);
     }
 }
 
@@ -260,24 +311,29 @@ DEV void attn_prefill_body(const __half* __restrict__ qkv, int qkv_stride, const
     }
 }
 
-#define ATTN_KERNELS(D, G)                                                                                            \
+#define ATTN_DECODE_KERNEL(D, G)                                                                                      \
     extern "C" __global__ void __launch_bounds__(ATTN_THREADS) tinyrt_attn_decode_d##D##_g##G(                        \
-        const __half* qkv, int qkv_stride, const __half* k_cache, const __half* v_cache, const int* positions,        \
+        const __half* qkv, int qkv_stride, __half* k_cache, __half* v_cache, const int* positions,                    \
         const int* row_seq, const int* block_tables, int table_width, int block_size, int heads, int kv_heads,       \
-        int split_len, int num_splits, float scale, float* part_o, float* part_ml, int* counters, __half* out) {     \
+        int split_len, int num_splits, float scale, float* part_o, float* part_ml, int* counters, __half* out,       \
+        const float* cos_t, const float* sin_t, const int* slots, int fuse_rope) { PDL_PROLOGUE;                                    \
         attn_decode_body<D, G>(qkv, qkv_stride, k_cache, v_cache, positions, row_seq, block_tables, table_width,     \
                                block_size, heads, kv_heads, split_len, num_splits, scale, part_o, part_ml, counters, \
-                               out);                                                                                  \
-    }                                                                                                                 \
+                               out, cos_t, sin_t, slots, fuse_rope);                                                  \
+    }
+
+#define ATTN_PREFILL_KERNEL(D, G)                                                                                     \
     extern "C" __global__ void __launch_bounds__(ATTN_THREADS) tinyrt_attn_prefill_d##D##_g##G(                       \
         const __half* qkv, int qkv_stride, const __half* k_cache, const __half* v_cache, const int* positions,        \
         const int* tiles, const int* block_tables, int table_width, int block_size, int heads, int kv_heads,         \
-        float scale, __half* out) {                                                                                   \
+        float scale, __half* out) { PDL_PROLOGUE;                                                                                    \
         attn_prefill_body<D, G>(qkv, qkv_stride, k_cache, v_cache, positions, tiles, block_tables, table_width,      \
                                 block_size, heads, kv_heads, scale, out);                                             \
     }
 
-#define ATTN_KERNELS_D(D) ATTN_KERNELS(D, 1) ATTN_KERNELS(D, 2) ATTN_KERNELS(D, 4) ATTN_KERNELS(D, 8)
+#define ATTN_KERNELS_D(D)                                                                                             \
+    ATTN_DECODE_KERNEL(D, 1) ATTN_DECODE_KERNEL(D, 2) ATTN_DECODE_KERNEL(D, 4)                                        \
+    ATTN_PREFILL_KERNEL(D, 1) ATTN_PREFILL_KERNEL(D, 2) ATTN_PREFILL_KERNEL(D, 4) ATTN_PREFILL_KERNEL(D, 8)
 
 ATTN_KERNELS_D(16)
 ATTN_KERNELS_D(32)

@@ -44,23 +44,24 @@ DEV float block_sum(float v, float* scratch) {
     return total;
 }
 
-// Eight fp16 values in one 16-byte vector, widened to fp32.
+// Eight fp16 values in one 16-byte vector, widened to fp32. Bit operations rather than pointer casts, so no
+// compiler may assume the uint4 and the halves do not alias.
 DEV void unpack8(const uint4& raw, float* out) {
-    const __half2* h = reinterpret_cast<const __half2*>(&raw);
+    unsigned words[4] = {raw.x, raw.y, raw.z, raw.w};
 #pragma unroll
     for (int i = 0; i < 4; i++) {
-        float2 f = __half22float2(h[i]);
-        out[2 * i] = f.x;
-        out[2 * i + 1] = f.y;
+        out[2 * i] = __half2float(__ushort_as_half(static_cast<unsigned short>(words[i] & 0xffffu)));
+        out[2 * i + 1] = __half2float(__ushort_as_half(static_cast<unsigned short>(words[i] >> 16)));
     }
 }
 
+DEV unsigned pack2(float lo, float hi) {
+    return static_cast<unsigned>(__half_as_ushort(__float2half_rn(lo)))
+           | (static_cast<unsigned>(__half_as_ushort(__float2half_rn(hi))) << 16);
+}
+
 DEV uint4 pack8(const float* in) {
-    uint4 raw;
-    __half2* h = reinterpret_cast<__half2*>(&raw);
-#pragma unroll
-    for (int i = 0; i < 4; i++) h[i] = __floats2half2_rn(in[2 * i], in[2 * i + 1]);
-    return raw;
+    return make_uint4(pack2(in[0], in[1]), pack2(in[2], in[3]), pack2(in[4], in[5]), pack2(in[6], in[7]));
 }
 
 // Weights are read exactly once per step: stream them past L1 so activations stay cached there.
@@ -79,3 +80,14 @@ DEV uint4 load_streaming(const void* p) {
 DEV uint4 load_cached(const void* p) { return __ldg(reinterpret_cast<const uint4*>(p)); }
 
 DEV float silu(float x) { return x / (1.0f + expf(-x)); }
+
+// Programmatic dependent launch (Hopper): every kernel lets the next one in the stream be scheduled as soon as all
+// its own blocks are running, and waits for the previous one to finish before touching memory. Launched without the
+// PDL attribute (or before sm_90) both are no-ops. Every kernel starts with PDL_PROLOGUE.
+DEV void pdl_prologue() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
+    asm volatile("griddepcontrol.wait;" ::: "memory");
+#endif
+}
+#define PDL_PROLOGUE pdl_prologue()

@@ -11,10 +11,10 @@ DEV void embed_body(const __half* __restrict__ table, const int* __restrict__ id
     for (int c = threadIdx.x; c < cols; c += blockDim.x) dst[c] = from_f32<TOut>(__half2float(src[c]));
 }
 
-extern "C" __global__ void tinyrt_embed_f16(const __half* table, const int* ids, __half* out, int cols) {
+extern "C" __global__ void tinyrt_embed_f16(const __half* table, const int* ids, __half* out, int cols) { PDL_PROLOGUE;
     embed_body<__half>(table, ids, out, cols);
 }
-extern "C" __global__ void tinyrt_embed_f32(const __half* table, const int* ids, float* out, int cols) {
+extern "C" __global__ void tinyrt_embed_f32(const __half* table, const int* ids, float* out, int cols) { PDL_PROLOGUE;
     embed_body<float>(table, ids, out, cols);
 }
 
@@ -25,11 +25,11 @@ DEV void add_body(TRes* __restrict__ residual, const __half* __restrict__ delta,
         residual[i] = from_f32<TRes>(to_f32(residual[i]) + __half2float(delta[i]));
 }
 
-extern "C" __global__ void tinyrt_add_f16(__half* residual, const __half* delta, long n) { add_body(residual, delta, n); }
-extern "C" __global__ void tinyrt_add_f32(float* residual, const __half* delta, long n) { add_body(residual, delta, n); }
+extern "C" __global__ void tinyrt_add_f16(__half* residual, const __half* delta, long n) { PDL_PROLOGUE; add_body(residual, delta, n); }
+extern "C" __global__ void tinyrt_add_f32(float* residual, const __half* delta, long n) { PDL_PROLOGUE; add_body(residual, delta, n); }
 
 // out[r, i] = silu(gateUp[r, i]) * gateUp[r, inner + i]. grid-stride over rows * inner.
-extern "C" __global__ void tinyrt_swiglu(const __half* __restrict__ gate_up, __half* __restrict__ out, int rows, int inner) {
+extern "C" __global__ void tinyrt_swiglu(const __half* __restrict__ gate_up, __half* __restrict__ out, int rows, int inner) { PDL_PROLOGUE;
     long n = (long)rows * inner;
     for (long i = blockIdx.x * (long)blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x) {
         long r = i / inner, c = i % inner;
@@ -40,25 +40,25 @@ extern "C" __global__ void tinyrt_swiglu(const __half* __restrict__ gate_up, __h
 
 // out[i, :] = x[rows[i], :]. grid: number of rows gathered, block: 256.
 extern "C" __global__ void tinyrt_gather_rows(const __half* __restrict__ x, const int* __restrict__ rows,
-                                              __half* __restrict__ out, int cols) {
+                                              __half* __restrict__ out, int cols) { PDL_PROLOGUE;
     const __half* src = x + (size_t)rows[blockIdx.x] * cols;
     __half* dst = out + (size_t)blockIdx.x * cols;
     for (int c = threadIdx.x; c < cols; c += blockDim.x) dst[c] = src[c];
 }
 
 // Weight upload: F32 or BF16 checkpoint values to fp16 (round to nearest even). grid-stride.
-extern "C" __global__ void tinyrt_f32_to_f16(const float* __restrict__ in, __half* __restrict__ out, long n) {
+extern "C" __global__ void tinyrt_f32_to_f16(const float* __restrict__ in, __half* __restrict__ out, long n) { PDL_PROLOGUE;
     for (long i = blockIdx.x * (long)blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
         out[i] = __float2half_rn(in[i]);
 }
-extern "C" __global__ void tinyrt_bf16_to_f16(const uint16_t* __restrict__ in, __half* __restrict__ out, long n) {
+extern "C" __global__ void tinyrt_bf16_to_f16(const uint16_t* __restrict__ in, __half* __restrict__ out, long n) { PDL_PROLOGUE;
     for (long i = blockIdx.x * (long)blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
         out[i] = __float2half_rn(__uint_as_float(((unsigned)in[i]) << 16));
 }
 
 // Greedy sampling: ids[r] = first index of the maximum of logits[r, :] (torch.argmax's tie rule).
 // grid: rows, block: 1024 (any multiple of 32 up to 1024).
-extern "C" __global__ void tinyrt_argmax_f32(const float* __restrict__ logits, int* __restrict__ ids, int vocab) {
+extern "C" __global__ void tinyrt_argmax_f32(const float* __restrict__ logits, int* __restrict__ ids, int vocab) { PDL_PROLOGUE;
     __shared__ float best_val[32];
     __shared__ int best_idx[32];
     const float* row = logits + (size_t)blockIdx.x * vocab;
@@ -86,7 +86,7 @@ extern "C" __global__ void tinyrt_argmax_f32(const float* __restrict__ logits, i
 }
 
 // Bandwidth probe: reads n16 16-byte vectors and folds them into one word per block, so nothing is optimized away.
-extern "C" __global__ void tinyrt_read_probe(const uint4* __restrict__ data, long n16, unsigned* __restrict__ sink) {
+extern "C" __global__ void tinyrt_read_probe(const uint4* __restrict__ data, long n16, unsigned* __restrict__ sink) { PDL_PROLOGUE;
     unsigned acc = 0;
     for (long i = blockIdx.x * (long)blockDim.x + threadIdx.x; i < n16; i += (long)gridDim.x * blockDim.x) {
         uint4 v = load_streaming(data + i);
@@ -98,7 +98,7 @@ extern "C" __global__ void tinyrt_read_probe(const uint4* __restrict__ data, lon
 
 // Busy-waits for `nanoseconds` on one thread: the profiler puts it at the head of a step so the host can enqueue the
 // whole step before the GPU starts, and each kernel's events then measure the kernel, not the launch latency.
-extern "C" __global__ void tinyrt_spin(long long nanoseconds) {
+extern "C" __global__ void tinyrt_spin(long long nanoseconds) { PDL_PROLOGUE;
 #ifdef __CUDA_ARCH__
     unsigned long long start, now;
     asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(start));

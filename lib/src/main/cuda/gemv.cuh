@@ -8,9 +8,9 @@
 #define GEMV_THREADS 256
 #define GEMV_UNROLL 8
 
-// x rows have stride x_stride halves (SWIGLU: x is in shared memory, already activated).
+// x [NT, k] is small and read through L1 by every warp of the block.
 template <int NT, typename TOut>
-DEV void gemv_rows(const __half* __restrict__ w, const __half* x, int x_stride, TOut* __restrict__ out, int m, int k) {
+DEV void gemv_body(const __half* __restrict__ w, const __half* __restrict__ x, TOut* __restrict__ out, int m, int k) {
     int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     int row = blockIdx.x * (GEMV_THREADS / 32) + warp;
     if (row >= m) return;  // uniform per warp
@@ -35,7 +35,7 @@ DEV void gemv_rows(const __half* __restrict__ w, const __half* x, int x_stride, 
 #pragma unroll
                 for (int t = 0; t < NT; t++) {
                     float xf[8];
-                    unpack8(*reinterpret_cast<const uint4*>(x + (size_t)t * x_stride + (size_t)c * 8), xf);
+                    unpack8(load_cached(x + (size_t)t * k + (size_t)c * 8), xf);
 #pragma unroll
                     for (int e = 0; e < 8; e++) acc[t] = fmaf(wf[e], xf[e], acc[t]);
                 }
@@ -50,35 +50,67 @@ DEV void gemv_rows(const __half* __restrict__ w, const __half* x, int x_stride, 
     }
 }
 
-// Plain product: x [NT, k] in global memory (small, stays in L1/L2).
-template <int NT, typename TOut>
-DEV void gemv_body(const __half* __restrict__ w, const __half* __restrict__ x, TOut* __restrict__ out, int m, int k) {
-    gemv_rows<NT, TOut>(w, x, k, out, m, k);
-}
-
-// SwiGLU fused into the down projection: x = silu(gate_up[:, :k]) * gate_up[:, k:], computed once per block into
-// shared memory (NT * k halves of dynamic shared memory), then the same product.
+// The gate|up product with SwiGLU in its epilogue: w is the fused [2 * inner, k] weight (gate rows, then up rows);
+// warp i computes gate row i and up row inner + i together (16 loads in flight per lane) and writes
+// act[t, i] = silu(gate) * up, rounded to fp16 once. act [NT, inner].
 template <int NT>
-DEV void gemv_swiglu_body(const __half* __restrict__ w, const __half* __restrict__ gate_up, __half* __restrict__ out,
-                          int m, int k) {
-    DYNAMIC_SHARED(unsigned char, gemv_smem);
-    __half* act = reinterpret_cast<__half*>(gemv_smem);
-    for (int i = threadIdx.x; i < NT * k; i += GEMV_THREADS) {
-        int t = i / k, c = i - t * k;
-        const __half* src = gate_up + (size_t)t * 2 * k;
-        act[i] = __float2half_rn(silu(__half2float(src[c])) * __half2float(src[k + c]));
+DEV void gemv_gate_up_body(const __half* __restrict__ w, const __half* __restrict__ x, __half* __restrict__ act,
+                           int inner, int k) {
+    int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    int row = blockIdx.x * (GEMV_THREADS / 32) + warp;
+    if (row >= inner) return;  // uniform per warp
+    const uint4* wg = reinterpret_cast<const uint4*>(w + (size_t)row * k);
+    const uint4* wu = reinterpret_cast<const uint4*>(w + (size_t)(inner + row) * k);
+    int chunks = k >> 3;
+    float ag[NT], au[NT];
+#pragma unroll
+    for (int t = 0; t < NT; t++) ag[t] = au[t] = 0.f;
+    for (int base = lane; base < chunks; base += 32 * GEMV_UNROLL) {
+        uint4 g4[GEMV_UNROLL], u4[GEMV_UNROLL];
+#pragma unroll
+        for (int u = 0; u < GEMV_UNROLL; u++) {
+            int c = base + 32 * u;
+            g4[u] = c < chunks ? load_streaming(wg + c) : make_uint4(0u, 0u, 0u, 0u);
+            u4[u] = c < chunks ? load_streaming(wu + c) : make_uint4(0u, 0u, 0u, 0u);
+        }
+#pragma unroll
+        for (int u = 0; u < GEMV_UNROLL; u++) {
+            int c = base + 32 * u;
+            if (c < chunks) {
+                float gf[8], uf[8];
+                unpack8(g4[u], gf);
+                unpack8(u4[u], uf);
+#pragma unroll
+                for (int t = 0; t < NT; t++) {
+                    float xf[8];
+                    unpack8(load_cached(x + (size_t)t * k + (size_t)c * 8), xf);
+#pragma unroll
+                    for (int e = 0; e < 8; e++) {
+                        ag[t] = fmaf(gf[e], xf[e], ag[t]);
+                        au[t] = fmaf(uf[e], xf[e], au[t]);
+                    }
+                }
+            }
+        }
     }
-    __syncthreads();
-    gemv_rows<NT, __half>(w, act, k, out, m, k);
+#pragma unroll
+    for (int t = 0; t < NT; t++) {
+        ag[t] = warp_sum(ag[t]);
+        au[t] = warp_sum(au[t]);
+    }
+    if (lane == 0) {
+#pragma unroll
+        for (int t = 0; t < NT; t++) act[(size_t)t * inner + row] = __float2half_rn(silu(ag[t]) * au[t]);
+    }
 }
 
 #define GEMV_KERNELS(NT)                                                                                              \
     extern "C" __global__ void __launch_bounds__(GEMV_THREADS) tinyrt_gemv_n##NT##_f16(                               \
-        const __half* w, const __half* x, __half* out, int m, int k) { gemv_body<NT, __half>(w, x, out, m, k); }     \
+        const __half* w, const __half* x, __half* out, int m, int k) { PDL_PROLOGUE;  gemv_body<NT, __half>(w, x, out, m, k); }     \
     extern "C" __global__ void __launch_bounds__(GEMV_THREADS) tinyrt_gemv_n##NT##_f32(                               \
-        const __half* w, const __half* x, float* out, int m, int k) { gemv_body<NT, float>(w, x, out, m, k); }       \
-    extern "C" __global__ void __launch_bounds__(GEMV_THREADS) tinyrt_gemv_swiglu_n##NT(                              \
-        const __half* w, const __half* gate_up, __half* out, int m, int k) { gemv_swiglu_body<NT>(w, gate_up, out, m, k); }
+        const __half* w, const __half* x, float* out, int m, int k) { PDL_PROLOGUE;  gemv_body<NT, float>(w, x, out, m, k); }       \
+    extern "C" __global__ void __launch_bounds__(GEMV_THREADS) tinyrt_gemv_gate_up_n##NT(                             \
+        const __half* w, const __half* x, __half* act, int inner, int k) { PDL_PROLOGUE; gemv_gate_up_body<NT>(w, x, act, inner, k); }
 
 GEMV_KERNELS(1)
 GEMV_KERNELS(2)

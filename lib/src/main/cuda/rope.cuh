@@ -13,7 +13,7 @@ extern "C" __global__ void tinyrt_rope_store_kv(__half* __restrict__ qkv, int qk
                                                 const float* __restrict__ sin_t, const int* __restrict__ positions,
                                                 const int* __restrict__ slots, __half* __restrict__ k_cache,
                                                 __half* __restrict__ v_cache, int heads, int kv_heads, int head_dim,
-                                                int block_size) {
+                                                int block_size) { PDL_PROLOGUE;
     int row = blockIdx.x;
     int pos = positions[row];
     int slot = slots[row];

@@ -1,8 +1,10 @@
 // A tiny CUDA execution emulator for testing tinyrt's kernels on a CPU: the kernel sources are compiled by the host
 // C++ compiler with the CUDA keywords and intrinsics they use defined here. Each CUDA thread of a block is a fiber
-// (a stack and a 7-instruction x86-64 context switch) on one OS thread; __syncthreads and warp shuffles are barriers between fibers (threads that have
-// exited no longer count, as on the GPU); blocks run one after another, so function-static arrays stand in for
-// __shared__ memory. Dynamic shared memory starts filled with NaN bytes, so reading it before writing shows.
+// (a stack and a 7-instruction x86-64 context switch) on one OS thread; __syncthreads and warp shuffles are
+// barriers between fibers (threads that have exited no longer count, as on the GPU); blocks run one after another,
+// so function-static arrays stand in for __shared__ memory. Dynamic shared memory starts filled with NaN bytes, so
+// reading it before writing shows. Build with -fno-strict-aliasing: CUDA code reads arrays of halves through uint4
+// pointers, which nvcc allows.
 #pragma once
 #include <cmath>
 #include <cstdint>

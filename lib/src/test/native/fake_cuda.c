@@ -225,7 +225,7 @@ static int expected_params(const char *name) {
         {"tinyrt_embed_", 4}, {"tinyrt_add_rms_norm_", 6}, {"tinyrt_rms_norm_", 5}, {"tinyrt_add_", 3},
         {"tinyrt_swiglu", 4}, {"tinyrt_gather_rows", 4}, {"tinyrt_f32_to_f16", 3}, {"tinyrt_bf16_to_f16", 3},
         {"tinyrt_argmax_f32", 3}, {"tinyrt_read_probe", 3}, {"tinyrt_spin", 1}, {"tinyrt_rope_store_kv", 12},
-        {"tinyrt_gemv_", 5}, {"tinyrt_attn_decode_", 18}, {"tinyrt_attn_prefill_", 13}};
+        {"tinyrt_gemv_", 5}, {"tinyrt_attn_decode_", 22}, {"tinyrt_attn_prefill_", 13}};
     for (unsigned i = 0; i < sizeof table / sizeof table[0]; i++) if (starts(name, table[i].prefix)) return table[i].n;
     return -1;
 }
@@ -294,13 +294,13 @@ static int check_launch(const Launch *l) {
             NEED(P(l, 6) + cache_off(slot / bs, kv - 1, slot % bs, kv, bs, hd), hd * 2, "k cache slot");
             NEED(P(l, 7) + cache_off(slot / bs, kv - 1, slot % bs, kv, bs, hd), hd * 2, "v cache slot");
         }
-    } else if (sscanf(k, "tinyrt_gemv_swiglu_n%d", &nt) == 1) {
-        int m = I(l, 3), kk = I(l, 4);
-        CHECK(kk % 8 == 0 && gx == (unsigned)(m + 7) / 8 && b == 256, "%s: m %d k %d grid %u block %u", k, m, kk, gx, b);
-        CHECK(l->smem == (unsigned)(nt * kk * 2), "%s: shared %u for %d x %d", k, l->smem, nt, kk);
-        NEED(P(l, 0), (unsigned long long)m * kk * 2, "w");
-        NEED(P(l, 1), (unsigned long long)nt * 2 * kk * 2, "gate_up");
-        NEED(P(l, 2), (unsigned long long)nt * m * 2, "out");
+    } else if (sscanf(k, "tinyrt_gemv_gate_up_n%d", &nt) == 1) {
+        int inner = I(l, 3), kk = I(l, 4);
+        CHECK(kk % 8 == 0 && gx == (unsigned)(inner + 7) / 8 && b == 256 && l->smem == 0,
+              "%s: inner %d k %d grid %u block %u", k, inner, kk, gx, b);
+        NEED(P(l, 0), 2ull * inner * kk * 2, "w (gate|up)");
+        NEED(P(l, 1), (unsigned long long)nt * kk * 2, "x");
+        NEED(P(l, 2), (unsigned long long)nt * inner * 2, "act");
     } else if (sscanf(k, "tinyrt_gemv_n%d", &nt) == 1) {
         int m = I(l, 3), kk = I(l, 4), o4 = strstr(k, "_f32") != 0;
         CHECK(kk % 8 == 0 && gx == (unsigned)(m + 7) / 8 && b == 256, "%s: m %d k %d grid %u block %u", k, m, kk, gx, b);
@@ -315,7 +315,7 @@ static int check_launch(const Launch *l) {
         int split = I(l, 11), splits = I(l, 12);
         CHECK(stride == (heads + 2 * kv) * d && b == 128 && gx == (unsigned)(heads / g) && gz == (unsigned)splits
               && (heads / kv) % g == 0, "%s: stride %d heads %d/%d grid %ux%ux%u", k, stride, heads, kv, gx, gy, gz);
-        CHECK(l->smem == 4u * (g * split + 4 * g * d + 2 * g), "%s: shared %u", k, l->smem);
+        CHECK(l->smem == 0 && g <= 4, "%s: shared %u", k, l->smem);
         CHECK(fabsf(F(l, 13) - 1.0f / sqrtf((float)d)) < 1e-6f, "%s: scale %g", k, F(l, 13));
         unsigned n = gy;
         NEED(P(l, 0), n * (unsigned long long)stride * 2, "qkv");
@@ -336,6 +336,19 @@ static int check_launch(const Launch *l) {
             }
         }
         for (unsigned i = 0; i < n * gx; i++) CHECK(RD(P(l, 16), i) == 0, "%s: split counter %u is %d, not 0", k, i, RD(P(l, 16), i));
+        int fused = I(l, 21);
+        CHECK(fused == 0 || fused == 1, "%s: fuse_rope %d", k, fused);
+        if (fused) {  // RoPE + KV write of each row: cos/sin rows, the slot in the cache
+            NEED(P(l, 20), 4ull * n, "slots");
+            for (unsigned r = 0; r < n; r++) {
+                int pos = RD(P(l, 4), r), slot = RD(P(l, 20), r), seq = RD(P(l, 5), r);
+                NEED(P(l, 18) + (unsigned long long)pos * d / 2 * 4, d / 2 * 4, "cos row");
+                NEED(P(l, 19) + (unsigned long long)pos * d / 2 * 4, d / 2 * 4, "sin row");
+                CHECK(slot == RD(P(l, 6), (long long)seq * width + pos / bs) * bs + pos % bs,
+                      "%s: slot %d of row %u does not match its block table", k, slot, r);
+                NEED(P(l, 2) + cache_off(slot / bs, kv - 1, slot % bs, kv, bs, d), d * 2, "k cache slot");
+            }
+        }
     } else if (starts(k, "tinyrt_attn_prefill_d")) {
         int d, g;
         sscanf(k, "tinyrt_attn_prefill_d%d_g%d", &d, &g);
@@ -446,13 +459,33 @@ int fake_gemm(void *stream, int m, int n, int kk, CUdeviceptr a, int lda, CUdevi
     return enqueue(&l, stream);
 }
 
+// cuLaunchKernelEx: tinyrt passes one attribute, programmatic stream serialization (id 6, value 1).
+typedef struct {
+    unsigned gx, gy, gz, bx, by, bz, smem;
+    void *stream;
+    unsigned char *attrs;
+    unsigned num_attrs;
+} LaunchConfig;
+static long long pdl_launches;
+
+CUresult cuLaunchKernelEx(const LaunchConfig *config, void *f, void **params, void **extra) {
+    if (config->num_attrs != 1 || *(const int *)config->attrs != 6 || *(const int *)(config->attrs + 8) != 1) {
+        fail("%s: cuLaunchKernelEx attributes (%u, id %d, value %d)", (char *)f, config->num_attrs,
+             config->num_attrs ? *(const int *)config->attrs : -1, config->num_attrs ? *(const int *)(config->attrs + 8) : -1);
+        return ERR_INVALID_VALUE;
+    }
+    pdl_launches++;
+    return cuLaunchKernel(f, config->gx, config->gy, config->gz, config->bx, config->by, config->bz, config->smem,
+                          config->stream, params, extra);
+}
+
 // ---- for tests -----------------------------------------------------------------------------------------------
 int fake_report(char *buf, int len) {
     return snprintf(buf, len,
                     "device_allocations=%d device_bytes=%lld host_allocations=%lld events=%lld streams=%lld graphs=%lld"
                     " graph_execs=%lld launches=%lld captured_launches=%lld replays=%lld memcpys=%lld"
-                    " invalid=%lld unknown_functions=%lld kernels_used=%d",
+                    " invalid=%lld unknown_functions=%lld kernels_used=%d pdl_launches=%lld",
                     ndev, dev_bytes, host_live, events_live, streams_live, graphs_live, execs_live, launches,
-                    captured_launches, replays, memcpys, invalid, unknown_fn, nnames);
+                    captured_launches, replays, memcpys, invalid, unknown_fn, nnames, pdl_launches);
 }
 int fake_inside(unsigned long long p, unsigned long long bytes) { return inside(p, bytes); }

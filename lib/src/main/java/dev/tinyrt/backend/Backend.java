@@ -45,7 +45,9 @@ public interface Backend extends AutoCloseable {
 
     /**
      * For {@code qkv [n, (heads + 2 * kvHeads) * headDim]}: rotates q and k in place (NeoX RoPE) and writes k and
-     * v into the cache slots of {@code layer} given by the batch's block tables.
+     * v into the cache slots of {@code layer} given by the batch's block tables. A backend may instead do this
+     * inside the {@link #attention} call that follows for the same qkv, cache and layer (the CUDA backend does for
+     * decode steps); q and k in {@code qkv} are then left unrotated.
      */
     void ropeAndStoreKv(Tensor qkv, KvCache cache, int layer, StepBatch batch, RopeTable rope);
 
@@ -56,12 +58,13 @@ public interface Backend extends AutoCloseable {
     void swiglu(Tensor gateUp, Tensor out);
 
     /**
-     * out = swiglu(gateUp) · downᵀ. {@code act [n, I]} is scratch: a backend that fuses the activation into the
-     * product may leave it unwritten.
+     * act = swiglu(x · gateUpᵀ) for the fused gate|up weight ({@code [2 * I, cols]}, gate rows first):
+     * {@code gateUpOut [n, 2 * I]} is scratch that a backend fusing the activation into the product may leave
+     * unwritten; {@code act [n, I]}.
      */
-    default void swigluMatmul(Tensor gateUp, Weight down, Tensor act, Tensor out) {
-        swiglu(gateUp, act);
-        matmul(act, down, out);
+    default void matmulSwiglu(Tensor x, Weight gateUp, Tensor gateUpOut, Tensor act) {
+        matmul(x, gateUp, gateUpOut);
+        swiglu(gateUpOut, act);
     }
 
     /** out[i] = x[rows[i]]. */

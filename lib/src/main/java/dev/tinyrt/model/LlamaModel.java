@@ -160,14 +160,9 @@ public final class LlamaModel implements AutoCloseable {
             backend.matmul(attn, layer.attentionOut, proj);
             backend.addRmsNorm(x, proj, layer.postNorm, eps, normed);
             notify(l, ActivationObserver.Linear.GATE_UP, normed);
-            backend.matmul(normed, layer.gateUp, gateUp);
-            if (observer != null) {
-                backend.swiglu(gateUp, act);
-                notify(l, ActivationObserver.Linear.DOWN, act);
-                backend.matmul(act, layer.down, proj);
-            } else {
-                backend.swigluMatmul(gateUp, layer.down, act, proj);
-            }
+            backend.matmulSwiglu(normed, layer.gateUp, gateUp, act);
+            notify(l, ActivationObserver.Linear.DOWN, act);
+            backend.matmul(act, layer.down, proj);
             Weight nextNorm = l + 1 < layers.length ? layers[l + 1].inputNorm : finalNorm;
             backend.addRmsNorm(x, proj, nextNorm, eps, normed);
         }

@@ -99,9 +99,6 @@ class MemoryAnalysisScriptTest {
 
     @Test
     void userErrorsAreOneLine() {
-        var int8 = ScriptHarness.run("memory_analysis.java", args("int8"));
-        assertEquals(2, int8.exitCode());
-        assertTrue(int8.err().contains("cannot load int8 weights yet"), int8.err());
         var bad = ScriptHarness.run("memory_analysis.java", args("fp12"));
         assertEquals(2, bad.exitCode());
         assertTrue(bad.err().startsWith("error: unknown precision \"fp12\""), bad.err());

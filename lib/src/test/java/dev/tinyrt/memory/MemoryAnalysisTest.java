@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.tinyrt.TinyrtException;
 import dev.tinyrt.report.MemorySection;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -20,7 +19,6 @@ import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The whole analysis on a small random model with short workloads, and everything rendered from its JSON. */
@@ -53,17 +51,20 @@ class MemoryAnalysisTest {
         JsonNode auto = doc.path("weights").get(0);
         assertEquals("auto", auto.path("precision").asText());
         assertTrue(auto.path("loads").asBoolean());
-        // the fp16 file is mapped whole; of the untied embedding only the rows of tokens seen are paged in
+        // the fp16 file is mapped whole; pages come in as used (the load-time warm-up may touch them all)
         JsonNode m = auto.path("measured");
         long weights = auto.path("computed_weight_bytes").asLong();
         assertTrue(Math.abs(m.path("mapped_size").asLong() - weights) < 0.05 * weights, auto.toString());
-        assertTrue(m.path("mapped").asLong() > 0 && m.path("mapped").asLong() < m.path("mapped_size").asLong());
+        assertTrue(m.path("mapped").asLong() > 0 && m.path("mapped").asLong() <= m.path("mapped_size").asLong(),
+                m.toString());
         assertTrue(auto.path("agrees_within_5_percent").asBoolean()
                 || auto.path("explanation").asText().contains("used in place"), auto.toString());
+        // the CPU backend runs W8A16 in place from the converted checkpoint (embedding and lm_head stay 16-bit)
         JsonNode int8 = doc.path("weights").get(1);
-        assertFalse(int8.path("loads").asBoolean());
-        assertTrue(int8.path("load_error").asText().contains("not implemented by the CPU backend"), int8.toString());
-        assertEquals(int8.path("computed_bytes").asLong(), int8.path("measured").path("bytes").asLong());
+        assertTrue(int8.path("loads").asBoolean(), int8.toString());
+        assertTrue(int8.path("agrees_within_5_percent").asBoolean()
+                || !int8.path("explanation").asText().isBlank(), int8.toString());
+        assertTrue(int8.path("computed_weight_bytes").asLong() < weights, int8.toString());
     }
 
     @Test
@@ -141,12 +142,5 @@ class MemoryAnalysisTest {
         Files.writeString(results.resolve("memory_small_cpu_2026-11-26.json"), doc.toString());
         String section = MemorySection.pagedVsStandard(results);
         assertTrue(section.contains("| small | cpu |") && section.contains("| lognormal | 3, "), section);
-    }
-
-    @Test
-    void aPrecisionTheBackendCannotLoadCannotRunTheWorkloads() {
-        var e = assertThrows(TinyrtException.class, () -> new MemoryAnalysis(settings(List.of(WeightPrecision.INT8)),
-                new PrintStream(new ByteArrayOutputStream())).run(JsonNodeFactory.instance.objectNode()));
-        assertTrue(e.getMessage().contains("cannot load int8 weights yet"), e.getMessage());
     }
 }

@@ -15,6 +15,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
@@ -223,15 +224,16 @@ class ExecutorTest {
     void cancellingMidStreamFreesBlocksAtOnce() throws Exception {
         try (Executor ex = executor(ExecutorConfig.defaults(4096).withTokensPerBlock(8))) {
             CountDownLatch three = new CountDownLatch(3);
-            RequestHandle[] self = new RequestHandle[1];
+            // the engine may stream tokens before submit() returns the handle: the callback waits for it
+            CompletableFuture<RequestHandle> self = new CompletableFuture<>();
             AtomicInteger seen = new AtomicInteger();
-            self[0] = ex.submit(new Request(prompt(new Random(6), 20), greedy(100), (id, text) -> {
+            self.complete(ex.submit(new Request(prompt(new Random(6), 20), greedy(100), (id, text) -> {
                 if (seen.incrementAndGet() == 3) {
-                    self[0].cancel();
+                    self.join().cancel();
                 }
                 three.countDown();
-            }));
-            GenerationResult r = self[0].result().get(30, TimeUnit.SECONDS);
+            })));
+            GenerationResult r = self.join().result().get(30, TimeUnit.SECONDS);
             assertEquals(FinishReason.CANCELLED, r.finishReason());
             assertTrue(r.outputIds().length >= 3 && r.outputIds().length < 100);
             assertEquals(ex.blockManager().totalBlocks(), ex.blockManager().freeBlocks());

@@ -9,11 +9,15 @@ import dev.tinyrt.backend.Weight;
 import dev.tinyrt.backend.WeightData;
 import dev.tinyrt.model.LlamaConfig;
 
+import java.lang.foreign.MemorySegment;
+
 /**
  * The CPU backend: fp32 arithmetic with the Vector API over weights kept in their stored precision, work split
  * over all cores. It is also the reference the faster paths are checked against.
  */
 public final class CpuBackend implements Backend {
+    /** Elements per swiglu job (a multiple of the vector width, so only a row's last piece is masked). */
+    private static final int SWIGLU_GRAIN = 1024;
     private final Parallel parallel;
 
     public CpuBackend() {
@@ -36,11 +40,27 @@ public final class CpuBackend implements Backend {
     @Override
     public Weight weight(WeightData data) {
         return switch (data) {
-            case WeightData.Dense d -> new DenseWeight(d.dtype(), d.rows(), d.cols(), d.bytes(),
-                    d.bytes().isMapped() ? 0 : d.bytes().byteSize());
-            default -> throw new UnsupportedOperationException(data.getClass().getSimpleName()
-                    + " weights are not implemented by the CPU backend yet");
+            case WeightData.Dense d -> dense(DenseFormat.of(d.dtype()), d.rows(), d.cols(), d.bytes());
+            default -> QuantizedWeights.create(data);
         };
+    }
+
+    /**
+     * A zero-copy view, except for rows wider than {@link ColumnBlockedWeight#BLOCK_COLS}: those are copied into
+     * column blocks (decode reads them at full bandwidth) and the mapped pages they came from are released.
+     */
+    private static CpuWeight dense(DenseFormat format, int rows, int cols, MemorySegment bytes) {
+        if (rows > 1 && cols > ColumnBlockedWeight.BLOCK_COLS) {
+            ColumnBlockedWeight w = new ColumnBlockedWeight(format, rows, cols, bytes, ColumnBlockedWeight.BLOCK_COLS);
+            if (bytes.isMapped()) {
+                bytes.unload();
+            }
+            Warmup.weight(w, w.data());
+            return w;
+        }
+        DenseWeight w = new DenseWeight(format, rows, cols, bytes, bytes.isMapped() ? 0 : bytes.byteSize());
+        Warmup.weight(w, bytes);
+        return w;
     }
 
     @Override
@@ -70,7 +90,7 @@ public final class CpuBackend implements Backend {
             if (ids[i] < 0 || ids[i] >= t.rows()) {
                 throw new IllegalArgumentException("token id " + ids[i] + " outside the vocabulary [0, " + t.rows() + ")");
             }
-            t.row(ids[i], o.data, o.offset(i));
+            t.widenRows(ids[i], ids[i] + 1, o.data, o.offset(i));
         }
     }
 
@@ -80,8 +100,9 @@ public final class CpuBackend implements Backend {
         CpuTensor o = (CpuTensor) out;
         float[] g = gain(gamma);
         int n = in.cols();
+        float[] tmp = new float[VectorMath.LANES];
         for (int r = 0; r < in.rows(); r++) {
-            normalizeRow(in.data, in.offset(r), g, eps, o.data, o.offset(r), n);
+            normalizeRow(in.data, in.offset(r), g, eps, o.data, o.offset(r), n, tmp);
         }
     }
 
@@ -91,8 +112,9 @@ public final class CpuBackend implements Backend {
         rmsNorm(residual, gamma, eps, out);
     }
 
-    private static void normalizeRow(float[] x, int xOff, float[] g, float eps, float[] out, int oOff, int n) {
-        float meanSquare = VectorMath.sumOfSquares(x, xOff, n) / n;
+    private static void normalizeRow(float[] x, int xOff, float[] g, float eps, float[] out, int oOff, int n,
+                                     float[] tmp) {
+        float meanSquare = VectorMath.sumOfSquares(x, xOff, n, tmp) / n;
         float scale = (float) (1.0 / Math.sqrt(meanSquare + eps));
         for (int i = 0; i < n; i++) {
             out[oOff + i] = g[i] * (x[xOff + i] * scale);
@@ -103,7 +125,7 @@ public final class CpuBackend implements Backend {
     private static float[] gain(Weight gamma) {
         CpuWeight w = (CpuWeight) gamma;
         float[] g = new float[w.cols()];
-        w.row(0, g, 0);
+        w.widenRows(0, 1, g, 0);
         return g;
     }
 
@@ -129,21 +151,7 @@ public final class CpuBackend implements Backend {
             throw new IllegalArgumentException("matmul shapes: x " + tokens + "x" + in.cols() + ", w " + m.rows() + "x"
                     + cols + ", out " + o.rows() + "x" + outCols);
         }
-        parallel.forRange(m.rows(), 16, (from, to) -> {
-            if (tokens == 1) {
-                for (int r = from; r < to; r++) {
-                    o.data[r] = m.dot(r, in.data, 0);
-                }
-                return;
-            }
-            float[] row = new float[cols];
-            for (int r = from; r < to; r++) {
-                m.row(r, row, 0);
-                for (int t = 0; t < tokens; t++) {
-                    o.data[t * outCols + r] = VectorMath.dot(row, 0, in.data, t * cols, cols);
-                }
-            }
-        });
+        Matmul.multiply(m, in.data, tokens, o.data, parallel);
     }
 
     @Override
@@ -175,64 +183,14 @@ public final class CpuBackend implements Backend {
                         t.data[off + i + half] = x2 * c0 + x1 * s0;
                     }
                 }
-                int slot = batch.slot(chunk, row, c.blockSize());
-                System.arraycopy(t.data, base + qDim, c.keys[layer], slot * kvDim, kvDim);
-                System.arraycopy(t.data, base + qDim + kvDim, c.values[layer], slot * kvDim, kvDim);
+                c.store(layer, batch.slot(chunk, row, c.blockSize()), t.data, base + qDim, base + qDim + kvDim);
             }
         }
     }
 
     @Override
     public void attention(Tensor qkv, KvCache cache, int layer, StepBatch batch, Tensor out) {
-        CpuTensor t = (CpuTensor) qkv;
-        CpuTensor o = (CpuTensor) out;
-        CpuKvCache c = (CpuKvCache) cache;
-        int headDim = c.headDim;
-        int heads = o.cols() / headDim;
-        int group = heads / (c.kvDim / headDim);
-        int blockSize = c.blockSize();
-        float scale = (float) (1.0 / Math.sqrt(headDim));
-        float[] keys = c.keys[layer];
-        float[] values = c.values[layer];
-        StepBatch.Chunk[] chunkOfRow = new StepBatch.Chunk[t.rows()];
-        for (StepBatch.Chunk chunk : batch.sequences()) {
-            java.util.Arrays.fill(chunkOfRow, chunk.tokenStart(), chunk.tokenStart() + chunk.tokenCount(), chunk);
-        }
-        parallel.forRange(t.rows() * heads, 4, (from, to) -> {
-            float[] scores = new float[0];
-            for (int job = from; job < to; job++) {
-                int row = job / heads;
-                int h = job % heads;
-                StepBatch.Chunk chunk = chunkOfRow[row];
-                int span = batch.positions()[row] + 1;  // causal: positions 0..pos
-                if (scores.length < span) {
-                    scores = new float[Math.max(span, 2 * scores.length)];
-                }
-                int q = t.offset(row) + h * headDim;
-                int kvOff = (h / group) * headDim;
-                int[] table = chunk.blockTable();
-                float max = Float.NEGATIVE_INFINITY;
-                for (int j = 0; j < span; j++) {
-                    int slot = table[j / blockSize] * blockSize + j % blockSize;
-                    float s = VectorMath.dot(t.data, q, keys, slot * c.kvDim + kvOff, headDim) * scale;
-                    scores[j] = s;
-                    max = Math.max(max, s);
-                }
-                float sum = 0;
-                for (int j = 0; j < span; j++) {
-                    float e = (float) Math.exp(scores[j] - max);
-                    scores[j] = e;
-                    sum += e;
-                }
-                int dst = o.offset(row) + h * headDim;
-                java.util.Arrays.fill(o.data, dst, dst + headDim, 0f);
-                float inv = 1f / sum;
-                for (int j = 0; j < span; j++) {
-                    int slot = table[j / blockSize] * blockSize + j % blockSize;
-                    VectorMath.axpy(scores[j] * inv, values, slot * c.kvDim + kvOff, o.data, dst, headDim);
-                }
-            }
-        });
+        Attention.run((CpuTensor) qkv, (CpuKvCache) cache, layer, batch, (CpuTensor) out, parallel);
     }
 
     @Override
@@ -240,15 +198,18 @@ public final class CpuBackend implements Backend {
         CpuTensor gu = (CpuTensor) gateUp;
         CpuTensor o = (CpuTensor) out;
         int inner = o.cols();
-        for (int r = 0; r < o.rows(); r++) {
-            int g = gu.offset(r);
-            int d = o.offset(r);
-            for (int i = 0; i < inner; i++) {
-                float gate = gu.data[g + i];
-                float silu = gate / (1.0f + (float) Math.exp(-gate));
-                o.data[d + i] = silu * gu.data[g + inner + i];
+        int rows = o.rows();
+        // element-wise: rows are cut into pieces so that even a single decode row uses every core
+        int pieces = (inner + SWIGLU_GRAIN - 1) / SWIGLU_GRAIN;
+        parallel.forRange(rows * pieces, 1, (from, to) -> {
+            for (int job = from; job < to; job++) {
+                int r = job / pieces;
+                int start = (job % pieces) * SWIGLU_GRAIN;
+                int n = Math.min(SWIGLU_GRAIN, inner - start);
+                VectorMath.swiglu(gu.data, gu.offset(r) + start, gu.data, gu.offset(r) + inner + start, o.data,
+                        o.offset(r) + start, n);
             }
-        }
+        });
     }
 
     @Override

@@ -1,48 +1,42 @@
 package dev.tinyrt.backend.cpu;
 
-import dev.tinyrt.io.DType;
-
 import java.lang.foreign.MemorySegment;
 
 /** A dense F32, F16 or BF16 matrix, usually a zero-copy view into a memory-mapped checkpoint. */
 final class DenseWeight implements CpuWeight {
-    private final DType dtype;
+    private final DenseFormat format;
     private final int rows;
     private final int cols;
     private final MemorySegment bytes;
     private final long rowBytes;
     private final long ownedBytes;
 
-    DenseWeight(DType dtype, int rows, int cols, MemorySegment bytes, long ownedBytes) {
-        if (dtype != DType.F32 && dtype != DType.F16 && dtype != DType.BF16) {
-            throw new IllegalArgumentException("dense CPU weights are F32, F16 or BF16, not " + dtype);
-        }
-        this.dtype = dtype;
+    DenseWeight(DenseFormat format, int rows, int cols, MemorySegment bytes, long ownedBytes) {
+        this.format = format;
         this.rows = rows;
         this.cols = cols;
         this.bytes = bytes;
-        this.rowBytes = (long) cols * dtype.byteSize();
+        this.rowBytes = (long) cols * format.bytes;
         this.ownedBytes = ownedBytes;
     }
 
     @Override
-    public float dot(int row, float[] x, int xOff) {
-        long off = row * rowBytes;
-        return switch (dtype) {
-            case F32 -> VectorMath.dotF32(x, xOff, bytes, off, cols);
-            case F16 -> VectorMath.dotF16(x, xOff, bytes, off, cols);
-            default -> VectorMath.dotBF16(x, xOff, bytes, off, cols);
-        };
+    public float dot(int row, float[] x, int xOff, float[] tmp) {
+        return format.dot(x, xOff, bytes, row * rowBytes, cols, tmp);
     }
 
+    /** Rows are contiguous: widen the whole range in one pass. */
     @Override
-    public void row(int row, float[] dst, int dOff) {
-        long off = row * rowBytes;
-        switch (dtype) {
-            case F32 -> VectorMath.copyF32(bytes, off, dst, dOff, cols);
-            case F16 -> VectorMath.widenF16(bytes, off, dst, dOff, cols);
-            default -> VectorMath.widenBF16(bytes, off, dst, dOff, cols);
-        }
+    public void widenRows(int from, int to, float[] dst, int dOff) {
+        format.widen(bytes, from * rowBytes, dst, dOff, Math.multiplyExact(to - from, cols));
+    }
+
+    DenseFormat denseFormat() {
+        return format;
+    }
+
+    MemorySegment bytes() {
+        return bytes;
     }
 
     @Override
@@ -62,6 +56,6 @@ final class DenseWeight implements CpuWeight {
 
     @Override
     public String format() {
-        return dtype.name();
+        return format.name();
     }
 }

@@ -1,5 +1,7 @@
 package dev.tinyrt.backend.cpu;
 
+import java.util.List;
+
 /** Several weights with the same column count seen as one taller matrix (fused q|k|v or gate|up), no copy. */
 final class StackedWeight implements CpuWeight {
     private final CpuWeight[] parts;
@@ -22,6 +24,11 @@ final class StackedWeight implements CpuWeight {
         this.cols = parts[0].cols();
     }
 
+    /** The parts in row order (Matmul runs them one by one when they prepare their inputs differently). */
+    List<CpuWeight> parts() {
+        return List.of(parts);
+    }
+
     private int part(int row) {
         int p = parts.length - 1;
         while (firstRow[p] > row) {
@@ -31,15 +38,36 @@ final class StackedWeight implements CpuWeight {
     }
 
     @Override
-    public float dot(int row, float[] x, int xOff) {
+    public float dot(int row, float[] x, int xOff, float[] tmp) {
         int p = part(row);
-        return parts[p].dot(row - firstRow[p], x, xOff);
+        return parts[p].dot(row - firstRow[p], x, xOff, tmp);
     }
 
     @Override
-    public void row(int row, float[] dst, int dOff) {
-        int p = part(row);
-        parts[p].row(row - firstRow[p], dst, dOff);
+    public void widenRows(int from, int to, float[] dst, int dOff) {
+        forEachPart(from, to, (p, lo, hi) -> parts[p].widenRows(lo - firstRow[p], hi - firstRow[p], dst,
+                dOff + (lo - from) * cols));
+    }
+
+    @Override
+    public void dotRows(int from, int to, float[] x, int xOff, float[] out, int oOff, float[] tmp) {
+        forEachPart(from, to, (p, lo, hi) -> parts[p].dotRows(lo - firstRow[p], hi - firstRow[p], x, xOff, out,
+                oOff + lo - from, tmp));
+    }
+
+    private interface PartRange {
+        void run(int part, int from, int to);
+    }
+
+    /** Splits rows [from, to) at part boundaries. */
+    private void forEachPart(int from, int to, PartRange body) {
+        int r = from;
+        while (r < to) {
+            int p = part(r);
+            int end = Math.min(to, firstRow[p] + parts[p].rows());
+            body.run(p, r, end);
+            r = end;
+        }
     }
 
     @Override

@@ -3,6 +3,7 @@ package dev.tinyrt.backend.cpu;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
@@ -12,8 +13,18 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 
 /**
- * Vector API kernels for fp32 arithmetic over fp32, fp16 and bf16 operands. Half-precision lanes are widened in
- * registers (never expanded to a fp32 copy of the weight in memory).
+ * Vector API kernels for fp32 arithmetic over fp32, fp16 and bf16 operands.
+ *
+ * <p>Every matmul output (decode's fused dots, prefill's register tiles, any weight format) follows one
+ * accumulation scheme, so it never depends on how many tokens share its step, which tile it lands in or how many
+ * threads run:
+ * <ol>
+ *   <li>one accumulator vector, {@code acc = fma(w[k..k+LANES), x[k..k+LANES), acc)} for k = 0, LANES, ... up to
+ *       {@code loopBound(n)};</li>
+ *   <li>its lanes summed left to right ({@link #laneSum});</li>
+ *   <li>the remaining {@code n % LANES} products added one by one, in order ({@code s += w[k] * x[k]}).</li>
+ * </ol>
+ * A weight format keeps the scheme by widening its values exactly to fp32 before they meet {@code x}.
  */
 final class VectorMath {
     static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
@@ -21,115 +32,86 @@ final class VectorMath {
     /** Shorts with as many lanes as {@link #F}, so one load widens to exactly one float vector. */
     static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(F.vectorBitSize() / 2));
     static final int LANES = F.length();
-    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
-    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(LE);
-    private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(LE);
+    static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(LE);
+    static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(LE);
 
     private VectorMath() {
     }
 
     /**
-     * Sums the lanes in a fixed order. reduceLanes may associate differently once C2 intrinsifies it, which
-     * would make the same dot product differ by an ulp between early and later calls (or between decode and
-     * prefill); results here are bit-for-bit repeatable.
+     * Sums {@code LANES} floats left to right. reduceLanes may associate differently once C2 intrinsifies it,
+     * which would make the same dot product differ by an ulp between early and later calls (or between decode and
+     * prefill); this order is bit-for-bit repeatable.
      */
-    static float sum(FloatVector v) {
-        float[] lanes = new float[LANES];
-        v.intoArray(lanes, 0);
+    static float laneSum(float[] lanes, int off) {
         float s = 0;
-        for (float x : lanes) {
-            s += x;
+        for (int i = 0; i < LANES; i++) {
+            s += lanes[off + i];
         }
         return s;
     }
 
-    static float dot(float[] a, int aOff, float[] b, int bOff, int n) {
-        FloatVector acc0 = FloatVector.zero(F);
-        FloatVector acc1 = FloatVector.zero(F);
-        int i = 0;
-        int bound2 = n - 2 * LANES + 1;
-        for (; i < bound2; i += 2 * LANES) {
-            acc0 = FloatVector.fromArray(F, a, aOff + i).fma(FloatVector.fromArray(F, b, bOff + i), acc0);
-            acc1 = FloatVector.fromArray(F, a, aOff + i + LANES).fma(FloatVector.fromArray(F, b, bOff + i + LANES), acc1);
+    /** {@link #laneSum} of a vector; {@code tmp} holds at least {@code LANES} floats. */
+    static float sum(FloatVector v, float[] tmp) {
+        v.intoArray(tmp, 0);
+        return laneSum(tmp, 0);
+    }
+
+    /** The reference dot product of two fp32 arrays (the scheme in the class comment). */
+    static float dot(float[] a, int aOff, float[] b, int bOff, int n, float[] tmp) {
+        FloatVector acc = FloatVector.zero(F);
+        int bound = F.loopBound(n);
+        for (int i = 0; i < bound; i += LANES) {
+            acc = FloatVector.fromArray(F, a, aOff + i).fma(FloatVector.fromArray(F, b, bOff + i), acc);
         }
-        for (; i < F.loopBound(n); i += LANES) {
-            acc0 = FloatVector.fromArray(F, a, aOff + i).fma(FloatVector.fromArray(F, b, bOff + i), acc0);
-        }
-        float sum = sum(acc0.add(acc1));
-        for (; i < n; i++) {
+        float sum = sum(acc, tmp);
+        for (int i = bound; i < n; i++) {
             sum += a[aOff + i] * b[bOff + i];
         }
         return sum;
     }
 
-    /** Dot of {@code x[xOff..xOff+n)} with n fp32 values at byte offset {@code wOff} of {@code w}. */
-    static float dotF32(float[] x, int xOff, MemorySegment w, long wOff, int n) {
-        FloatVector acc0 = FloatVector.zero(F);
-        FloatVector acc1 = FloatVector.zero(F);
-        int i = 0;
-        int bound2 = n - 2 * LANES + 1;
-        for (; i < bound2; i += 2 * LANES) {
-            acc0 = FloatVector.fromMemorySegment(F, w, wOff + 4L * i, LE).fma(FloatVector.fromArray(F, x, xOff + i), acc0);
-            acc1 = FloatVector.fromMemorySegment(F, w, wOff + 4L * (i + LANES), LE)
-                    .fma(FloatVector.fromArray(F, x, xOff + i + LANES), acc1);
+    /*
+     * The vector part of the scheme over weights in memory: acc[aOff, aOff + LANES) += w[i] * x[xOff + i] lane-wise
+     * for i < n (a multiple of LANES), in order. The accumulator lives in an array between calls so that a row can
+     * be fed in pieces (ColumnBlockedWeight) with the same bits as in one go.
+     */
+
+    static void accumulateF32(float[] acc, int aOff, float[] x, int xOff, MemorySegment w, long wOff, int n) {
+        FloatVector a = FloatVector.fromArray(F, acc, aOff);
+        for (int i = 0; i < n; i += LANES) {
+            a = FloatVector.fromMemorySegment(F, w, wOff + 4L * i, LE).fma(FloatVector.fromArray(F, x, xOff + i), a);
         }
-        for (; i < F.loopBound(n); i += LANES) {
-            acc0 = FloatVector.fromMemorySegment(F, w, wOff + 4L * i, LE).fma(FloatVector.fromArray(F, x, xOff + i), acc0);
-        }
-        float sum = sum(acc0.add(acc1));
-        for (; i < n; i++) {
-            sum += x[xOff + i] * w.get(F32, wOff + 4L * i);
-        }
-        return sum;
+        a.intoArray(acc, aOff);
     }
 
-    /** Dot with n fp16 values; each 16-lane load is widened to fp32 in registers. */
-    static float dotF16(float[] x, int xOff, MemorySegment w, long wOff, int n) {
-        FloatVector acc0 = FloatVector.zero(F);
-        FloatVector acc1 = FloatVector.zero(F);
-        int i = 0;
-        int bound2 = n - 2 * LANES + 1;
-        for (; i < bound2; i += 2 * LANES) {
-            acc0 = f16(w, wOff + 2L * i).fma(FloatVector.fromArray(F, x, xOff + i), acc0);
-            acc1 = f16(w, wOff + 2L * (i + LANES)).fma(FloatVector.fromArray(F, x, xOff + i + LANES), acc1);
+    /** fp16 weights are widened in registers, so every weight byte is read once. */
+    static void accumulateF16(float[] acc, int aOff, float[] x, int xOff, MemorySegment w, long wOff, int n) {
+        FloatVector a = FloatVector.fromArray(F, acc, aOff);
+        for (int i = 0; i < n; i += LANES) {
+            a = f16(w, wOff + 2L * i).fma(FloatVector.fromArray(F, x, xOff + i), a);
         }
-        for (; i < F.loopBound(n); i += LANES) {
-            acc0 = f16(w, wOff + 2L * i).fma(FloatVector.fromArray(F, x, xOff + i), acc0);
-        }
-        float sum = sum(acc0.add(acc1));
-        for (; i < n; i++) {
-            sum += x[xOff + i] * Float.float16ToFloat(w.get(I16, wOff + 2L * i));
-        }
-        return sum;
+        a.intoArray(acc, aOff);
     }
 
-    static float dotBF16(float[] x, int xOff, MemorySegment w, long wOff, int n) {
-        FloatVector acc0 = FloatVector.zero(F);
-        FloatVector acc1 = FloatVector.zero(F);
-        int i = 0;
-        int bound2 = n - 2 * LANES + 1;
-        for (; i < bound2; i += 2 * LANES) {
-            acc0 = bf16(w, wOff + 2L * i).fma(FloatVector.fromArray(F, x, xOff + i), acc0);
-            acc1 = bf16(w, wOff + 2L * (i + LANES)).fma(FloatVector.fromArray(F, x, xOff + i + LANES), acc1);
+    static void accumulateBF16(float[] acc, int aOff, float[] x, int xOff, MemorySegment w, long wOff, int n) {
+        FloatVector a = FloatVector.fromArray(F, acc, aOff);
+        for (int i = 0; i < n; i += LANES) {
+            a = bf16(w, wOff + 2L * i).fma(FloatVector.fromArray(F, x, xOff + i), a);
         }
-        for (; i < F.loopBound(n); i += LANES) {
-            acc0 = bf16(w, wOff + 2L * i).fma(FloatVector.fromArray(F, x, xOff + i), acc0);
-        }
-        float sum = sum(acc0.add(acc1));
-        for (; i < n; i++) {
-            sum += x[xOff + i] * bf16ToFloat(w.get(I16, wOff + 2L * i));
-        }
-        return sum;
+        a.intoArray(acc, aOff);
     }
 
-    /** Widens {@link #LANES} fp16 values to fp32. Exact for zeros, subnormals and normals (weights hold no inf/NaN). */
+    /**
+     * Widens {@link #LANES} fp16 values to fp32, exactly for zeros, subnormals and normals (weights hold no
+     * inf/NaN). Four vector ops: the sign-extended half shifted left by 13 has the sign at bit 31 (copies at bits
+     * 28-30, masked off) and exponent+mantissa in fp32 position; scaling by 2^112 rebiases the exponent (15 ->
+     * 127), keeps the sign, and turns fp16 subnormals into the right fp32 normals in one exact multiply.
+     */
     static FloatVector f16(MemorySegment w, long off) {
         IntVector h = (IntVector) ShortVector.fromMemorySegment(S, w, off, LE).convertShape(VectorOperators.S2I, I, 0);
-        IntVector sign = h.and(0x8000).lanewise(VectorOperators.LSHL, 16);
-        // Shifting exponent+mantissa into fp32 position and scaling by 2^112 rebiases the exponent (15 -> 127)
-        // and turns fp16 subnormals into the right fp32 normals in one multiply.
-        FloatVector magnitude = h.and(0x7fff).lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(0x1p112f);
-        return magnitude.reinterpretAsInts().or(sign).reinterpretAsFloats();
+        return h.lanewise(VectorOperators.LSHL, 13).and(0x8fffe000).reinterpretAsFloats().mul(0x1p112f);
     }
 
     static FloatVector bf16(MemorySegment w, long off) {
@@ -141,24 +123,19 @@ final class VectorMath {
         return Float.intBitsToFloat((bits & 0xffff) << 16);
     }
 
-    /** Writes n fp16 values as fp32 into {@code dst}. */
+    /**
+     * Writes n fp16 values as fp32 into {@code dst}. A plain loop: C2 vectorizes Float.float16ToFloat into
+     * vcvtph2ps, faster than any Vector API sequence for writing rows out.
+     */
     static void widenF16(MemorySegment w, long wOff, float[] dst, int dOff, int n) {
-        int i = 0;
-        for (; i < F.loopBound(n); i += LANES) {
-            f16(w, wOff + 2L * i).intoArray(dst, dOff + i);
-        }
-        for (; i < n; i++) {
+        for (int i = 0; i < n; i++) {
             dst[dOff + i] = Float.float16ToFloat(w.get(I16, wOff + 2L * i));
         }
     }
 
     static void widenBF16(MemorySegment w, long wOff, float[] dst, int dOff, int n) {
-        int i = 0;
-        for (; i < F.loopBound(n); i += LANES) {
-            bf16(w, wOff + 2L * i).intoArray(dst, dOff + i);
-        }
-        for (; i < n; i++) {
-            dst[dOff + i] = bf16ToFloat(w.get(I16, wOff + 2L * i));
+        for (int i = 0; i < n; i++) {
+            dst[dOff + i] = Float.intBitsToFloat((w.get(I16, wOff + 2L * i) & 0xffff) << 16);
         }
     }
 
@@ -166,29 +143,49 @@ final class VectorMath {
         MemorySegment.copy(w, F32, wOff, dst, dOff, n);
     }
 
-    /** y[i] += a * x[i]. */
-    static void axpy(float a, float[] x, int xOff, float[] y, int yOff, int n) {
-        FloatVector va = FloatVector.broadcast(F, a);
-        int i = 0;
-        for (; i < F.loopBound(n); i += LANES) {
-            FloatVector.fromArray(F, x, xOff + i).fma(va, FloatVector.fromArray(F, y, yOff + i)).intoArray(y, yOff + i);
-        }
-        for (; i < n; i++) {
-            y[yOff + i] += a * x[xOff + i];
+    private static final float LOG2E = 1.44269504088896341f;
+    /** ln 2 split so that n * LN2_HI is exact for the |n| <= 127 used here (Cephes). */
+    private static final float LN2_HI = 0.693359375f;
+    private static final float LN2_LO = -2.12194440e-4f;
+    /** 1.5 * 2^23: adding it rounds to an integer held in the low mantissa bits. */
+    private static final float ROUNDER = 12582912f;
+
+    /**
+     * e^x per lane, within 2 ulp of Math.exp for x in [-87, 88] (Cephes expf), clamped outside (e^-87 ~ 1.6e-38,
+     * e^88 ~ 1.7e38). Built from IEEE add/mul/fma and integer ops only, so interpreted, C1 and C2 code give the
+     * same bits; VectorOperators.EXP calls SVML once compiled and would not.
+     */
+    static FloatVector exp(FloatVector x) {
+        FloatVector c = x.max(-87f).min(88f);
+        FloatVector t = c.mul(LOG2E).add(ROUNDER);
+        FloatVector n = t.sub(ROUNDER);
+        FloatVector r = n.fma(splat(-LN2_HI), c).add(n.mul(-LN2_LO));
+        FloatVector p = r.fma(1.9875691500e-4f, 1.3981999507e-3f)
+                .fma(r, splat(8.3334519073e-3f))
+                .fma(r, splat(4.1665795894e-2f))
+                .fma(r, splat(1.6666665459e-1f))
+                .fma(r, splat(5.0000001201e-1f));
+        FloatVector y = p.fma(r.mul(r), r).add(1f);  // 1 + r + r^2 * p(r)
+        // 2^n from t's bits: t = 1.5 * 2^23 + n, so its low mantissa bits hold n; add the exponent bias and shift
+        IntVector scale = t.reinterpretAsInts().sub(0x4B400000 - 127).lanewise(VectorOperators.LSHL, 23);
+        return y.mul(scale.reinterpretAsFloats());
+    }
+
+    private static FloatVector splat(float c) {
+        return FloatVector.broadcast(F, c);
+    }
+
+    /** out[i] = silu(gate[i]) * up[i] = gate / (1 + e^-gate) * up, for i in [0, n). */
+    static void swiglu(float[] gate, int gOff, float[] up, int uOff, float[] out, int oOff, int n) {
+        for (int i = 0; i < n; i += LANES) {
+            VectorMask<Float> m = F.indexInRange(i, n);
+            FloatVector g = FloatVector.fromArray(F, gate, gOff + i, m);
+            FloatVector u = FloatVector.fromArray(F, up, uOff + i, m);
+            g.div(exp(g.neg()).add(1f)).mul(u).intoArray(out, oOff + i, m);
         }
     }
 
-    static float sumOfSquares(float[] x, int off, int n) {
-        FloatVector acc = FloatVector.zero(F);
-        int i = 0;
-        for (; i < F.loopBound(n); i += LANES) {
-            FloatVector v = FloatVector.fromArray(F, x, off + i);
-            acc = v.fma(v, acc);
-        }
-        float sum = sum(acc);
-        for (; i < n; i++) {
-            sum += x[off + i] * x[off + i];
-        }
-        return sum;
+    static float sumOfSquares(float[] x, int off, int n, float[] tmp) {
+        return dot(x, off, x, off, n, tmp);
     }
 }

@@ -54,6 +54,9 @@ public final class CudaBackend implements Backend {
     private final MatmulTactics tactics;
     private final StepGraphs<MemorySegment> graphs;
     private final OpProfiler profiler;
+    private final LaunchConfig pdlConfig;
+    private boolean pdl;
+    private String pdlNote;
     private final Map<RopeTable, long[]> ropeTables = new IdentityHashMap<>();
     private final List<KvStorage> storages = new ArrayList<>();
     private KvStorage pooled;
@@ -65,6 +68,8 @@ public final class CudaBackend implements Backend {
     private final Growable partMaxSum;
     private final Growable counters;
     private int vocabulary = -1;
+    private PendingRope pendingRope;
+    private boolean fuseRope = !Boolean.getBoolean("tinyrt.cuda.noRopeFusion");
     private boolean capturing;
     private boolean closed;
 
@@ -73,6 +78,13 @@ public final class CudaBackend implements Backend {
         long at(int intOffset) {
             return base + 4L * intOffset;
         }
+    }
+
+    /**
+     * A decode step's RoPE + KV write, held back so the attention that follows does it in the same kernel; any
+     * other op runs it first ({@link #flushRope}).
+     */
+    private record PendingRope(CudaTensor qkv, CudaKvCache cache, int layer, Step step, long[] table) {
     }
 
     /** Opens a backend on the process's GPU; a {@link dev.tinyrt.TinyrtException} says why when there is none. */
@@ -111,6 +123,8 @@ public final class CudaBackend implements Backend {
         this.graphs = new StepGraphs<>(new GraphRecorder(), MAX_GRAPHS);
         this.graphs.setEnabled(!Boolean.getBoolean("tinyrt.cuda.noGraphs"));
         this.profiler = new OpProfiler(driver, stream);
+        this.pdlConfig = new LaunchConfig(host, stream);
+        this.pdl = probePdl();
         this.stepBuffer = new Growable("step metadata");
         this.scratchInts = new Growable("id upload");
         this.partOut = new Growable("attention partial outputs");
@@ -170,6 +184,13 @@ public final class CudaBackend implements Backend {
         tactics.setAutotune(on);
     }
 
+    /** Fuses decode steps' RoPE + KV-cache write into the attention kernel (on unless -Dtinyrt.cuda.noRopeFusion). */
+    public void fuseRope(boolean on) {
+        flushRope();
+        fuseRope = on;
+        graphs.invalidate();  // recorded steps hold the other variant
+    }
+
     /** Forgets every tactic choice, so the next steps choose (and, with autotuning, measure) again. */
     public void resetTactics() {
         tactics.clear();
@@ -227,6 +248,51 @@ public final class CudaBackend implements Backend {
 
     /** One op of a profiled step. */
     public record ProfiledOp(String label, double micros, long bytes) {
+    }
+
+    /**
+     * Programmatic dependent launch on Hopper and newer (unless -Dtinyrt.cuda.noPdl=true): tried once with the spin
+     * kernel; a driver that refuses it leaves plain launches (and the reason in {@link #pdlReport()}).
+     */
+    private boolean probePdl() {
+        if (Boolean.getBoolean("tinyrt.cuda.noPdl")) {
+            pdlNote = "off (-Dtinyrt.cuda.noPdl)";
+            return false;
+        }
+        if (!device.computeCapability().matches("(9|[1-9][0-9])\\..*")) {
+            pdlNote = "off (compute capability " + device.computeCapability() + " < 9.0)";
+            return false;
+        }
+        try {
+            driver.launch(KernelNames.SPIN, device.function(KernelNames.SPIN), pdlConfig.set(1, 1, 1, 1, 0),
+                    args.reset().i64(1).pointers());
+            driver.synchronize(stream);
+            pdlNote = "on";
+            return true;
+        } catch (CudaException e) {
+            pdlNote = "off (" + e.getMessage() + ")";
+            return false;
+        }
+    }
+
+    /** Turns programmatic dependent launch on or off (on where the GPU supports it); recorded steps are dropped. */
+    public void usePdl(boolean on) {
+        flushRope();
+        if (on && !pdlNote.equals("on")) {
+            throw new IllegalStateException("programmatic dependent launch is not available: " + pdlNote);
+        }
+        pdl = on;
+        graphs.invalidate();
+    }
+
+    /** Whether this GPU and driver take programmatic dependent launches (see {@link #usePdl}). */
+    public boolean pdlAvailable() {
+        return pdlNote.equals("on");
+    }
+
+    /** Whether launches use programmatic dependent launch, and why not if they do not. */
+    public String pdlReport() {
+        return pdl ? "on" : pdlNote.equals("on") ? "off (turned off)" : pdlNote;
     }
 
     /** Waits for all queued work. */
@@ -374,6 +440,7 @@ public final class CudaBackend implements Backend {
         if (closed) {
             return;
         }
+        flushRope();
         if (cache.storage == pooled) {
             pooledInUse = false;
             if (step != null && step.cache == cache) {
@@ -392,11 +459,15 @@ public final class CudaBackend implements Backend {
         CudaKvCache kv = (CudaKvCache) cache;
         step = null;  // always upload: a caller may reuse a batch object with new contents
         Step s = prepare(batch, kv);
-        if (profiler.active()) {
+        Runnable complete = () -> {
             work.run();
+            flushRope();  // a RoPE the step left pending belongs to the step (and to its recording)
+        };
+        if (profiler.active()) {
+            complete.run();
             return;
         }
-        graphs.run(new GraphKey(buffers, kv.storage.id, s.plan.shape()), work);
+        graphs.run(new GraphKey(buffers, kv.storage.id, s.plan.shape()), complete);
     }
 
     private record GraphKey(Object buffers, long storage, StepPlan.Shape shape) {
@@ -426,12 +497,11 @@ public final class CudaBackend implements Backend {
         driver.record(uploadDone, stream);
         if (plan.decodeOnly()) {
             int heads = cache.heads;
-            int g = cache.headsPerBlock();
-            DecodeSplits splits = DecodeSplits.forCapacity(plan.width() * cache.blockSize(), g, cache.storage.headDim);
+            DecodeSplits splits = DecodeSplits.forCapacity(plan.width() * cache.blockSize(), cache.storage.headDim);
             long partials = (long) plan.tokens() * heads * splits.count();
             partOut.atLeast(4 * partials * cache.storage.headDim);
             partMaxSum.atLeast(8 * partials);
-            counters.atLeast(4L * plan.tokens() * (heads / g));
+            counters.atLeast(4L * plan.tokens() * (heads / cache.decodeHeadsPerBlock()));
         }
         step = new Step(batch, cache, plan, base);
         return step;
@@ -454,6 +524,7 @@ public final class CudaBackend implements Backend {
                 work.run();
             } catch (RuntimeException e) {
                 capturing = false;
+                pendingRope = null;  // it belonged to the abandoned recording; the step now runs eagerly
                 driver.abandonCapture(stream);
                 throw e;
             }
@@ -518,7 +589,7 @@ public final class CudaBackend implements Backend {
         CudaTensor o = (CudaTensor) out;
         require(!o.fp32 && in.rows() == o.rows() && in.cols() == o.cols() && gamma.cols() == in.cols(),
                 "rmsNorm shapes");
-        launch(KernelNames.norm(in.fp32), in.rows(), 1, 1, normThreads(in.cols()), 0,
+        launch(KernelNames.norm(in.fp32, in.cols()), in.rows(), 1, 1, KernelNames.normThreads(in.cols()), 0,
                 args.reset().ptr(in.pointer).ptr(((CudaWeight) gamma).pointer()).f32(eps).ptr(o.pointer).i32(in.cols()));
         profiled("rms_norm", in.bytes() + o.bytes());
     }
@@ -531,13 +602,10 @@ public final class CudaBackend implements Backend {
         CudaTensor o = (CudaTensor) out;
         require(!d.fp32 && !o.fp32 && r.rows() == d.rows() && r.cols() == d.cols() && o.rows() == r.rows()
                 && o.cols() == r.cols() && gamma.cols() == r.cols(), "addRmsNorm shapes");
-        launch(KernelNames.addNorm(r.fp32), r.rows(), 1, 1, normThreads(r.cols()), 0, args.reset().ptr(r.pointer)
+        launch(KernelNames.addNorm(r.fp32, r.cols()), r.rows(), 1, 1, KernelNames.normThreads(r.cols()), 0,
+                args.reset().ptr(r.pointer)
                 .ptr(d.pointer).ptr(((CudaWeight) gamma).pointer()).f32(eps).ptr(o.pointer).i32(r.cols()));
         profiled("add_rms_norm", 2 * r.bytes() + d.bytes() + o.bytes());
-    }
-
-    private static int normThreads(int cols) {
-        return Math.max(32, Math.min(1024, ((cols / 4 + 31) / 32) * 32));
     }
 
     @Override
@@ -580,43 +648,44 @@ public final class CudaBackend implements Backend {
         }
     }
 
-    /** SwiGLU fused into the down projection's GEMV where that is the faster tactic; else the two ops. */
+    /** The gate|up product with SwiGLU in the GEMV's epilogue where that is the faster tactic; else the two ops. */
     @Override
-    public void swigluMatmul(Tensor gateUp, Weight down, Tensor act, Tensor out) {
+    public void matmulSwiglu(Tensor x, Weight gateUp, Tensor gateUpOut, Tensor act) {
         ensureOpen();
-        CudaTensor gu = (CudaTensor) gateUp;
+        CudaTensor in = (CudaTensor) x;
+        CudaTensor gu = (CudaTensor) gateUpOut;
         CudaTensor a = (CudaTensor) act;
-        CudaTensor o = (CudaTensor) out;
-        CudaWeight w = (CudaWeight) down;
-        int n = gu.rows();
-        require(!gu.fp32 && !o.fp32 && gu.cols() == 2 * w.cols() && o.cols() == w.rows() && o.rows() == n
-                && a.rows() == n && a.cols() == w.cols(), "swigluMatmul shapes");
-        MatmulTactics.Shape shape = new MatmulTactics.Shape(n, w.rows(), w.cols(), false, true);
+        CudaWeight w = (CudaWeight) gateUp;
+        int n = in.rows();
+        int inner = w.rows() / 2;
+        require(!in.fp32 && !gu.fp32 && !a.fp32 && w.rows() % 2 == 0 && in.cols() == w.cols() && gu.rows() == n
+                && gu.cols() == w.rows() && a.rows() == n && a.cols() == inner, "matmulSwiglu shapes");
+        MatmulTactics.Shape shape = new MatmulTactics.Shape(n, inner, w.cols(), false, true);
         MatmulTactics.Tactic tactic = tactics.choose(shape, mayMeasure(),
-                t -> timeMicros(() -> swigluLinear(t, gu, a, w, o)));
+                t -> timeMicros(() -> gateUpSwiglu(t, in, w, gu, a)));
         if (tactic == MatmulTactics.Tactic.CUBLAS) {
-            swiglu(gateUp, act);
-            matmul(act, down, out);
+            matmul(x, gateUp, gateUpOut);
+            swiglu(gateUpOut, act);
             return;
         }
-        swigluLinear(tactic, gu, a, w, o);
-        profiled("swiglu+matmul " + w.rows() + "x" + w.cols() + " gemv", w.ownedBytes() + gu.bytes() + o.bytes());
+        gateUpSwiglu(tactic, in, w, gu, a);
+        profiled("matmul+swiglu " + w.rows() + "x" + w.cols() + " gemv", w.ownedBytes() + in.bytes() + a.bytes());
     }
 
-    private void swigluLinear(MatmulTactics.Tactic tactic, CudaTensor gu, CudaTensor act, CudaWeight w, CudaTensor o) {
+    private void gateUpSwiglu(MatmulTactics.Tactic tactic, CudaTensor in, CudaWeight w, CudaTensor gu, CudaTensor act) {
         if (tactic == MatmulTactics.Tactic.GEMV) {
-            int n = gu.rows();
-            launch(KernelNames.gemvSwiglu(n), ceilDiv(w.rows(), THREADS / 32), 1, 1, THREADS, 2 * n * w.cols(),
-                    args.reset().ptr(w.pointer()).ptr(gu.pointer).ptr(o.pointer).i32(w.rows()).i32(w.cols()));
+            int inner = w.rows() / 2;
+            launch(KernelNames.gemvGateUp(in.rows()), ceilDiv(inner, THREADS / 32), 1, 1, THREADS, 0,
+                    args.reset().ptr(w.pointer()).ptr(in.pointer).ptr(act.pointer).i32(inner).i32(w.cols()));
         } else {
+            linear(MatmulTactics.Tactic.CUBLAS, in, w, gu);
             swigluKernel(gu, act);
-            linear(MatmulTactics.Tactic.CUBLAS, act, w, o);
         }
     }
 
     @Override
     public void ropeAndStoreKv(Tensor qkv, KvCache cache, int layer, StepBatch batch, RopeTable rope) {
-        ensureOpen();
+        checkOpen();
         CudaTensor t = (CudaTensor) qkv;
         CudaKvCache c = (CudaKvCache) cache;
         Step s = prepare(batch, c);
@@ -626,15 +695,35 @@ public final class CudaBackend implements Backend {
         int heads = (t.cols() - 2 * kvDim) / headDim;
         require(!t.fp32 && t.rows() == s.plan.tokens() && heads == c.heads && rope.headDim() == headDim,
                 "ropeAndStoreKv shapes");
+        flushRope();
         if (s.plan.maxPosition() >= rope.maxPositions()) {
             throw new IllegalArgumentException("position " + s.plan.maxPosition() + " beyond the RoPE table");
         }
         long[] table = ropeTable(rope);
+        if (fuseRope && s.plan.decodeOnly()) {
+            pendingRope = new PendingRope(t, c, layer, s, table);
+            return;
+        }
+        ropeKernel(t, c, layer, s, table);
+    }
+
+    private void ropeKernel(CudaTensor t, CudaKvCache c, int layer, Step s, long[] table) {
+        KvStorage kv = c.storage;
+        int heads = c.heads;
         launch(KernelNames.ROPE_STORE_KV, t.rows(), 1, 1, THREADS, 0, args.reset().ptr(t.pointer).i32(t.cols())
                 .ptr(table[0]).ptr(table[1]).ptr(s.at(s.plan.positionsAt())).ptr(s.at(s.plan.slotsAt()))
-                .ptr(kv.keys(layer)).ptr(kv.values(layer)).i32(heads).i32(kv.kvHeads).i32(headDim)
+                .ptr(kv.keys(layer)).ptr(kv.values(layer)).i32(heads).i32(kv.kvHeads).i32(kv.headDim)
                 .i32(kv.blockSize));
-        profiled("rope_kv", 2 * t.bytes() + 4L * t.rows() * kvDim);
+        profiled("rope_kv", 2 * t.bytes() + 4L * t.rows() * kv.kvHeads * kv.headDim);
+    }
+
+    /** Runs a held-back RoPE + KV write on its own (something other than its attention came next). */
+    private void flushRope() {
+        PendingRope p = pendingRope;
+        if (p != null) {
+            pendingRope = null;
+            ropeKernel(p.qkv(), p.cache(), p.layer(), p.step(), p.table());
+        }
     }
 
     /** cos and sin tables on the device, uploaded once per table. */
@@ -659,7 +748,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void attention(Tensor qkv, KvCache cache, int layer, StepBatch batch, Tensor out) {
-        ensureOpen();
+        checkOpen();
         CudaTensor t = (CudaTensor) qkv;
         CudaTensor o = (CudaTensor) out;
         CudaKvCache c = (CudaKvCache) cache;
@@ -673,15 +762,24 @@ public final class CudaBackend implements Backend {
         float scale = (float) (1.0 / Math.sqrt(d));
         StepPlan p = s.plan;
         long kvBytes = 4L * p.keysRead() * kv.kvHeads * d * (heads / kv.kvHeads) / g;
+        PendingRope rope = pendingRope;
+        boolean fused = rope != null && rope.qkv().pointer == t.pointer && rope.cache() == c && rope.layer() == layer
+                && rope.step() == s;
+        if (!fused) {
+            flushRope();
+        }
+        pendingRope = null;
         if (p.decodeOnly()) {
-            DecodeSplits splits = DecodeSplits.forCapacity(p.width() * kv.blockSize, g, d);
-            launch(KernelNames.attentionDecode(d, g), heads / g, p.tokens(), splits.count(), 128,
-                    splits.sharedBytes(), args.reset().ptr(t.pointer).i32(t.cols()).ptr(kv.keys(layer))
+            DecodeSplits splits = DecodeSplits.forCapacity(p.width() * kv.blockSize, d);
+            int dg = c.decodeHeadsPerBlock();
+            launch(KernelNames.attentionDecode(d, dg), heads / dg, p.tokens(), splits.count(), 128, 0, args.reset().ptr(t.pointer).i32(t.cols()).ptr(kv.keys(layer))
                             .ptr(kv.values(layer)).ptr(s.at(p.positionsAt())).ptr(s.at(p.rowSequenceAt()))
                             .ptr(s.at(p.blockTablesAt())).i32(p.width()).i32(kv.blockSize).i32(heads)
                             .i32(kv.kvHeads).i32(splits.length()).i32(splits.count()).f32(scale)
-                            .ptr(partOut.pointer).ptr(partMaxSum.pointer).ptr(counters.pointer).ptr(o.pointer));
-            profiled("attention decode", kvBytes + t.bytes() + o.bytes());
+                            .ptr(partOut.pointer).ptr(partMaxSum.pointer).ptr(counters.pointer).ptr(o.pointer)
+                            .ptr(fused ? rope.table()[0] : 0).ptr(fused ? rope.table()[1] : 0)
+                            .ptr(s.at(p.slotsAt())).i32(fused ? 1 : 0));
+            profiled(fused ? "attention decode + rope_kv" : "attention decode", kvBytes + t.bytes() + o.bytes());
         } else {
             launch(KernelNames.attentionPrefill(d, g), heads / g, p.tiles(), 1, 128, 0,
                     args.reset().ptr(t.pointer).i32(t.cols()).ptr(kv.keys(layer)).ptr(kv.values(layer))
@@ -769,7 +867,13 @@ public final class CudaBackend implements Backend {
 
     private void launch(String kernel, int gridX, int gridY, int gridZ, int block, int sharedBytes, KernelArgs a) {
         device.makeCurrent();
-        driver.launch(kernel, device.function(kernel), gridX, gridY, gridZ, block, sharedBytes, stream, a.pointers());
+        if (pdl) {
+            driver.launch(kernel, device.function(kernel), pdlConfig.set(gridX, gridY, gridZ, block, sharedBytes),
+                    a.pointers());
+        } else {
+            driver.launch(kernel, device.function(kernel), gridX, gridY, gridZ, block, sharedBytes, stream,
+                    a.pointers());
+        }
     }
 
     private void profiled(String label, long bytes) {
@@ -799,6 +903,20 @@ public final class CudaBackend implements Backend {
         }
     }
 
+    /**
+     * GPU time of one replay of the most recently replayed step graph, in microseconds (median of {@code repeats}
+     * batches of ten back-to-back replays): a step's device time without the host's share. Replaying a step again
+     * rewrites the same cache slots with the same values. NaN when no graph was replayed.
+     */
+    public double timeLastGraph(int repeats) {
+        ensureOpen();
+        MemorySegment graph = graphs.lastReplayed();
+        if (graph == null) {
+            return Double.NaN;
+        }
+        return timeOnGpu(() -> driver.launchGraph(graph, stream), repeats);
+    }
+
     /** GPU time of {@code op} in microseconds (median of {@code repeats} back-to-back batches of ten runs). */
     public double timeOnGpu(Runnable op, int repeats) {
         ensureOpen();
@@ -824,7 +942,13 @@ public final class CudaBackend implements Backend {
         }
     }
 
+    /** Every op starts here: a held-back RoPE runs first, so work stays in program order. */
     private void ensureOpen() {
+        checkOpen();
+        flushRope();
+    }
+
+    private void checkOpen() {
         if (closed) {
             throw new IllegalStateException("the CUDA backend is closed");
         }
@@ -874,6 +998,7 @@ public final class CudaBackend implements Backend {
         }
         device.makeCurrent();
         try {
+            flushRope();
             driver.synchronize(stream);
         } finally {
             closed = true;

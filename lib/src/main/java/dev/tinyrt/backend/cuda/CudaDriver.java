@@ -74,6 +74,7 @@ final class CudaDriver {
     private final MethodHandle eventElapsedTime;
     private final MethodHandle eventDestroy;
     private final MethodHandle launchKernel;
+    private final MethodHandle launchKernelEx;
 
     CudaDriver(SymbolLookup lib) {
         getErrorName = fn(lib, "cuGetErrorName", JAVA_INT, ADDRESS);
@@ -119,6 +120,7 @@ final class CudaDriver {
         eventDestroy = fn(lib, "cuEventDestroy_v2", ADDRESS);
         launchKernel = fn(lib, "cuLaunchKernel", ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT,
                 JAVA_INT, ADDRESS, ADDRESS, ADDRESS);
+        launchKernelEx = fn(lib, "cuLaunchKernelEx", ADDRESS, ADDRESS, ADDRESS, ADDRESS);
     }
 
     private static MethodHandle fn(SymbolLookup lib, String name, MemoryLayout... args) {
@@ -511,6 +513,18 @@ final class CudaDriver {
     void destroyEvent(MemorySegment event) {
         try {
             check("cuEventDestroy_v2", (int) eventDestroy.invokeExact(event));
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** cuLaunchKernelEx with a filled {@link LaunchConfig} (launch attributes such as programmatic serialization). */
+    void launch(String name, MemorySegment function, LaunchConfig config, MemorySegment params) {
+        try {
+            int r = (int) launchKernelEx.invokeExact(config.segment(), function, params, MemorySegment.NULL);
+            if (r != 0) {
+                check("cuLaunchKernelEx(" + name + ", " + config + ")", r);
+            }
         } catch (Throwable t) {
             throw rethrow(t);
         }

@@ -40,9 +40,14 @@ final class CudaKvCache implements KvCache {
         return bytesPerToken() * numBlocks * storage.blockSize;
     }
 
-    /** Query heads served by one attention block (they share a KV head). */
+    /** Query heads served by one prefill attention block (they share a KV head). */
     int headsPerBlock() {
         return KernelNames.headsPerBlock(heads, storage.kvHeads);
+    }
+
+    /** Query heads served by one decode attention block. */
+    int decodeHeadsPerBlock() {
+        return KernelNames.decodeHeadsPerBlock(heads, storage.kvHeads);
     }
 
     void checkOpen() {

@@ -151,10 +151,23 @@ public final class CudaSpeed implements Callable<Integer> {
         n.put("note", "copy: device-to-device cuMemcpy, bytes read + written; read: a streaming-load kernel");
     }
 
+    /** The configurations timed: eager, graphs, and graphs without PDL where PDL is on. */
+    private List<String> modes(CudaBackend b) {
+        return b.pdlAvailable() ? List.of("eager", "graphs", "graphs_no_pdl") : List.of("eager", "graphs");
+    }
+
+    private void mode(CudaBackend b, String mode) {
+        b.useGraphs(!mode.equals("eager"));
+        if (b.pdlAvailable()) {
+            b.usePdl(!mode.equals("graphs_no_pdl"));
+        }
+    }
+
     private void ttft(CudaBackend b, LlamaModel model, int[] prompt) {
         ObjectNode n = root.putObject("ttft_ms");
-        for (boolean graphs : new boolean[]{false, true}) {
-            b.useGraphs(graphs);
+        root.put("pdl", b.pdlReport());
+        for (String mode : modes(b)) {
+            mode(b, mode);
             double[] ms = new double[ttftRepeats];
             for (int i = -warmup - 1; i < ttftRepeats; i++) {
                 double t = GreedyDecode.run(model, prompt, 1).ttftMs();
@@ -162,17 +175,20 @@ public final class CudaSpeed implements Callable<Integer> {
                     ms[i] = t;
                 }
             }
-            n.set(graphs ? "graphs" : "eager", Stats.of(ms).toJson());
+            n.set(mode, Stats.of(ms).toJson());
+            if (!mode.equals("eager")) {
+                n.put(mode + "_gpu_ms_per_replay", b.timeLastGraph(5) / 1e3);
+            }
         }
-        b.useGraphs(true);
+        mode(b, "graphs");
     }
 
     private void decode(CudaBackend b, LlamaModel model, int[] prompt) {
         ObjectNode n = root.putObject("decode");
         int[] reference = null;
         boolean identical = true;
-        for (boolean graphs : new boolean[]{false, true}) {
-            b.useGraphs(graphs);
+        for (String mode : modes(b)) {
+            mode(b, mode);
             double[] tps = new double[repeats];
             double[] tpot = new double[repeats];
             for (int i = -warmup; i < repeats; i++) {
@@ -186,11 +202,15 @@ public final class CudaSpeed implements Callable<Integer> {
                     tpot[i] = r.decodeMs() / (newTokens - 1);
                 }
             }
-            ObjectNode g = n.putObject(graphs ? "graphs" : "eager");
+            ObjectNode g = n.putObject(mode);
             g.set("tokens_per_s", Stats.of(tps).toJson());
             g.set("tpot_ms", Stats.of(tpot).toJson());
+            if (!mode.equals("eager")) {
+                // the last decode step replayed again and again: device time per step, without the host's share
+                g.put("gpu_us_per_step", b.timeLastGraph(5));
+            }
         }
-        b.useGraphs(true);
+        mode(b, "graphs");
         n.put("tokens_identical_across_runs_and_modes", identical);
         n.put("first_tokens", Arrays.toString(Arrays.copyOf(reference, Math.min(16, reference.length))));
     }
@@ -226,10 +246,13 @@ public final class CudaSpeed implements Callable<Integer> {
         int profileFrom = Math.max(1, newTokens / 2 - profileSteps / 2);
         int context = 0;
         b.useGraphs(false);
+        List<List<CudaBackend.ProfiledOp>> prefill = new ArrayList<>();
         try (KvCache cache = b.kvCache(config, blocks, blockSize)) {
+            b.beginProfile();
             int token = model.forwardGreedy(new StepBatch(prompt, positions,
                     List.of(new StepBatch.Chunk(0, prompt.length, prompt.length, table)),
                     new int[]{prompt.length - 1}), cache)[0];
+            prefill.add(b.endProfile());
             for (int i = 1; i < newTokens; i++) {
                 int length = prompt.length + i;
                 StepBatch step = new StepBatch(new int[]{token}, new int[]{length - 1},
@@ -247,6 +270,20 @@ public final class CudaSpeed implements Callable<Integer> {
         } finally {
             b.useGraphs(true);
         }
+        ObjectNode n = root.putObject("profile");
+        n.put("method", "eager steps with an event after every op and a spin kernel at the head of the step, so"
+                + " the ops run back to back as in a graph replay; times include the gap before each op (and the"
+                + " events), so small kernels look slower than in a graph");
+        ObjectNode decode = n.putObject("decode");
+        summarize(decode, steps);
+        decode.put("context_at_last_profiled_step", context);
+        ObjectNode prefillNode = n.putObject("prefill");
+        summarize(prefillNode, prefill);
+        prefillNode.put("prompt_tokens", prompt.length);
+    }
+
+    /** Per-op totals of profiled steps: calls, microseconds and share per step, achieved GB/s. */
+    private static void summarize(ObjectNode n, List<List<CudaBackend.ProfiledOp>> steps) {
         Map<String, double[]> byLabel = new LinkedHashMap<>();  // label -> {calls, micros, bytes} summed
         double total = 0;
         for (List<CudaBackend.ProfiledOp> ops : steps) {
@@ -258,13 +295,10 @@ public final class CudaSpeed implements Callable<Integer> {
                 total += op.micros();
             }
         }
-        int count = steps.size();
-        ObjectNode n = root.putObject("profile");
-        n.put("steps", count).put("context_at_last_profiled_step", context);
+        int count = Math.max(1, steps.size());
+        n.put("steps", steps.size());
         n.put("step_us", total / count);
         n.put("kernels_per_step", steps.isEmpty() ? 0 : steps.get(0).size());
-        n.put("method", "eager steps with an event after every op and a spin kernel at the head of the step, so"
-                + " the ops run back to back as in a graph replay; times include the gap before each op");
         ArrayNode ops = n.putArray("ops");
         final double stepTotal = total;
         byLabel.entrySet().stream().sorted((x, y) -> Double.compare(y.getValue()[1], x.getValue()[1]))
@@ -305,20 +339,22 @@ public final class CudaSpeed implements Callable<Integer> {
         }
         ArrayNode rows = root.putArray("tactics");
         int h = c.hiddenSize();
-        int[][] shapes = {{c.qDim() + 2 * c.kvDim(), h, 0}, {h, c.qDim(), 0}, {2 * c.intermediateSize(), h, 0},
-                {h, c.intermediateSize(), 1}, {c.vocabSize(), h, 2}};
-        String[] names = {"qkv", "o_proj", "gate_up", "down (swiglu in)", "lm_head (fp32 out)"};
+        // {m, k, kind}: kind 1 = gate|up with SwiGLU out (weight [2m, k], output [n, m]), 2 = fp32 output
+        int[][] shapes = {{c.qDim() + 2 * c.kvDim(), h, 0}, {h, c.qDim(), 0}, {c.intermediateSize(), h, 1},
+                {h, c.intermediateSize(), 0}, {c.vocabSize(), h, 2}};
+        String[] names = {"qkv", "o_proj", "gate_up + swiglu", "down", "lm_head (fp32 out)"};
         try (Arena arena = Arena.ofConfined()) {
             for (int s = 0; s < shapes.length; s++) {
                 int m = shapes[s][0];
                 int k = shapes[s][1];
                 boolean swiglu = shapes[s][2] == 1;
                 boolean fp32 = shapes[s][2] == 2;
-                Weight w = b.weight(new WeightData.Dense(names[s], DType.F16, m, k,
-                        arena.allocate(2L * m * k, 16)));
+                int wRows = swiglu ? 2 * m : m;
+                Weight w = b.weight(new WeightData.Dense(names[s], DType.F16, wRows, k,
+                        arena.allocate(2L * wRows * k, 16)));
                 for (int n : new int[]{1, 2, 4, 8, 16}) {
-                    Tensor x = b.tensor(n, swiglu ? 2 * k : k);
-                    Tensor act = b.tensor(n, k);
+                    Tensor x = b.tensor(n, k);
+                    Tensor gateUpOut = b.tensor(n, wRows);
                     Tensor y = fp32 ? b.wideTensor(n, m) : b.tensor(n, m);
                     ObjectNode row = rows.addObject().put("product", names[s]).put("m", m).put("k", k).put("n", n);
                     double best = Double.MAX_VALUE;
@@ -329,7 +365,7 @@ public final class CudaSpeed implements Callable<Integer> {
                             continue;
                         }
                         b.forceTactic(shape, t);
-                        Runnable op = swiglu ? () -> b.swigluMatmul(x, w, act, y) : () -> b.matmul(x, w, y);
+                        Runnable op = swiglu ? () -> b.matmulSwiglu(x, w, gateUpOut, y) : () -> b.matmul(x, w, y);
                         double us = b.timeOnGpu(op, 5);
                         row.put(t.name().toLowerCase(java.util.Locale.ROOT) + "_us", us);
                         if (us < best) {
@@ -337,7 +373,7 @@ public final class CudaSpeed implements Callable<Integer> {
                             winner = t.name();
                         }
                     }
-                    row.put("faster", winner).put("weight_gb_s", 2.0 * m * k / (best * 1e3));
+                    row.put("faster", winner).put("weight_gb_s", 2.0 * wRows * k / (best * 1e3));
                 }
             }
         }
@@ -363,6 +399,23 @@ public final class CudaSpeed implements Callable<Integer> {
             n.put("greedy_tokens", cpuTokens);
             n.put("greedy_identical", Arrays.equals(cpuTokensOut, gpuTokens));
             n.put("cpu_tokens", Arrays.toString(cpuTokensOut)).put("cuda_tokens", Arrays.toString(gpuTokens));
+            int at = 0;
+            while (at < cpuTokens && cpuTokensOut[at] == gpuTokens[at]) {
+                at++;
+            }
+            if (at < cpuTokens) {
+                // how close the CPU's own logits were between its choice and CUDA's at the first difference
+                int[] context = Arrays.copyOf(prompt, prompt.length + at);
+                System.arraycopy(cpuTokensOut, 0, context, prompt.length, at);
+                float[] l = cpu.model().lastLogits(context);
+                double largest = 0;
+                for (float v : l) {
+                    largest = Math.max(largest, Math.abs(v));
+                }
+                n.put("first_difference_at", at);
+                n.put("cpu_gap_at_first_difference", (l[cpuTokensOut[at]] - l[gpuTokens[at]]) / largest);
+                n.put("note", "gap relative to max |logit|: a near-tie (below ~1e-2) is an fp16 rounding flip");
+            }
         }
     }
 

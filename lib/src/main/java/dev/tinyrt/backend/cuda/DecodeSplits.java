@@ -2,30 +2,24 @@ package dev.tinyrt.backend.cuda;
 
 /**
  * How the split-K decode attention divides a sequence's keys: {@code count} splits of {@code length} keys, chosen
- * from the step's block-table capacity (not the actual lengths, so a recorded graph stays valid as sequences grow):
- * 64-key splits up to 64 splits, longer splits beyond, within the 48 KB of shared memory a block may use.
+ * from the step's block-table capacity (not the actual lengths, so a recorded graph stays valid as sequences grow).
+ * A split is one tile of the kernel (every thread's loads in flight at once: {@code 4 * 128 / (headDim / 8)} keys)
+ * for up to 64 splits, several tiles beyond.
  */
-record DecodeSplits(int length, int count, int sharedBytes) {
-    static final int MIN_LENGTH = 64;
+record DecodeSplits(int length, int count) {
     static final int MAX_COUNT = 64;
-    static final int SHARED_LIMIT = 48 * 1024;
-    static final int WARPS = 4;
+    static final int KEYS_PER_THREAD = 4;
+    static final int THREADS = 128;
 
-    static DecodeSplits forCapacity(int capacity, int headsPerBlock, int headDim) {
-        int length = MIN_LENGTH;
-        if (ceilDiv(capacity, length) > MAX_COUNT) {
-            length = ceilDiv(ceilDiv(capacity, MAX_COUNT), 32) * 32;
-        }
-        int shared = sharedBytes(length, headsPerBlock, headDim);
-        if (shared > SHARED_LIMIT) {
-            throw new UnsupportedOperationException("a " + capacity + "-token context needs " + shared
-                    + " bytes of shared memory in the CUDA decode attention (limit " + SHARED_LIMIT + ")");
-        }
-        return new DecodeSplits(length, ceilDiv(capacity, length), shared);
+    /** Keys of one tile of the decode kernel for this head dimension (DECODE_TILE in attention.cuh). */
+    static int tile(int headDim) {
+        return KEYS_PER_THREAD * THREADS / (headDim / 8);
     }
 
-    static int sharedBytes(int length, int headsPerBlock, int headDim) {
-        return 4 * (headsPerBlock * length + WARPS * headsPerBlock * headDim + 2 * headsPerBlock);
+    static DecodeSplits forCapacity(int capacity, int headDim) {
+        int tile = tile(headDim);
+        int length = tile * Math.max(1, ceilDiv(capacity, tile * MAX_COUNT));
+        return new DecodeSplits(length, ceilDiv(capacity, length));
     }
 
     private static int ceilDiv(int a, int b) {

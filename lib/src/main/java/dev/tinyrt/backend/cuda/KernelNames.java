@@ -12,8 +12,10 @@ final class KernelNames {
     static final int MAX_GEMV_ROWS = 8;
     /** Head dimensions the attention kernels are specialized for. */
     static final int[] HEAD_DIMS = {16, 32, 64, 128};
-    /** Query heads per attention block (sharing one KV head). */
+    /** Query heads per prefill attention block (sharing one KV head). */
     static final int[] HEAD_GROUPS = {1, 2, 4, 8};
+    /** Query heads per decode attention block: at most 4, so its running sums stay in registers. */
+    static final int[] DECODE_HEAD_GROUPS = {1, 2, 4};
 
     static final String EMBED_F16 = "tinyrt_embed_f16";
     static final String EMBED_F32 = "tinyrt_embed_f32";
@@ -30,6 +32,12 @@ final class KernelNames {
     static final String RMS_NORM_F32 = "tinyrt_rms_norm_f32";
     static final String ADD_RMS_NORM_F16 = "tinyrt_add_rms_norm_f16";
     static final String ADD_RMS_NORM_F32 = "tinyrt_add_rms_norm_f32";
+    static final String RMS_NORM_V8_F16 = "tinyrt_rms_norm_v8_f16";
+    static final String RMS_NORM_V8_F32 = "tinyrt_rms_norm_v8_f32";
+    static final String ADD_RMS_NORM_V8_F16 = "tinyrt_add_rms_norm_v8_f16";
+    static final String ADD_RMS_NORM_V8_F32 = "tinyrt_add_rms_norm_v8_f32";
+    /** The v8 norm kernels keep two 8-element chunks per thread: rows of up to 16 * 1024 values, multiples of 8. */
+    static final int NORM_V8_MAX_COLS = 16 * 1024;
     static final String ROPE_STORE_KV = "tinyrt_rope_store_kv";
 
     private KernelNames() {
@@ -40,9 +48,10 @@ final class KernelNames {
         return "tinyrt_gemv_n" + rows + (fp32Out ? "_f32" : "_f16");
     }
 
-    static String gemvSwiglu(int rows) {
+    /** The gate|up GEMV with SwiGLU in its epilogue. */
+    static String gemvGateUp(int rows) {
         check(rows >= 1 && rows <= MAX_GEMV_ROWS, "GEMV rows " + rows);
-        return "tinyrt_gemv_swiglu_n" + rows;
+        return "tinyrt_gemv_gate_up_n" + rows;
     }
 
     static String attentionDecode(int headDim, int group) {
@@ -62,37 +71,64 @@ final class KernelNames {
         return false;
     }
 
-    /** Query heads one attention block serves: the largest specialization that divides the GQA group. */
+    /** Query heads one prefill attention block serves: the largest specialization that divides the GQA group. */
     static int headsPerBlock(int heads, int kvHeads) {
-        int group = heads / kvHeads;
-        for (int i = HEAD_GROUPS.length - 1; i >= 0; i--) {
-            if (group % HEAD_GROUPS[i] == 0) {
-                return HEAD_GROUPS[i];
+        return largestDivisor(heads / kvHeads, HEAD_GROUPS);
+    }
+
+    /** Query heads one decode attention block serves. */
+    static int decodeHeadsPerBlock(int heads, int kvHeads) {
+        return largestDivisor(heads / kvHeads, DECODE_HEAD_GROUPS);
+    }
+
+    private static int largestDivisor(int group, int[] candidates) {
+        for (int i = candidates.length - 1; i >= 0; i--) {
+            if (group % candidates[i] == 0) {
+                return candidates[i];
             }
         }
         return 1;
     }
 
-    static String norm(boolean fp32Input) {
+    static boolean normV8(int cols) {
+        return cols % 8 == 0 && cols <= NORM_V8_MAX_COLS;
+    }
+
+    static String norm(boolean fp32Input, int cols) {
+        if (normV8(cols)) {
+            return fp32Input ? RMS_NORM_V8_F32 : RMS_NORM_V8_F16;
+        }
         return fp32Input ? RMS_NORM_F32 : RMS_NORM_F16;
     }
 
-    static String addNorm(boolean fp32Residual) {
+    static String addNorm(boolean fp32Residual, int cols) {
+        if (normV8(cols)) {
+            return fp32Residual ? ADD_RMS_NORM_V8_F32 : ADD_RMS_NORM_V8_F16;
+        }
         return fp32Residual ? ADD_RMS_NORM_F32 : ADD_RMS_NORM_F16;
+    }
+
+    /** Threads per block of a norm kernel over rows of {@code cols}. */
+    static int normThreads(int cols) {
+        int perThread = normV8(cols) ? 16 : 4;
+        return Math.max(32, Math.min(1024, ((cols + perThread - 1) / perThread + 31) / 32 * 32));
     }
 
     static List<String> all() {
         List<String> names = new ArrayList<>(List.of(EMBED_F16, EMBED_F32, ADD_F16, ADD_F32, SWIGLU, GATHER_ROWS,
                 F32_TO_F16, BF16_TO_F16, ARGMAX_F32, READ_PROBE, SPIN, RMS_NORM_F16, RMS_NORM_F32, ADD_RMS_NORM_F16,
-                ADD_RMS_NORM_F32, ROPE_STORE_KV));
+                ADD_RMS_NORM_F32, RMS_NORM_V8_F16, RMS_NORM_V8_F32, ADD_RMS_NORM_V8_F16, ADD_RMS_NORM_V8_F32,
+                ROPE_STORE_KV));
         for (int n = 1; n <= MAX_GEMV_ROWS; n++) {
             names.add(gemv(n, false));
             names.add(gemv(n, true));
-            names.add(gemvSwiglu(n));
+            names.add(gemvGateUp(n));
         }
         for (int d : HEAD_DIMS) {
-            for (int g : HEAD_GROUPS) {
+            for (int g : DECODE_HEAD_GROUPS) {
                 names.add(attentionDecode(d, g));
+            }
+            for (int g : HEAD_GROUPS) {
                 names.add(attentionPrefill(d, g));
             }
         }

@@ -15,15 +15,16 @@ import java.util.function.ToDoubleFunction;
 final class MatmulTactics {
     enum Tactic { GEMV, CUBLAS }
 
-    /** {@code swiglu}: the input is gate|up and SwiGLU is applied on the way in (fused into the GEMV). */
+    /**
+     * {@code swiglu}: the gate|up product ({@code 2 * m} weight rows) with SwiGLU applied to its output, giving
+     * {@code [n, m]} (fused into the GEMV's epilogue; cuBLAS runs the product, then the SwiGLU kernel).
+     */
     record Shape(int n, int m, int k, boolean fp32Out, boolean swiglu) {
     }
 
     /** Microsecond timings are NaN when not measured. */
     record Choice(Shape shape, Tactic tactic, double gemvMicros, double cublasMicros, boolean measured) {
     }
-
-    static final int SHARED_LIMIT = 48 * 1024;
 
     private final Map<Shape, Choice> choices = new LinkedHashMap<>();
     private boolean autotune;
@@ -33,8 +34,7 @@ final class MatmulTactics {
     }
 
     static boolean gemvApplies(Shape s) {
-        boolean rows = s.n() >= 1 && s.n() <= KernelNames.MAX_GEMV_ROWS && s.k() % 8 == 0;
-        return rows && (!s.swiglu() || (long) s.n() * s.k() * 2 <= SHARED_LIMIT);
+        return s.n() >= 1 && s.n() <= KernelNames.MAX_GEMV_ROWS && s.k() % 8 == 0;
     }
 
     /**

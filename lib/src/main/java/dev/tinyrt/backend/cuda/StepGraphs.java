@@ -38,6 +38,7 @@ final class StepGraphs<G> implements AutoCloseable {
     private long eager;
     private long recordNanos;
     private String firstFailure;
+    private G lastReplayed;
 
     StepGraphs(Recorder<G> recorder, int capacity) {
         this.recorder = recorder;
@@ -83,6 +84,12 @@ final class StepGraphs<G> implements AutoCloseable {
         }
         recorder.replay(graph);
         replayed++;
+        lastReplayed = graph;
+    }
+
+    /** The graph replayed most recently, or null (also after invalidation). */
+    G lastReplayed() {
+        return lastReplayed;
     }
 
     private void evictBeyondCapacity() {
@@ -90,6 +97,9 @@ final class StepGraphs<G> implements AutoCloseable {
         while (graphs.size() > capacity && it.hasNext()) {
             G eldest = it.next().getValue();
             it.remove();
+            if (eldest == lastReplayed) {
+                lastReplayed = null;
+            }
             recorder.destroy(eldest);
         }
     }
@@ -100,6 +110,7 @@ final class StepGraphs<G> implements AutoCloseable {
             recorder.destroy(g);
         }
         graphs.clear();
+        lastReplayed = null;
     }
 
     void setEnabled(boolean enabled) {

@@ -69,7 +69,8 @@ public final class FakeDriverScenario {
             check(!e.getKey().endsWith("_error"), "cuda_speed section failed: " + e.getKey() + " " + e.getValue());
         }
         check("done".equals(speed.path("status").asText()), "cuda_speed finished");
-        check(speed.path("profile").path("kernels_per_step").asInt() > 10, "profiled kernels per step");
+        check(speed.path("profile").path("decode").path("kernels_per_step").asInt() > 10, "profiled decode kernels");
+        check(speed.path("profile").path("prefill").path("kernels_per_step").asInt() > 10, "profiled prefill kernels");
         check(speed.path("tactics").size() == 25, "tactic rows: " + speed.path("tactics").size());
 
         String driver = report("libcuda.so.1", "fake_report");
@@ -82,6 +83,8 @@ public final class FakeDriverScenario {
         check(value(driver, "replays") > 0, "graphs were replayed");
         check(value(blas, "gemms") > 0, "cuBLAS was used");
         check(value(driver, "kernels_used") >= 40, "kernels used: " + value(driver, "kernels_used"));
+        check(value(driver, "pdl_launches") > 0, "programmatic dependent launches were used");
+        check(speed.path("decode").has("graphs_no_pdl"), "decode timed with PDL off too");
         System.out.println(failures.isEmpty() ? "FAKE-DRIVER SCENARIO PASSED" : "FAKE-DRIVER SCENARIO FAILED: "
                 + failures);
         System.exit(failures.isEmpty() ? 0 : 1);

@@ -57,7 +57,8 @@ class FakeDriverTest {
                 out.resolve("libcuda.so.1").toString(), driverObject.toString()));
         if (emulate) {
             Path emuObject = out.resolve("emu_kernels.o");
-            run(List.of("g++", "-std=c++20", "-O2", "-Wall", "-Wno-unused-function", "-Wno-unknown-pragmas", "-fPIC",
+            run(List.of("g++", "-std=c++20", "-O2", "-fno-strict-aliasing", "-Wall", "-Wno-unused-function",
+                    "-Wno-unknown-pragmas", "-fPIC",
                     "-I/usr/local/cuda/include", "-c", "-o", emuObject.toString(),
                     NATIVE.resolve("emu_kernels.cpp").toString()), log);
             link.add(emuObject.toString());

@@ -20,8 +20,8 @@ class MatmulTacticsTest {
         assertTrue(MatmulTactics.gemvApplies(shape(8, 2048, false)));
         assertFalse(MatmulTactics.gemvApplies(shape(9, 2048, false)));
         assertFalse(MatmulTactics.gemvApplies(shape(1, 100, false)), "k must be a multiple of 8 (16-byte loads)");
-        assertTrue(MatmulTactics.gemvApplies(shape(4, 5632, true)), "4 x 5632 halves of activation fit 48 KB");
-        assertFalse(MatmulTactics.gemvApplies(shape(5, 5632, true)));
+        assertTrue(MatmulTactics.gemvApplies(shape(8, 2048, true)), "gate|up with SwiGLU in the epilogue");
+        assertFalse(MatmulTactics.gemvApplies(shape(9, 2048, true)));
     }
 
     @Test
@@ -66,7 +66,10 @@ class MatmulTacticsTest {
         assertEquals(1, KernelNames.headsPerBlock(6, 2), "group 3");
         assertEquals(1, KernelNames.headsPerBlock(4, 4));
         assertEquals("tinyrt_gemv_n3_f32", KernelNames.gemv(3, true));
-        assertEquals("tinyrt_attn_decode_d64_g8", KernelNames.attentionDecode(64, 8));
+        assertEquals(4, KernelNames.decodeHeadsPerBlock(32, 4), "decode blocks serve at most 4 heads");
+        assertEquals(2, KernelNames.decodeHeadsPerBlock(8, 4));
+        assertEquals(1, KernelNames.decodeHeadsPerBlock(6, 2));
+        assertEquals("tinyrt_attn_decode_d64_g4", KernelNames.attentionDecode(64, 4));
         assertTrue(KernelNames.supportsHeadDim(128));
         assertFalse(KernelNames.supportsHeadDim(80));
     }

@@ -79,17 +79,21 @@ class StepPlanTest {
     }
 
     @Test
-    void decodeSplitsCoverTheCapacityWithinSharedMemory() {
-        DecodeSplits small = DecodeSplits.forCapacity(256, 8, 64);
+    void decodeSplitsAreKernelTilesUpTo64ThenLonger() {
+        assertEquals(64, DecodeSplits.tile(64));
+        assertEquals(32, DecodeSplits.tile(128));
+        assertEquals(256, DecodeSplits.tile(16));
+        DecodeSplits small = DecodeSplits.forCapacity(256, 64);
         assertEquals(64, small.length());
         assertEquals(4, small.count());
-        DecodeSplits max = DecodeSplits.forCapacity(4096, 8, 64);
-        assertEquals(64, max.count());
-        DecodeSplits longer = DecodeSplits.forCapacity(8192, 8, 64);
-        assertEquals(128, longer.length());
+        DecodeSplits one = DecodeSplits.forCapacity(32, 64);
+        assertEquals(1, one.count());
+        assertEquals(64, DecodeSplits.forCapacity(4096, 64).count());
+        DecodeSplits longer = DecodeSplits.forCapacity(8192, 64);
+        assertEquals(128, longer.length(), "two tiles per split");
         assertEquals(64, longer.count());
-        assertTrue(longer.length() * longer.count() >= 8192);
-        assertEquals(4 * (8 * 128 + 4 * 8 * 64 + 16), longer.sharedBytes());
-        assertThrows(UnsupportedOperationException.class, () -> DecodeSplits.forCapacity(1 << 20, 8, 128));
+        DecodeSplits odd = DecodeSplits.forCapacity(5000, 128);
+        assertEquals(0, odd.length() % DecodeSplits.tile(128));
+        assertTrue(odd.length() * odd.count() >= 5000 && odd.count() <= 64);
     }
 }
