@@ -69,6 +69,23 @@ jbang jbang-scripts/inference_engine.java --model "$tmp/tiny" --batch-file "$tmp
 [ "$(grep -c '^\[0\] ' "$tmp/stream.out")" -eq 3 ] && [ "$(grep -c '^\[1\] ' "$tmp/stream.out")" -eq 4 ] \
   && pass "--stream prefixes each request's tokens with its id" || { fail "--stream with a batch"; cat "$tmp/stream.out"; }
 
+expect_ok "convert_checkpoint tiny" jbang jbang-scripts/convert_checkpoint.java --model "$tmp/tiny" --config configs/tinyllama_fp16.yaml --out "$tmp/ckpt"
+expect_ok "build_engine on the CPU" jbang jbang-scripts/build_engine.java --checkpoint "$tmp/ckpt" --out "$tmp/engine" \
+  --backend cpu --max-batch-size 8 --max-input-len 128 --max-seq-len 256 --max-num-tokens 512 --tokens-per-block 16
+python3 -c "import json; b=json.load(open('$tmp/engine/config.json'))['build_config']; assert b['max_batch_size']==8 and b['max_seq_len']==256 and b['plugin_config']['tokens_per_block']==16" \
+  && pass "engine config.json has build_config" || fail "engine config.json"
+jbang jbang-scripts/inference_engine.java --model "$tmp/ckpt" --prompt-ids 1,450,7483 --max-new-tokens 8 --ignore-eos \
+  --output-json "$tmp/from-ckpt.json" >/dev/null 2>&1
+expect_ok "inference_engine --engine" jbang jbang-scripts/inference_engine.java --engine "$tmp/engine" --prompt-ids 1,450,7483 \
+  --max-new-tokens 8 --ignore-eos --output-json "$tmp/from-engine.json"
+python3 -c "import json; a=json.load(open('$tmp/from-ckpt.json')); b=json.load(open('$tmp/from-engine.json')); assert a['output_ids']==b['output_ids'] and len(a['output_ids'])==8, (a, b)" \
+  && pass "the engine generates what the checkpoint generates" || fail "engine vs checkpoint output"
+expect_user_error "build_engine: missing checkpoint" "not found" jbang jbang-scripts/build_engine.java --checkpoint "$tmp/nope" --out "$tmp/e2"
+expect_user_error "build_engine: max_seq_len beyond the model" "max-seq-len" jbang jbang-scripts/build_engine.java \
+  --checkpoint "$tmp/ckpt" --out "$tmp/e3" --backend cpu --max-seq-len 100000
+expect_user_error "inference_engine --engine on a checkpoint" "not an engine directory" jbang jbang-scripts/inference_engine.java \
+  --engine "$tmp/ckpt" --prompt-ids 1,2
+
 expect_user_error "missing model directory" "not found" jbang jbang-scripts/inference_engine.java --model "$tmp/nope" --prompt hi
 expect_user_error "empty prompt" "empty prompt" jbang jbang-scripts/inference_engine.java --model "$tmp/tiny" --prompt ""
 expect_user_error "text prompt without tokenizer" "no tokenizer" jbang jbang-scripts/inference_engine.java --model "$tmp/ids-only" --prompt hi

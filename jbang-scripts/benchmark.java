@@ -73,6 +73,9 @@ public class benchmark implements Callable<Integer> {
     Integer maxNumTokens;
     @Option(names = "--kv-cache-tokens", description = "KV-cache capacity (default: what the point needs)")
     Integer kvCacheTokens;
+    @Option(names = "--kv-cache-free-gpu-mem-fraction", defaultValue = "0.9",
+            description = "CUDA: share of free GPU memory the KV cache may take (default: 0.9)")
+    double kvCacheFreeGpuMemFraction;
     @Option(names = "--prefix-caching", description = "reuse cached prompt blocks (off: repeats send the same prompts)")
     boolean prefixCaching;
     @Option(names = "--out", description = "write the results JSON here") Path out;
@@ -93,7 +96,7 @@ public class benchmark implements Callable<Integer> {
         BenchmarkOptions options = new BenchmarkOptions(model, engine, precisions, backend, batchSizes, inputLens,
                 outputLen, requests, concurrency, dataset, inputStdev, outputStdev, warmup, repeats,
                 batching.stream().map(Batching::parse).distinct().toList(), baseline, python, threads, seed,
-                maxNumTokens, kvCacheTokens, prefixCaching, work, command);
+                maxNumTokens, kvCacheTokens, prefixCaching, work, command, kvCacheFreeGpuMemFraction);
         BenchmarkReport report;
         try {
             report = Benchmark.run(options, System.err);
@@ -160,6 +163,9 @@ public class benchmark implements Callable<Integer> {
         @Option(names = "--model", description = "take vocabulary size and special ids from this model (default: the bundled one)")
         Path model;
         @Option(names = "--seed", defaultValue = "0") long seed;
+        @Option(names = "--shared-prefix", defaultValue = "0",
+                description = "tokens every prompt starts with (a shared system prompt; needs --min-len above it)")
+        int sharedPrefix;
         @Option(names = "--out", required = true, description = "JSON-lines file to write") Path out;
 
         @Override
@@ -169,7 +175,7 @@ public class benchmark implements Callable<Integer> {
             Set<Integer> specials = Workloads.specialIds(c);
             var requests = new TokenNormDist(numRequests, inputMean, inputStdev, outputMean, outputStdev, minLen,
                     maxInput != null ? maxInput : Integer.MAX_VALUE, maxOutput != null ? maxOutput : Integer.MAX_VALUE,
-                    c.vocabSize(), specials, seed).generate();
+                    c.vocabSize(), specials, seed).generate(sharedPrefix);
             Datasets.write(out, requests);
             System.out.printf("%s: %d requests, mean input %.1f, mean output %.1f tokens%n", out, requests.size(),
                     requests.stream().mapToInt(r -> r.inputLength()).average().orElse(0),

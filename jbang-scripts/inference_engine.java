@@ -31,8 +31,9 @@ import java.util.concurrent.Callable;
 @Command(name = "inference_engine", mixinStandardHelpOptions = true, sortOptions = false,
         description = "Generate text with the tinyrt engine from a model directory.")
 public class inference_engine implements Callable<Integer> {
-    @Option(names = "--model", description = "HF checkpoint directory (default: the bundled trained model)")
+    @Option(names = "--model", description = "HF or TensorRT-LLM checkpoint directory (default: the bundled trained model)")
     Path model;
+    @Option(names = "--engine", description = "engine directory from build_engine.java") Path engine;
 
     static class Prompt {
         @Option(names = "--prompt", required = true, description = "prompt text") String text;
@@ -65,6 +66,9 @@ public class inference_engine implements Callable<Integer> {
     @Option(names = "--max-num-tokens", defaultValue = "2048", description = "batch: tokens per step") int maxTokens;
     @Option(names = "--kv-cache-tokens", description = "batch: KV-cache capacity (default: from free memory)")
     Integer kvTokens;
+    @Option(names = "--kv-cache-free-gpu-mem-fraction", defaultValue = "0.9",
+            description = "batch on CUDA: share of free GPU memory the KV cache may take (default: 0.9)")
+    double kvFraction;
     @Option(names = "--tokens-per-block", defaultValue = "32") int tokensPerBlock;
     @Option(names = "--no-prefix-reuse", description = "batch: do not share cached prompt blocks") boolean noPrefix;
 
@@ -77,7 +81,14 @@ public class inference_engine implements Callable<Integer> {
         if (greedy && temperature != null && temperature > 0) {
             throw new TinyrtException("--greedy and --temperature " + temperature + " contradict each other");
         }
-        Path dir = model != null ? model : ProjectHome.defaultModel();
+        if (model != null && engine != null) {
+            throw new TinyrtException("give --model or --engine, not both");
+        }
+        Path dir = engine != null ? engine : model != null ? model : ProjectHome.defaultModel();
+        if (engine != null && !dev.tinyrt.engine.EngineDir.isEngine(engine)) {
+            throw new TinyrtException(engine + " is not an engine directory (config.json with pretrained_config and "
+                    + "build_config); build one with build_engine.java");
+        }
         var options = new LoadedModel.Options(backend, StoragePrecision.parse(precision), threads);
         try (LoadedModel m = LoadedModel.open(dir, options)) {
             if (prompt.batchFile != null) {
@@ -119,7 +130,7 @@ public class inference_engine implements Callable<Integer> {
 
     private int runBatch(LoadedModel m) throws java.io.IOException {
         var entries = BatchFile.read(prompt.batchFile, m.tokenizer(), defaults());
-        ExecutorConfig d = m.defaultExecutorConfig();
+        ExecutorConfig d = m.defaultExecutorConfig(kvFraction);
         ExecutorConfig config = new ExecutorConfig(maxBatch, maxTokens, d.maxInputLen(),
                 kvTokens != null ? kvTokens : d.kvCacheTokens(), tokensPerBlock, !noPrefix, d.policy());
         BatchRun.Outcome outcome;

@@ -5,3 +5,4 @@
 #include "gemv.cuh"
 #include "rope.cuh"
 #include "attention.cuh"
+#include "sampling.cuh"

@@ -119,6 +119,21 @@ T shuffle_xor(T v, int offset) {
     return out;
 }
 
+/** Lane i reads lane src(i)'s value: the general warp shuffle (__shfl_sync, __shfl_up_sync). */
+template <typename T, typename Src>
+T shuffle_from(T v, Src src) {
+    static_assert(sizeof(T) <= 8, "shuffle of a wide type");
+    unsigned long long bits = 0;
+    std::memcpy(&bits, &v, sizeof(T));
+    warp_slots[warp() * 32 + lane()] = bits;
+    yield(AT_WARP);
+    bits = warp_slots[warp() * 32 + (src(lane()) & 31)];
+    yield(AT_WARP);
+    T out;
+    std::memcpy(&out, &bits, sizeof(T));
+    return out;
+}
+
 /**
  * The order threads run in between barriers: EMU_ORDER=forward (default), reverse or shuffled. A kernel that reads
  * shared memory another thread wrote without a barrier in between gives different results in different orders.
@@ -212,14 +227,24 @@ inline void launch(const unsigned grid[3], unsigned threads, unsigned shared, st
 inline void __syncthreads() { emu::yield(emu::AT_BLOCK); }
 inline void __threadfence() {}
 template <typename T> T __shfl_xor_sync(unsigned, T v, int offset) { return emu::shuffle_xor(v, offset); }
+template <typename T> T __shfl_sync(unsigned, T v, int src) {
+    return emu::shuffle_from(v, [src](unsigned) { return static_cast<unsigned>(src); });
+}
+template <typename T> T __shfl_up_sync(unsigned, T v, unsigned delta) {
+    return emu::shuffle_from(v, [delta](unsigned l) { return l >= delta ? l - delta : l; });
+}
 inline unsigned __reduce_xor_sync(unsigned, unsigned v) {
     for (int o = 16; o > 0; o >>= 1) v ^= emu::shuffle_xor(v, o);
     return v;
 }
 inline int atomicAdd(int* p, int v) { int old = *p; *p += v; return old; }
+inline unsigned atomicAdd(unsigned* p, unsigned v) { unsigned old = *p; *p += v; return old; }
+inline unsigned long long atomicAdd(unsigned long long* p, unsigned long long v) { auto old = *p; *p += v; return old; }
 inline unsigned atomicXor(unsigned* p, unsigned v) { unsigned old = *p; *p ^= v; return old; }
 inline uint4 __ldg(const uint4* p) { return *p; }
 inline float __ldcg(const float* p) { return *p; }
 inline float rsqrtf(float x) { return 1.0f / std::sqrt(x); }
 inline float __uint_as_float(unsigned u) { float f; std::memcpy(&f, &u, 4); return f; }
+inline float __int_as_float(int i) { float f; std::memcpy(&f, &i, 4); return f; }
+inline unsigned __float_as_uint(float f) { unsigned u; std::memcpy(&u, &f, 4); return u; }
 inline int min(int a, int b) { return a < b ? a : b; }

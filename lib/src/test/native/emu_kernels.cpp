@@ -34,7 +34,7 @@ const std::map<std::string, Thunk>& table() {
         K(tinyrt_gather_rows) K(tinyrt_f32_to_f16) K(tinyrt_bf16_to_f16) K(tinyrt_argmax_f32) K(tinyrt_read_probe)
         K(tinyrt_spin) K(tinyrt_rms_norm_f16) K(tinyrt_rms_norm_f32) K(tinyrt_add_rms_norm_f16)
         K(tinyrt_add_rms_norm_f32) K(tinyrt_rms_norm_v8_f16) K(tinyrt_rms_norm_v8_f32) K(tinyrt_add_rms_norm_v8_f16)
-        K(tinyrt_add_rms_norm_v8_f32) K(tinyrt_rope_store_kv)
+        K(tinyrt_add_rms_norm_v8_f32) K(tinyrt_rope_store_kv) K(tinyrt_sample_f32)
         GEMV(1) GEMV(2) GEMV(3) GEMV(4) GEMV(5) GEMV(6) GEMV(7) GEMV(8)
         ATTN_D(16) ATTN_D(32) ATTN_D(64) ATTN_D(128)
     };

@@ -26,7 +26,12 @@ typedef struct { uintptr_t p; size_t n; } Block;
 static Block *dev; static int ndev, cdev;
 static long long dev_bytes, host_live, events_live, streams_live, graphs_live, execs_live, launches, invalid, unknown_fn;
 static long long replays, captured_launches, memcpys, contexts;
-static const unsigned long long TOTAL = 80ull << 30;
+// 80 GiB of "device" memory, or FAKE_CUDA_TOTAL_MIB (tests of memory-based sizing)
+static unsigned long long total_bytes(void) {
+    const char *mib = getenv("FAKE_CUDA_TOTAL_MIB");
+    return mib ? strtoull(mib, NULL, 10) << 20 : 80ull << 30;
+}
+#define TOTAL total_bytes()
 
 static void fail(const char *fmt, ...) {
     va_list ap; va_start(ap, fmt);
@@ -214,6 +219,7 @@ static int I(const Launch *l, int i) { int v; memcpy(&v, l->params[i], 4); retur
 static long long L(const Launch *l, int i) { long long v; memcpy(&v, l->params[i], 8); return v; }
 static float F(const Launch *l, int i) { float v; memcpy(&v, l->params[i], 4); return v; }
 static int RD(unsigned long long p, long long i) { return ((int *)(uintptr_t)p)[i]; }
+static float F2(unsigned long long p, long long i) { return ((float *)(uintptr_t)p)[i]; }
 static int starts(const char *s, const char *prefix) { return !strncmp(s, prefix, strlen(prefix)); }
 
 static size_t cache_off(int block, int kvh, int off, int kvheads, int bs, int hd) {
@@ -224,7 +230,7 @@ static int expected_params(const char *name) {
     static const struct { const char *prefix; int n; } table[] = {{"cublas_gemm", 10},
         {"tinyrt_embed_", 4}, {"tinyrt_add_rms_norm_", 6}, {"tinyrt_rms_norm_", 5}, {"tinyrt_add_", 3},
         {"tinyrt_swiglu", 4}, {"tinyrt_gather_rows", 4}, {"tinyrt_f32_to_f16", 3}, {"tinyrt_bf16_to_f16", 3},
-        {"tinyrt_argmax_f32", 3}, {"tinyrt_read_probe", 3}, {"tinyrt_spin", 1}, {"tinyrt_rope_store_kv", 12},
+        {"tinyrt_argmax_f32", 3}, {"tinyrt_sample_f32", 8}, {"tinyrt_read_probe", 3}, {"tinyrt_spin", 1}, {"tinyrt_rope_store_kv", 12},
         {"tinyrt_gemv_", 5}, {"tinyrt_attn_decode_", 22}, {"tinyrt_attn_prefill_", 13}};
     for (unsigned i = 0; i < sizeof table / sizeof table[0]; i++) if (starts(name, table[i].prefix)) return table[i].n;
     return -1;
@@ -276,6 +282,26 @@ static int check_launch(const Launch *l) {
     } else if (!strcmp(k, "tinyrt_argmax_f32")) {
         NEED(P(l, 0), (unsigned long long)gx * I(l, 2) * 4, "logits");
         NEED(P(l, 1), 4ull * gx, "ids");
+    } else if (!strcmp(k, "tinyrt_sample_f32")) {  // logits vocab params penalized ids lp_stride lp_ids lp_vals
+        int vocab = I(l, 1), stride = I(l, 5);
+        CHECK(vocab > 0 && vocab <= (1 << 23) && stride >= 0 && stride <= vocab && b % 32 == 0 && l->smem == 0,
+              "%s: vocab %d logprob stride %d block %u shared %u", k, vocab, stride, b, l->smem);
+        NEED(P(l, 0), (unsigned long long)gx * vocab * 4, "logits");
+        NEED(P(l, 2), 48ull * gx, "params");
+        NEED(P(l, 4), 4ull * gx, "ids");
+        if (stride > 0) {
+            NEED(P(l, 6), 4ull * gx * stride, "logprob ids");
+            NEED(P(l, 7), 4ull * gx * stride, "logprob values");
+        }
+        for (unsigned r = 0; r < gx; r++) {
+            float t = F2(P(l, 2), 12ull * r), top_p = F2(P(l, 2), 12ull * r + 2), penalty = F2(P(l, 2), 12ull * r + 7);
+            int top_k = RD(P(l, 2), 12ull * r + 1), at = RD(P(l, 2), 12ull * r + 8), n = RD(P(l, 2), 12ull * r + 9);
+            int want = RD(P(l, 2), 12ull * r + 10);
+            CHECK(t >= 0 && top_k >= 0 && top_p > 0 && top_p <= 1 && penalty > 0 && at >= 0 && n >= 0 && want >= 0
+                  && want <= stride, "%s: row %u params t %g k %d p %g penalty %g ids %d+%d logprobs %d", k, r, t,
+                  top_k, top_p, penalty, at, n, want);
+            if (n > 0) NEED(P(l, 3) + 4ull * at, 4ull * n, "penalized ids");
+        }
     } else if (!strcmp(k, "tinyrt_read_probe")) {
         NEED(P(l, 0), L(l, 1) * 16, "data");
         NEED(P(l, 2), 4096, "sink");
@@ -415,6 +441,15 @@ static void run_launch(const Launch *l) {
         for (int i = 0; i < l->nparams; i++) params[i] = (void *)l->params[i];
         if (emu_run(l->fn, l->g, l->b, l->smem, params)) return;
         fail("%s: the emulator does not know this kernel", l->fn);
+    }
+    if (!strcmp(l->fn, "tinyrt_sample_f32")) {  // without the emulator: the argmax, so ids stay in the vocabulary
+        int vocab = I(l, 1);
+        for (unsigned r = 0; r < l->g[0]; r++) {
+            const float *row = (const float *)(uintptr_t)P(l, 0) + (size_t)r * vocab;
+            int best = 0;
+            for (int i = 1; i < vocab; i++) if (row[i] > row[best]) best = i;
+            ((int *)(uintptr_t)P(l, 4))[r] = best;
+        }
     }
     if (!strcmp(l->fn, "tinyrt_argmax_f32")) {
         int vocab = I(l, 2);

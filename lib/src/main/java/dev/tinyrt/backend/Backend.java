@@ -93,6 +93,19 @@ public interface Backend extends AutoCloseable {
         return ids;
     }
 
+    /** Whether {@link #sampleRows} picks tokens where the logits are (so only ids reach the host). */
+    default boolean samplesOnDevice() {
+        return false;
+    }
+
+    /**
+     * Picks one token per row of {@code logits} with that row's parameters, on the device; may overwrite the logits
+     * (the repetition penalty is applied in place). Only where {@link #samplesOnDevice()}.
+     */
+    default SampledTokens sampleRows(Tensor logits, SamplingRow[] rows) {
+        throw new UnsupportedOperationException(name() + " backend does not sample on its device");
+    }
+
     /**
      * Runs the device work of one forward step. {@code work} issues the step's operations on {@code batch} and
      * {@code cache}; {@code buffers} identifies the tensors it uses (equal objects: the same tensors). A backend

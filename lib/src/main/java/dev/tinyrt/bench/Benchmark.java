@@ -90,7 +90,7 @@ public final class Benchmark {
         long perSystem = points.stream().mapToLong(p -> (long) o.warmup() * p.warmupRequests().size()
                 + (long) o.repeats() * p.requests().size()).sum();
         EngineBenchmark.Settings settings = new EngineBenchmark.Settings(o.warmup(), o.repeats(), o.maxNumTokens(),
-                o.kvCacheTokens(), o.prefixCaching());
+                o.kvCacheTokens(), o.prefixCaching(), o.kvCacheFreeGpuMemFraction());
         try (Progress progress = Progress.start("benchmark", perSystem * precisions.size(), "req")) {
             for (String precision : precisions) {
                 ModelPreparation.Prepared prepared = ModelPreparation.prepare(model, o.engine(), precision, backend,

@@ -15,11 +15,12 @@ import java.util.List;
  * @param baseline    "hf" to run the HuggingFace transformers baseline on the same workload, or null
  * @param workDir     where datasets and the baseline's files go (null: a temporary directory)
  * @param command     the command line, recorded in the results
+ * @param kvCacheFreeGpuMemFraction on CUDA, the share of free GPU memory that caps the KV cache
  */
 public record BenchmarkOptions(Path model, Path engine, List<String> precisions, String backend,
                                List<Integer> batchSizes, List<Integer> inputLens, int outputLen, Integer requests,
                                Integer concurrency, Path dataset, double inputStdev, double outputStdev, int warmup,
                                int repeats, List<Batching> batching, String baseline, String python, int threads,
                                long seed, Integer maxNumTokens, Integer kvCacheTokens, boolean prefixCaching,
-                               Path workDir, String command) {
+                               Path workDir, String command, double kvCacheFreeGpuMemFraction) {
 }

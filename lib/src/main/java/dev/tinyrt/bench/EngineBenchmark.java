@@ -24,9 +24,10 @@ public final class EngineBenchmark {
      * @param maxNumTokens  tokens per step (null: the engine's default)
      * @param kvCacheTokens KV-cache capacity (null: what the point's concurrent requests need, within the engine's
      *                      default capacity)
+     * @param kvCacheFreeGpuMemFraction on CUDA, the share of free GPU memory that caps the KV cache
      */
     public record Settings(int warmup, int repeats, Integer maxNumTokens, Integer kvCacheTokens,
-                           boolean prefixCaching) {
+                           boolean prefixCaching, double kvCacheFreeGpuMemFraction) {
         public Settings {
             if (warmup < 0 || repeats < 1) {
                 throw new TinyrtException("need --warmup >= 0 and --repeats >= 1, got " + warmup + " and " + repeats);
@@ -51,7 +52,7 @@ public final class EngineBenchmark {
     }
 
     static ExecutorConfig executorConfig(LoadedModel model, PointPlan p, Settings s) {
-        ExecutorConfig d = model.defaultExecutorConfig();
+        ExecutorConfig d = model.defaultExecutorConfig(s.kvCacheFreeGpuMemFraction());
         int block = d.tokensPerBlock();
         int perSequence = (p.longestSequence() + block - 1) / block * block;
         int needed = perSequence * p.concurrency();

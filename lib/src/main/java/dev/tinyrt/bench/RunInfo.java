@@ -15,7 +15,7 @@ import java.util.concurrent.TimeUnit;
 /**
  * Provenance every committed result carries: machine, runtime, date, commit and the exact command, so each
  * number can be traced and regenerated. Where the checkout has no .git (the copy sent to the GPU machine), the
- * commit and cleanliness come from {@code TINYRT_COMMIT} and {@code TINYRT_WORKTREE_CLEAN=true}.
+ * commit and cleanliness come from {@code TINYRT_COMMIT} (preferred whenever set) and {@code TINYRT_WORKTREE_CLEAN=true}.
  */
 public final class RunInfo {
     private RunInfo() {
@@ -25,12 +25,15 @@ public final class RunInfo {
         ObjectNode n = JsonNodeFactory.instance.objectNode();
         n.put("date", Instant.now().truncatedTo(ChronoUnit.SECONDS).toString());
         n.put("command", command);
-        String commit = git("rev-parse", "HEAD");
-        String dirty = git("status", "--porcelain", "--untracked-files=no");
-        if (commit == null) {
-            // a copy without .git (the GPU machine): the packing step records both
+        String commit;
+        String dirty;
+        if (System.getenv("TINYRT_COMMIT") != null) {
+            // a copied tree (the GPU machine): the packing step recorded both; a .git there may be stale
             commit = System.getenv("TINYRT_COMMIT");
             dirty = "true".equals(System.getenv("TINYRT_WORKTREE_CLEAN")) ? "" : null;
+        } else {
+            commit = git("rev-parse", "HEAD");
+            dirty = git("status", "--porcelain", "--untracked-files=no");
         }
         n.put("commit", commit);
         n.put("worktree_clean", dirty != null && dirty.isEmpty());

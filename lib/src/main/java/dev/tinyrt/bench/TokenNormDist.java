@@ -45,11 +45,30 @@ public record TokenNormDist(int numRequests, int inputMean, double inputStdev, i
     }
 
     public List<BenchRequest> generate() {
+        return generate(0);
+    }
+
+    /**
+     * As {@link #generate()}, but every prompt starts with the same {@code sharedPrefix} tokens (a system prompt,
+     * for prefix reuse); the rest of each prompt is its own. Lengths still include the prefix, so a prefix must be
+     * shorter than the shortest prompt that can be drawn.
+     */
+    public List<BenchRequest> generate(int sharedPrefix) {
+        int shortest = inputStdev == 0 ? Math.min(maxInput, Math.max(minLength, inputMean)) : minLength;
+        check(sharedPrefix >= 0 && (sharedPrefix == 0 || sharedPrefix < shortest), "shared prefix of " + sharedPrefix
+                + " tokens must be shorter than every prompt (shortest possible: " + shortest + "; with a spread of"
+                + " lengths raise --min-len above the prefix)");
         SplittableRandom root = new SplittableRandom(seed);
         SplittableRandom inputLens = root.split();
         SplittableRandom outputLens = root.split();
         SplittableRandom ids = root.split();
         int[] ordinary = IntStream.range(0, vocabSize).filter(i -> !specialIds.contains(i)).toArray();
+        // its own stream: the per-request tokens are the same with or without a prefix
+        SplittableRandom prefixIds = root.split();
+        int[] prefix = new int[sharedPrefix];
+        for (int i = 0; i < sharedPrefix; i++) {
+            prefix[i] = ordinary[prefixIds.nextInt(ordinary.length)];
+        }
         List<BenchRequest> out = new ArrayList<>(numRequests);
         for (int task = 0; task < numRequests; task++) {
             int in = length(inputLens, inputMean, inputStdev, maxInput);
@@ -58,6 +77,7 @@ public record TokenNormDist(int numRequests, int inputMean, double inputStdev, i
             for (int i = 0; i < in; i++) {
                 prompt[i] = ordinary[ids.nextInt(ordinary.length)];
             }
+            System.arraycopy(prefix, 0, prompt, 0, sharedPrefix);
             out.add(new BenchRequest(task, prompt, outLen));
         }
         return out;

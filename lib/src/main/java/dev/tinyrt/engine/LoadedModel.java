@@ -7,9 +7,11 @@ import dev.tinyrt.backend.Backend;
 import dev.tinyrt.backend.cpu.CpuBackend;
 import dev.tinyrt.backend.cuda.CudaBackend;
 import dev.tinyrt.backend.cuda.CudaDevice;
+import dev.tinyrt.checkpoint.BuildConfig;
 import dev.tinyrt.checkpoint.TrtllmCheckpoint;
 import dev.tinyrt.checkpoint.TrtllmConfig;
 import dev.tinyrt.io.Checkpoints;
+import dev.tinyrt.io.SafetensorsFile;
 import dev.tinyrt.io.TensorSource;
 import dev.tinyrt.model.HfWeightLayout;
 import dev.tinyrt.model.LlamaConfig;
@@ -41,9 +43,10 @@ public final class LoadedModel implements AutoCloseable {
     private final LlamaModel model;
     private final Tokenizer tokenizer;
     private final List<Integer> eosIds;
+    private final BuildConfig.BuildLimits limits;
 
     private LoadedModel(Path directory, LlamaConfig config, TensorSource source, Backend backend, LlamaModel model,
-                        Tokenizer tokenizer, List<Integer> eosIds) {
+                        Tokenizer tokenizer, List<Integer> eosIds, BuildConfig.BuildLimits limits) {
         this.directory = directory;
         this.config = config;
         this.source = source;
@@ -51,6 +54,7 @@ public final class LoadedModel implements AutoCloseable {
         this.model = model;
         this.tokenizer = tokenizer;
         this.eosIds = eosIds;
+        this.limits = limits;
     }
 
     /** Options for {@link #open}. {@code threads <= 0} means one per core. */
@@ -61,20 +65,28 @@ public final class LoadedModel implements AutoCloseable {
     }
 
     /**
-     * Opens a HuggingFace checkpoint directory or a TensorRT-LLM checkpoint directory (config.json with
-     * TensorRT-LLM's keys + rank0.safetensors, as convert_checkpoint.java writes it, quantized or not).
+     * Opens a HuggingFace checkpoint directory, a TensorRT-LLM checkpoint directory (config.json with
+     * TensorRT-LLM's keys + rank0.safetensors, as convert_checkpoint.java writes it, quantized or not), or an engine
+     * directory (build_engine.java; docs/engine.md): its re-packed weights, its limits as the executor's defaults
+     * and, on the GPU it was built on, its stored GEMM tactics instead of timing them now.
      */
     public static LoadedModel open(Path directory, Options options) {
         if (!Files.isDirectory(directory)) {
             throw new TinyrtException("model directory not found: " + directory);
         }
-        boolean trtllm = TrtllmConfig.isCheckpoint(directory);
+        EngineDir engine = EngineDir.isEngine(directory) ? EngineDir.read(directory) : null;
+        boolean trtllm = engine == null && TrtllmConfig.isCheckpoint(directory);
         LlamaConfig config;
         TensorSource source = null;
         WeightLayout layout;
         Backend backend = null;
         try {
-            if (trtllm) {
+            if (engine != null) {
+                options = engineOptions(engine, options);
+                config = engine.pretrained().model();
+                source = SafetensorsFile.open(directory.resolve(TrtllmConfig.WEIGHTS_FILE));
+                layout = new EngineWeightLayout(source, engine.pretrained());
+            } else if (trtllm) {
                 TrtllmCheckpoint checkpoint = TrtllmCheckpoint.open(directory);
                 config = checkpoint.config().model();
                 source = checkpoint.source();
@@ -85,10 +97,14 @@ public final class LoadedModel implements AutoCloseable {
                 layout = new HfWeightLayout(source, config);
             }
             backend = createBackend(options);
+            if (engine != null && backend instanceof CudaBackend cuda) {
+                useStoredTactics(engine, cuda);
+            }
             LlamaModel model = LlamaModel.load(config, layout, backend, options.precision());
             Tokenizer tokenizer = Files.isRegularFile(directory.resolve("tokenizer.json"))
                     ? LlamaTokenizer.load(directory) : null;
-            return new LoadedModel(directory, config, source, backend, model, tokenizer, eosIds(directory, config));
+            return new LoadedModel(directory, config, source, backend, model, tokenizer, eosIds(directory, config),
+                    engine == null ? null : engine.limits());
         } catch (RuntimeException e) {
             if (source != null) {
                 source.close();
@@ -97,6 +113,40 @@ public final class LoadedModel implements AutoCloseable {
                 backend.close();
             }
             throw e;
+        }
+    }
+
+    /**
+     * An engine runs on the backend it was built for ("auto" picks it) with the weights it holds: another backend
+     * or a precision other than auto is refused with what to do instead.
+     */
+    private static Options engineOptions(EngineDir engine, Options options) {
+        String wanted = options.backend().toLowerCase(Locale.ROOT);
+        if (!wanted.equals("auto") && !wanted.equals(engine.backend())) {
+            throw new TinyrtException("engine " + engine.directory() + " was built for the " + engine.backend()
+                    + " backend; run it with --backend " + engine.backend() + " (or auto), or rebuild it with "
+                    + "build_engine.java --backend " + wanted);
+        }
+        if (options.precision() != StoragePrecision.AUTO) {
+            throw new TinyrtException("engine " + engine.directory() + " holds " + engine.pretrained().dtype()
+                    + " weights fixed at build time; run it with --precision auto, or build another engine from a "
+                    + "checkpoint of the precision you want");
+        }
+        return new Options(engine.backend(), options.precision(), options.threads());
+    }
+
+    /** Stored tactics hold only for the GPU and kernels they were timed with; elsewhere they are timed again. */
+    private static void useStoredTactics(EngineDir engine, CudaBackend cuda) {
+        EngineDir.Gpu built = engine.gpu();
+        EngineDir.Gpu here = new EngineDir.Gpu(cuda.device().name(), cuda.device().computeCapability(),
+                cuda.kernelSourcesHash());
+        if (here.equals(built)) {
+            cuda.useTactics(engine.tactics());
+        } else {
+            System.err.println("note: engine " + engine.directory() + " was tuned on " + (built == null ? "no GPU"
+                    : built.name() + " (compute " + built.computeCapability() + ")") + "; this is " + here.name()
+                    + " (compute " + here.computeCapability() + ")" + (built != null && built.name().equals(here.name())
+                    ? " with other kernels" : "") + ": its GEMM tactics are timed again at first use");
         }
     }
 
@@ -141,15 +191,46 @@ public final class LoadedModel implements AutoCloseable {
         return new Executor(model, tokenizer, eosIds, config);
     }
 
-    /** Default executor limits with the KV cache sized from free memory. */
+    /** Default executor limits with the KV cache sized from free memory (0.9 of the GPU's on CUDA). */
     public ExecutorConfig defaultExecutorConfig() {
+        return defaultExecutorConfig(ExecutorConfig.DEFAULT_KV_CACHE_FREE_GPU_MEM_FRACTION);
+    }
+
+    /**
+     * Default executor limits with the KV cache sized from free memory: on CUDA {@code kvCacheFreeGpuMemFraction} of
+     * the device's free memory now (weights loaded), fp16 keys and values, as TensorRT-LLM's
+     * kv_cache_free_gpu_mem_fraction; on the CPU half the free Java heap (fp32). Either way at most what
+     * max_batch_size full-context sequences can use.
+     */
+    public ExecutorConfig defaultExecutorConfig(double kvCacheFreeGpuMemFraction) {
+        if (!(kvCacheFreeGpuMemFraction > 0 && kvCacheFreeGpuMemFraction <= 1)) {
+            throw new TinyrtException("kv_cache_free_gpu_mem_fraction must be in (0, 1], got "
+                    + kvCacheFreeGpuMemFraction);
+        }
         ExecutorConfig d = ExecutorConfig.defaults(KvCache.DEFAULT_BLOCK_SIZE);
-        Runtime rt = Runtime.getRuntime();
-        long free = rt.maxMemory() - (rt.totalMemory() - rt.freeMemory());
-        long bytesPerToken = 2L * config.numLayers() * config.kvDim() * Float.BYTES;
-        int byMemory = ExecutorConfig.tokensForMemory(free, 0.5, bytesPerToken);
-        int needed = d.maxBatchSize() * config.maxPositionEmbeddings();
-        int tokens = Math.max(KvCache.DEFAULT_BLOCK_SIZE, Math.min(byMemory, needed));
+        int byMemory;
+        if (backend instanceof CudaBackend cuda) {
+            long free = cuda.device().memoryInfo()[0];
+            long bytesPerToken = 2L * config.numLayers() * config.kvDim() * Short.BYTES;
+            byMemory = ExecutorConfig.tokensForMemory(free, kvCacheFreeGpuMemFraction, bytesPerToken);
+            if (byMemory < KvCache.DEFAULT_BLOCK_SIZE) {
+                throw new TinyrtException(String.format("%.2f of the GPU's free memory (%d MiB) cannot hold one KV-cache "
+                        + "block of %d tokens (%d bytes each): raise --kv-cache-free-gpu-mem-fraction or free memory",
+                        kvCacheFreeGpuMemFraction, free >> 20, KvCache.DEFAULT_BLOCK_SIZE, bytesPerToken));
+            }
+        } else {
+            Runtime rt = Runtime.getRuntime();
+            long free = rt.maxMemory() - (rt.totalMemory() - rt.freeMemory());
+            long bytesPerToken = 2L * config.numLayers() * config.kvDim() * Float.BYTES;
+            byMemory = ExecutorConfig.tokensForMemory(free, 0.5, bytesPerToken);
+        }
+        if (limits != null) {  // an engine's build_config
+            d = new ExecutorConfig(limits.maxBatchSize(), limits.maxNumTokens(), limits.maxInputLen(), d.kvCacheTokens(),
+                    limits.tokensPerBlock(), d.prefixCaching(), d.policy());
+        }
+        int context = limits != null ? limits.maxSeqLen() : config.maxPositionEmbeddings();
+        int needed = (int) Math.min(Integer.MAX_VALUE, (long) d.maxBatchSize() * context);
+        int tokens = Math.max(d.tokensPerBlock(), Math.min(byMemory, needed));
         return new ExecutorConfig(d.maxBatchSize(), d.maxNumTokens(), Math.min(d.maxInputLen(),
                 config.maxPositionEmbeddings()), tokens, d.tokensPerBlock(), d.prefixCaching(), d.policy());
     }

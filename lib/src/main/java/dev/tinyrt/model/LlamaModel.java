@@ -3,6 +3,8 @@ package dev.tinyrt.model;
 import dev.tinyrt.backend.Backend;
 import dev.tinyrt.backend.KvCache;
 import dev.tinyrt.backend.RopeTable;
+import dev.tinyrt.backend.SampledTokens;
+import dev.tinyrt.backend.SamplingRow;
 import dev.tinyrt.backend.StepBatch;
 import dev.tinyrt.backend.Tensor;
 import dev.tinyrt.backend.Weight;
@@ -119,6 +121,16 @@ public final class LlamaModel implements AutoCloseable {
     public int[] forwardGreedy(StepBatch batch, KvCache cache) {
         Tensor logits = step(batch, cache);
         return logits == null ? new int[0] : backend.argmaxRows(logits);
+    }
+
+    /**
+     * Runs one step and picks the next token of each of {@code batch.logitRows()} with {@code rows[i]}'s sampling
+     * parameters where the logits are ({@link Backend#sampleRows}): only ids and log-probabilities reach the host.
+     */
+    public SampledTokens forwardSampled(StepBatch batch, KvCache cache, SamplingRow[] rows) {
+        Tensor logits = step(batch, cache);
+        return logits == null ? new SampledTokens(new int[0], new int[0][], new float[0][])
+                : backend.sampleRows(logits, rows);
     }
 
     /** The step's device work; returns the logits tensor, or null when no rows are wanted. */

@@ -119,8 +119,8 @@ public final class BenchmarkMarkdown {
                     .append(".  \n");
         }
         String charts = "docs/charts/" + set.key() + "/";
-        s.append("Charts in [`").append(charts).append("`](").append(charts).append(") (HTML and PNG, from `jbang "
-                + "jbang-scripts/report.java`):\n\n![output tokens/s vs batch size](").append(charts)
+        s.append("Charts in [`").append(charts).append("`](").append(charts).append(") (PNG; `jbang "
+                + "jbang-scripts/report.java` also writes the interactive benchmark.html there):\n\n![output tokens/s vs batch size](").append(charts)
                 .append("throughput_vs_batch.png)\n");
         return s.toString();
     }

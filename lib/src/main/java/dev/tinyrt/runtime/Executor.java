@@ -360,6 +360,7 @@ public final class Executor implements AutoCloseable {
         int[] positions = new int[total];
         List<StepBatch.Chunk> parts = new ArrayList<>();
         List<Integer> logitRows = new ArrayList<>();
+        List<SequenceDecoding> wanting = new ArrayList<>();
         int row = 0;
         for (int i = 0; i < batch.size(); i++) {
             Sequence s = batch.get(i);
@@ -372,11 +373,12 @@ public final class Executor implements AutoCloseable {
             parts.add(new StepBatch.Chunk(row, n, s.computed + n, Arrays.copyOf(s.table, s.blocksHeld)));
             if (s.computed + n == s.decoding.length()) {
                 logitRows.add(row + n - 1);
+                wanting.add(s.decoding);
             }
             row += n;
         }
-        float[][] logits = model.forward(new StepBatch(tokens, positions, parts,
-                logitRows.stream().mapToInt(Integer::intValue).toArray()), cache);
+        StepSampler.Picks picks = StepSampler.run(model, new StepBatch(tokens, positions, parts,
+                logitRows.stream().mapToInt(Integer::intValue).toArray()), cache, wanting);
         int next = 0;
         for (int i = 0; i < batch.size(); i++) {
             Sequence s = batch.get(i);
@@ -387,7 +389,7 @@ public final class Executor implements AutoCloseable {
             }
             boolean finished;
             try {
-                finished = s.decoding.accept(logits[next++]);
+                finished = picks.accept(next++, s.decoding);
             } catch (RuntimeException e) {
                 running.remove(s);
                 release(s);

@@ -17,6 +17,12 @@ import dev.tinyrt.backend.KvCache;
 public record ExecutorConfig(int maxBatchSize, int maxNumTokens, int maxInputLen, int kvCacheTokens,
                              int tokensPerBlock, boolean prefixCaching, Policy policy) {
 
+    /**
+     * Share of the GPU's free memory (after the weights are loaded) that the KV cache may take by default, as
+     * TensorRT-LLM's {@code kv_cache_free_gpu_mem_fraction}.
+     */
+    public static final double DEFAULT_KV_CACHE_FREE_GPU_MEM_FRACTION = 0.9;
+
     public enum Policy {
         /** Admit a request only when blocks for its whole possible length are free: nothing is ever evicted. */
         GUARANTEED_NO_EVICT,

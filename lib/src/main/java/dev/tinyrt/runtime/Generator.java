@@ -50,13 +50,13 @@ public final class Generator {
             for (int i = 0; i < positions.length; i++) {
                 positions[i] = i;
             }
-            float[] logits = model.forward(new StepBatch(prompt, positions,
+            StepSampler.Picks picks = StepSampler.run(model, new StepBatch(prompt, positions,
                     List.of(new StepBatch.Chunk(0, prompt.length, prompt.length, blockTable)),
-                    new int[]{prompt.length - 1}), cache)[0];
-            while (!seq.accept(logits)) {
+                    new int[]{prompt.length - 1}), cache, List.of(seq));
+            while (!picks.accept(0, seq)) {
                 int length = seq.length();
-                logits = model.forward(new StepBatch(new int[]{seq.lastToken()}, new int[]{length - 1},
-                        List.of(new StepBatch.Chunk(0, 1, length, blockTable)), new int[]{0}), cache)[0];
+                picks = StepSampler.run(model, new StepBatch(new int[]{seq.lastToken()}, new int[]{length - 1},
+                        List.of(new StepBatch.Chunk(0, 1, length, blockTable)), new int[]{0}), cache, List.of(seq));
             }
         }
         return seq.result();

@@ -7,11 +7,17 @@ import java.util.SplittableRandom;
 public final class Sampler {
     private final SamplingParams params;
     private final SplittableRandom random;
+    private final long seed;
 
     public Sampler(SamplingParams params) {
         this.params = params;
-        long seed = params.seed() != null ? params.seed() : new SplittableRandom().nextLong();
+        this.seed = params.seed() != null ? params.seed() : new SplittableRandom().nextLong();
         this.random = new SplittableRandom(seed);
+    }
+
+    /** The seed in use: the request's, or the one drawn for it (a device sampler draws from the same seed). */
+    public long seed() {
+        return seed;
     }
 
     /**

@@ -1,5 +1,6 @@
 package dev.tinyrt.runtime;
 
+import dev.tinyrt.backend.SamplingRow;
 import dev.tinyrt.tokenizer.StreamingDecoder;
 import dev.tinyrt.tokenizer.Tokenizer;
 
@@ -24,6 +25,7 @@ final class SequenceDecoding {
     private final StreamingDecoder decoder;
     private final StopStringFilter stops;
     private final List<TokenLogprob[]> logprobs = new ArrayList<>();
+    private final DistinctIds penalized;
     private int[] history;
     private int length;
     private FinishReason reason;
@@ -43,6 +45,10 @@ final class SequenceDecoding {
         this.stops = new StopStringFilter(params.stopStrings());
         this.history = Arrays.copyOf(prompt, prompt.length + Math.max(16, Math.min(params.maxNewTokens(), 4096)));
         this.length = prompt.length;
+        this.penalized = new DistinctIds(params.repetitionPenalty() != 1f);
+        for (int id : prompt) {
+            penalized.add(id);
+        }
         this.startNanos = startNanos;
         if (params.maxNewTokens() == 0) {
             reason = FinishReason.LENGTH;
@@ -53,17 +59,26 @@ final class SequenceDecoding {
     /** Samples the next token from {@code logits}, emits it, and returns true when the sequence is finished. */
     boolean accept(float[] logits) {
         int token = sampler.next(logits, history, length);
+        return accept(token, params.logprobs() > 0 ? TokenLogprob.topK(logits, params.logprobs()) : null);
+    }
+
+    /**
+     * Emits a token picked elsewhere (on the device, with {@link #samplingRow()}'s parameters) with its top
+     * log-probabilities ({@code null} when none were asked for); returns true when the sequence is finished.
+     */
+    boolean accept(int token, TokenLogprob[] top) {
         long now = System.nanoTime();
         if (length == prompt.length) {
             firstTokenNanos = now;
         }
         if (params.logprobs() > 0) {
-            logprobs.add(TokenLogprob.topK(logits, params.logprobs()));
+            logprobs.add(top);
         }
         if (length == history.length) {
             history = Arrays.copyOf(history, history.length * 2);
         }
         history[length++] = token;
+        penalized.add(token);
         String piece = decoder == null ? "" : stops.push(decoder.push(token));
         int generated = length - prompt.length;
         if (eosIds.contains(token) && !params.ignoreEos()) {
@@ -83,6 +98,15 @@ final class SequenceDecoding {
         }
         listener.onToken(token, piece);
         return reason != null;
+    }
+
+    /**
+     * The parameters of this sequence's next token for a device sampler: the same seed as the CPU sampler's, and
+     * the number of tokens sampled so far as the position in its random stream.
+     */
+    SamplingRow samplingRow() {
+        return new SamplingRow(params.temperature(), params.topK(), params.topP(), params.repetitionPenalty(),
+                penalized.ids(), sampler.seed(), length - prompt.length, params.logprobs());
     }
 
     /** Ends the sequence early (cancel). */
@@ -124,5 +148,31 @@ final class SequenceDecoding {
         return new GenerationResult(prompt.clone(), out, decoder == null ? null : stops.text(), reason,
                 List.copyOf(logprobs), out.length == 0 ? 0 : (firstTokenNanos - startNanos) / 1e6, decodeMs,
                 out.length > 1 ? (out.length - 1) / (decodeMs / 1e3) : Double.NaN);
+    }
+
+    /** The distinct ids of a sequence so far, kept only when a repetition penalty needs them. */
+    private static final class DistinctIds {
+        private final boolean kept;
+        private final java.util.BitSet seen = new java.util.BitSet();
+        private int[] ids = new int[16];
+        private int count;
+
+        DistinctIds(boolean kept) {
+            this.kept = kept;
+        }
+
+        void add(int id) {
+            if (kept && id >= 0 && !seen.get(id)) {
+                seen.set(id);
+                if (count == ids.length) {
+                    ids = Arrays.copyOf(ids, 2 * count);
+                }
+                ids[count++] = id;
+            }
+        }
+
+        int[] ids() {
+            return Arrays.copyOf(ids, count);
+        }
     }
 }

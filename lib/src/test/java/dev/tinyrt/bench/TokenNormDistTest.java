@@ -84,4 +84,26 @@ class TokenNormDistTest {
         double m = mean(v);
         return Math.sqrt(Arrays.stream(v).map(x -> (x - m) * (x - m)).sum() / (v.length - 1));
     }
+
+    @Test
+    void aSharedPrefixStartsEveryPromptAndLeavesTheRestAsItWas() {
+        TokenNormDist d = TokenNormDist.fixed(30, 64, 4, 500, SPECIAL, 5);
+        List<BenchRequest> plain = d.generate();
+        List<BenchRequest> shared = d.generate(48);
+        int[] prefix = Arrays.copyOf(shared.get(0).inputIds(), 48);
+        for (int i = 0; i < plain.size(); i++) {
+            int[] p = plain.get(i).inputIds();
+            int[] s = shared.get(i).inputIds();
+            assertEquals(p.length, s.length);
+            assertTrue(Arrays.equals(prefix, Arrays.copyOf(s, 48)), "request " + i + " starts with the prefix");
+            assertTrue(Arrays.equals(Arrays.copyOfRange(p, 48, 64), Arrays.copyOfRange(s, 48, 64)));
+            assertTrue(Arrays.stream(s).allMatch(id -> id >= 3 && id < 500));
+        }
+        assertNotEquals(Arrays.toString(prefix), Arrays.toString(Arrays.copyOf(plain.get(0).inputIds(), 48)));
+        var e = assertThrows(TinyrtException.class, () -> d.generate(64));
+        assertTrue(e.getMessage().contains("shorter than every prompt (shortest possible: 64"), e.getMessage());
+        var spread = new TokenNormDist(10, 64, 8, 4, 0, 1, 100, 4, 500, SPECIAL, 1);
+        assertThrows(TinyrtException.class, () -> spread.generate(32));
+        assertEquals(10, new TokenNormDist(10, 64, 8, 40, 0, 40, 100, 40, 500, SPECIAL, 1).generate(32).size());
+    }
 }

@@ -3,6 +3,8 @@ package dev.tinyrt.backend.cuda;
 import dev.tinyrt.backend.Backend;
 import dev.tinyrt.backend.KvCache;
 import dev.tinyrt.backend.RopeTable;
+import dev.tinyrt.backend.SampledTokens;
+import dev.tinyrt.backend.SamplingRow;
 import dev.tinyrt.backend.StepBatch;
 import dev.tinyrt.backend.Tensor;
 import dev.tinyrt.backend.Weight;
@@ -55,6 +57,7 @@ public final class CudaBackend implements Backend {
     private final StepGraphs<MemorySegment> graphs;
     private final OpProfiler profiler;
     private final LaunchConfig pdlConfig;
+    private final DeviceSampler sampler;
     private boolean pdl;
     private String pdlNote;
     private final Map<RopeTable, long[]> ropeTables = new IdentityHashMap<>();
@@ -130,6 +133,8 @@ public final class CudaBackend implements Backend {
         this.partOut = new Growable("attention partial outputs");
         this.partMaxSum = new Growable("attention partial max/sum");
         this.counters = new Growable("attention split counters");
+        this.sampler = new DeviceSampler(device, stream, memory,
+                (kernel, grid, block, a) -> launch(kernel, grid, 1, 1, block, 0, a));
     }
 
     /** A device buffer that only grows; growing moves it, which invalidates recorded graphs. */
@@ -199,6 +204,26 @@ public final class CudaBackend implements Backend {
     /** Uses {@code tactic} for products of {@code shape} from now on (self-test and benchmarks compare both). */
     void forceTactic(MatmulTactics.Shape shape, MatmulTactics.Tactic tactic) {
         tactics.force(shape, tactic);
+    }
+
+    /** The tactic chosen for every GEMM shape so far (an engine build stores them). */
+    public List<TacticRecord> tactics() {
+        return tactics.table().stream().map(c -> new TacticRecord(c.shape().n(), c.shape().m(), c.shape().k(),
+                c.shape().fp32Out(), c.shape().swiglu(), c.tactic().name(), c.gemvMicros(), c.cublasMicros(),
+                c.measured())).toList();
+    }
+
+    /** sha256 of the kernel sources the loaded fatbin was built from (tactics are only valid for those). */
+    public String kernelSourcesHash() {
+        return KernelImage.info().getProperty("sources_sha256", "unknown");
+    }
+
+    /** Uses stored choices (from an engine) instead of timing those shapes again. */
+    public void useTactics(List<TacticRecord> stored) {
+        for (TacticRecord t : stored) {
+            tactics.force(new MatmulTactics.Shape(t.n(), t.m(), t.k(), t.fp32Out(), t.swiglu()),
+                    MatmulTactics.Tactic.valueOf(t.tactic()));
+        }
     }
 
     /** Chosen matmul tactics, one line per shape, for reports. */
@@ -863,6 +888,25 @@ public final class CudaBackend implements Backend {
         return pinned.asSlice(0, 4L * t.rows()).toArray(JAVA_INT);
     }
 
+    @Override
+    public boolean samplesOnDevice() {
+        return true;
+    }
+
+    /** Temperature / top-k / top-p sampling on the GPU (sampling.cuh); only ids and log-probabilities come back. */
+    @Override
+    public SampledTokens sampleRows(Tensor logits, SamplingRow[] rows) {
+        ensureOpen();
+        SampledTokens out = sampler.sample((CudaTensor) logits, rows);
+        profiled("sample", ((CudaTensor) logits).bytes());
+        return out;
+    }
+
+    /** Threads per block of the sampling kernel (tests show the chosen tokens do not depend on it). */
+    void samplingThreads(int n) {
+        sampler.threads(n);
+    }
+
     // ---- launching and timing -----------------------------------------------------------------------------
 
     private void launch(String kernel, int gridX, int gridY, int gridZ, int block, int sharedBytes, KernelArgs a) {
@@ -1004,6 +1048,7 @@ public final class CudaBackend implements Backend {
             closed = true;
             graphs.close();
             profiler.close();
+            sampler.close();
             for (KvStorage s : storages) {
                 s.close();
             }

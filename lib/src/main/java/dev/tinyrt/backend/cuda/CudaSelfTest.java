@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tinyrt.backend.KvCache;
 import dev.tinyrt.backend.RopeTable;
+import dev.tinyrt.backend.SamplingRow;
 import dev.tinyrt.backend.StepBatch;
 import dev.tinyrt.backend.Tensor;
 import dev.tinyrt.backend.Weight;
@@ -20,6 +21,8 @@ import dev.tinyrt.io.Numerics;
 import dev.tinyrt.model.LlamaConfig;
 import dev.tinyrt.model.LlamaModel;
 import dev.tinyrt.model.StoragePrecision;
+import dev.tinyrt.runtime.Sampler;
+import dev.tinyrt.runtime.SamplingParams;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -79,6 +82,7 @@ public final class CudaSelfTest implements Callable<Integer> {
             guard("matmul", this::matmuls);
             guard("attention", this::attentions);
             guard("argmax", this::argmax);
+            guard("sampling", this::sampling);
         }
         guard("models", () -> models(scratch));
         long failed = checks.stream().filter(k -> !k.passed()).count();
@@ -360,6 +364,114 @@ public final class CudaSelfTest implements Callable<Integer> {
         boolean ok = Arrays.equals(g, c) && g[1] == 7 && g[2] == 31999;
         record(new Check("argmax rows (ties -> first index)", ok ? 0 : 1, 0, 0, ok,
                 "gpu " + Arrays.toString(g) + " cpu " + Arrays.toString(c)));
+    }
+
+    /**
+     * GPU sampling (sampling.cuh) against the CPU sampler: greedy and top-k 1 are the argmax, top-p keeps exactly
+     * the CPU's nucleus, the tokens do not depend on the block size, and GPU and CPU frequencies over many seeds
+     * agree (two-sample chi-square).
+     */
+    private void sampling() {
+        float[][] logits = values(4, 32000, 3.0, 0);
+        logits[1][7] = 50f;
+        logits[1][9] = 50f;
+        SamplingRow[] greedy = new SamplingRow[4];
+        SamplingRow[] topOne = new SamplingRow[4];
+        for (int r = 0; r < 4; r++) {
+            greedy[r] = new SamplingRow(0f, 0, 1f, 1f, new int[0], r, 0, 0);
+            topOne[r] = new SamplingRow(0.8f, 1, 0.9f, 1f, new int[0], r, 0, 0);
+        }
+        int[] cpuIds = cpu.argmaxRows(tensor(logits, true).cpu());
+        int[] g = gpu.sampleRows(tensor(logits, true).gpu(), greedy).ids();
+        int[] k1 = gpu.sampleRows(tensor(logits, true).gpu(), topOne).ids();
+        boolean same = Arrays.equals(g, cpuIds) && Arrays.equals(k1, cpuIds) && g[1] == 7;
+        record(new Check("sampling: greedy and top-k 1 = argmax (32000 tokens)", same ? 0 : 1, 0, 0, same,
+                "greedy " + Arrays.toString(g) + " top-k 1 " + Arrays.toString(k1) + " cpu " + Arrays.toString(cpuIds)));
+
+        // probabilities 0.4, 0.25, 0.2, 0.1, 0.05 on ids 7, 2, 9, 0, 4: top-p 0.8 keeps {2, 7, 9}
+        float[] nucleus = new float[10];
+        Arrays.fill(nucleus, -20f);
+        int[] ids = {7, 2, 9, 0, 4};
+        double[] p = {0.4, 0.25, 0.2, 0.1, 0.05};
+        for (int i = 0; i < ids.length; i++) {
+            nucleus[ids[i]] = (float) Math.log(p[i]);
+        }
+        long[] seen = gpuCounts(nucleus, 1f, 0, 0.8f, 2000);
+        boolean exact = seen[2] > 0 && seen[7] > 0 && seen[9] > 0 && seen[2] + seen[7] + seen[9] == 2000;
+        record(new Check("sampling: top-p 0.8 keeps exactly the nucleus {2, 7, 9}", exact ? 0 : 1, 0, 0, exact,
+                Arrays.toString(seen)));
+
+        float[][] wide = values(64, 32000, 2.0, 0);
+        SamplingRow[] rows = new SamplingRow[wide.length];
+        for (int r = 0; r < rows.length; r++) {
+            rows[r] = new SamplingRow(0.9f, r % 2 == 0 ? 50 : 0, r % 3 == 0 ? 1f : 0.9f, 1f, new int[0], 100 + r, r, 0);
+        }
+        int[] at1024 = gpu.sampleRows(tensor(wide, true).gpu(), rows).ids();
+        gpu.samplingThreads(128);
+        int[] at128 = gpu.sampleRows(tensor(wide, true).gpu(), rows).ids();
+        gpu.samplingThreads(DeviceSampler.DEFAULT_THREADS);
+        boolean independent = Arrays.equals(at1024, at128);
+        record(new Check("sampling: tokens independent of the block size (64 rows x 32000)", independent ? 0 : 1, 0, 0,
+                independent, independent ? "" : Arrays.toString(at1024) + " vs " + Arrays.toString(at128)));
+
+        float[] x = values(1, 48, 1.5, 0)[0];
+        float[][] settings = {{1f, 0, 1f}, {0.7f, 12, 1f}, {0.9f, 20, 0.9f}};
+        for (float[] st : settings) {
+            int n = 10000;
+            long[] gpuSeen = gpuCounts(x, st[0], (int) st[1], st[2], n);
+            long[] cpuSeen = new long[x.length];
+            for (int seed = 0; seed < n; seed++) {
+                SamplingParams sp = new SamplingParams(st[0], (int) st[1], st[2], 1f, (long) seed, 1, List.of(), false, 0);
+                cpuSeen[new Sampler(sp).next(x, new int[0], 0)]++;
+            }
+            double chi = 0;
+            int df = -1;
+            for (int i = 0; i < x.length; i++) {
+                if (gpuSeen[i] + cpuSeen[i] > 0) {
+                    chi += Math.pow(gpuSeen[i] - cpuSeen[i], 2) / (gpuSeen[i] + cpuSeen[i]);
+                    df++;
+                }
+            }
+            double bound = df + 6 * Math.sqrt(2.0 * Math.max(df, 1)) + 10;
+            record(new Check(String.format("sampling: GPU vs CPU frequencies, t %.1f top-k %d top-p %.1f", st[0],
+                    (int) st[1], st[2]), chi, bound, 1, chi < bound, String.format("chi-square %.1f, df %d", chi, df)));
+        }
+
+        SamplingRow[] batch = new SamplingRow[64];
+        for (int r = 0; r < batch.length; r++) {
+            batch[r] = new SamplingRow(0.8f, 40, 0.95f, 1.1f, new int[]{1, 2, 3, 500}, r, 0, 0);
+        }
+        Tensor t = tensor(wide, true).gpu();
+        for (int rowsTimed : new int[]{1, 64}) {
+            Tensor view = t.rows(rowsTimed);
+            SamplingRow[] part = Arrays.copyOf(batch, rowsTimed);
+            gpu.sampleRows(view, part);
+            long start = System.nanoTime();
+            for (int i = 0; i < 20; i++) {
+                gpu.sampleRows(view, part);
+            }
+            double us = (System.nanoTime() - start) / 20e3;
+            record(new Check("sampling: " + rowsTimed + " x 32000 (top-k 40, top-p 0.95, penalty)", 0, 0, 0, true,
+                    String.format("%.1f us per call, host round trip included", us)));
+        }
+    }
+
+    /** GPU draws from one row with seeds 0..n-1 (64 threads per block, which gives the same tokens as 1024). */
+    private long[] gpuCounts(float[] x, float t, int k, float p, int n) {
+        float[][] v = new float[n][];
+        SamplingRow[] rows = new SamplingRow[n];
+        for (int i = 0; i < n; i++) {
+            v[i] = x;
+            rows[i] = new SamplingRow(t, k, p, 1f, new int[0], i, 0, 0);
+        }
+        gpu.samplingThreads(64);
+        int[] ids = gpu.sampleRows(tensor(v, true).gpu(), rows).ids();
+        gpu.samplingThreads(DeviceSampler.DEFAULT_THREADS);
+        long[] counts = new long[x.length];
+        for (int id : ids) {
+            counts[id]++;
+        }
+        return counts;
     }
 
     // ---- whole models -------------------------------------------------------------------------------------

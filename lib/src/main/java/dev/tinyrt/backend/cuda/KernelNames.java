@@ -39,6 +39,7 @@ final class KernelNames {
     /** The v8 norm kernels keep two 8-element chunks per thread: rows of up to 16 * 1024 values, multiples of 8. */
     static final int NORM_V8_MAX_COLS = 16 * 1024;
     static final String ROPE_STORE_KV = "tinyrt_rope_store_kv";
+    static final String SAMPLE_F32 = "tinyrt_sample_f32";
 
     private KernelNames() {
     }
@@ -118,7 +119,7 @@ final class KernelNames {
         List<String> names = new ArrayList<>(List.of(EMBED_F16, EMBED_F32, ADD_F16, ADD_F32, SWIGLU, GATHER_ROWS,
                 F32_TO_F16, BF16_TO_F16, ARGMAX_F32, READ_PROBE, SPIN, RMS_NORM_F16, RMS_NORM_F32, ADD_RMS_NORM_F16,
                 ADD_RMS_NORM_F32, RMS_NORM_V8_F16, RMS_NORM_V8_F32, ADD_RMS_NORM_V8_F16, ADD_RMS_NORM_V8_F32,
-                ROPE_STORE_KV));
+                ROPE_STORE_KV, SAMPLE_F32));
         for (int n = 1; n <= MAX_GEMV_ROWS; n++) {
             names.add(gemv(n, false));
             names.add(gemv(n, true));

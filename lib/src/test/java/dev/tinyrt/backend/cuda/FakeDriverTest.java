@@ -44,7 +44,7 @@ class FakeDriverTest {
     }
 
     /** Builds libcuda.so.1 (with the kernel emulator or without), libcublas.so.13 and libcublasLt.so.13 into out. */
-    private static void buildFakes(Path out, boolean emulate) throws Exception {
+    static void buildFakes(Path out, boolean emulate) throws Exception {
         assumeTrue(gcc(), "no gcc to build the fake driver");
         assumeTrue(KernelImage.present(), "kernels not built (no nvcc)");
         Path lib64 = out.resolve("lib64");
@@ -91,7 +91,12 @@ class FakeDriverTest {
     }
 
     /** Runs main of {@code scenario} in a child JVM that loads the fakes in {@code out}; returns its output. */
-    private static String scenario(Path out, Class<?> scenario) throws Exception {
+    static String scenario(Path out, Class<?> scenario) throws Exception {
+        return scenario(out, scenario, java.util.Map.of());
+    }
+
+    /** As {@link #scenario(Path, Class)} with extra environment variables for the child (and the fakes). */
+    static String scenario(Path out, Class<?> scenario, java.util.Map<String, String> env) throws Exception {
         String classPath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
         List<String> java = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "--enable-native-access=ALL-UNNAMED", "--add-modules", "jdk.incubator.vector", "-Xmx2g", "-cp",
@@ -100,6 +105,7 @@ class FakeDriverTest {
         pb.environment().put("LD_LIBRARY_PATH", out.toAbsolutePath().toString());
         pb.environment().put("CUDA_HOME", out.toAbsolutePath().toString());
         pb.environment().put("OPT_OUT_TRACKING", "true");
+        pb.environment().putAll(env);
         Path log = out.resolve("scenario.log");
         pb.redirectOutput(log.toFile());
         Process p = pb.start();
@@ -113,7 +119,7 @@ class FakeDriverTest {
         return text;
     }
 
-    private static String tail(String s) {
+    static String tail(String s) {
         return s.length() > 20000 ? s.substring(s.length() - 20000) : s;
     }
 }
