@@ -4,6 +4,7 @@
 //JAVA_OPTIONS --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow
 //COMPILE_OPTIONS --add-modules jdk.incubator.vector
 
+import dev.tinyrt.backend.KvCacheDtype;
 import dev.tinyrt.ProjectHome;
 import dev.tinyrt.bench.Batching;
 import dev.tinyrt.bench.Benchmark;
@@ -68,6 +69,9 @@ public class benchmark implements Callable<Integer> {
     String baseline;
     @Option(names = "--python", defaultValue = "python3", description = "interpreter for --baseline hf") String python;
     @Option(names = "--threads", defaultValue = "0", description = "CPU threads (0 = one per core)") int threads;
+    @Option(names = "--kv-cache-dtype", defaultValue = "auto", description = "KV-cache storage: auto (the checkpoint's "
+            + "kv_cache_quant_algo, else fp32 on CPU / fp16 on CUDA), fp16, fp32, int8, fp8 (int8/fp8 scales from the "
+            + "checkpoint, else calibrated on data/calibration/calib.txt)") String kvCacheDtype;
     @Option(names = "--seed", defaultValue = "0", description = "seed of the synthetic prompts") long seed;
     @Option(names = "--max-num-tokens", description = "tokens per executor step (default: the engine's)")
     Integer maxNumTokens;
@@ -96,7 +100,8 @@ public class benchmark implements Callable<Integer> {
         BenchmarkOptions options = new BenchmarkOptions(model, engine, precisions, backend, batchSizes, inputLens,
                 outputLen, requests, concurrency, dataset, inputStdev, outputStdev, warmup, repeats,
                 batching.stream().map(Batching::parse).distinct().toList(), baseline, python, threads, seed,
-                maxNumTokens, kvCacheTokens, prefixCaching, work, command, kvCacheFreeGpuMemFraction);
+                maxNumTokens, kvCacheTokens, prefixCaching, work, command, kvCacheFreeGpuMemFraction,
+                KvCacheDtype.parse(kvCacheDtype));
         BenchmarkReport report;
         try {
             report = Benchmark.run(options, System.err);

@@ -7,6 +7,7 @@
 import dev.tinyrt.ProjectHome;
 import dev.tinyrt.TinyrtException;
 import dev.tinyrt.cli.CommandRunner;
+import dev.tinyrt.backend.KvCacheDtype;
 import dev.tinyrt.engine.LoadedModel;
 import dev.tinyrt.engine.TokenIds;
 import dev.tinyrt.model.StoragePrecision;
@@ -58,6 +59,10 @@ public class inference_engine implements Callable<Integer> {
     @Option(names = "--precision", defaultValue = "auto", description = "weight storage: auto (as stored), fp32, fp16, bf16")
     String precision;
     @Option(names = "--threads", defaultValue = "0", description = "CPU threads (0 = one per core)") int threads;
+    @Option(names = "--kv-cache-dtype", defaultValue = "auto", description = "KV-cache storage: auto (the checkpoint's "
+            + "kv_cache_quant_algo, else the backend's own: fp32 on CPU, fp16 on CUDA), fp16, fp32, int8, fp8 (int8/fp8 "
+            + "scales from the checkpoint, else calibrated on data/calibration/calib.txt)")
+    String kvCacheDtype;
     @Option(names = "--logprobs", defaultValue = "0", description = "top-K log-probabilities per generated token") int logprobs;
     @Option(names = "--stream", description = "print tokens as they are generated") boolean stream;
     @Option(names = "--output-json", description = "write ids, text, logprobs and timings here (JSON lines for a batch)")
@@ -89,7 +94,8 @@ public class inference_engine implements Callable<Integer> {
             throw new TinyrtException(engine + " is not an engine directory (config.json with pretrained_config and "
                     + "build_config); build one with build_engine.java");
         }
-        var options = new LoadedModel.Options(backend, StoragePrecision.parse(precision), threads);
+        var options = new LoadedModel.Options(backend, StoragePrecision.parse(precision), threads,
+                KvCacheDtype.parse(kvCacheDtype));
         try (LoadedModel m = LoadedModel.open(dir, options)) {
             if (prompt.batchFile != null) {
                 return runBatch(m);

@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.tinyrt.backend.KvCacheDtype;
 import dev.tinyrt.ProjectHome;
 import dev.tinyrt.TinyrtException;
 import dev.tinyrt.bench.RunInfo;
@@ -75,6 +76,9 @@ public class memory_analysis implements Callable<Integer> {
     @Option(names = "--calib-data", description = "calibration text for int4_awq, w8a8_sq, fp8 (default: "
             + "data/calibration/calib.txt)") Path calibData;
     @Option(names = "--threads", defaultValue = "0", description = "CPU threads (0 = one per core)") int threads;
+    @Option(names = "--kv-cache-dtype", defaultValue = "auto", description = "KV-cache storage of the analysed engine: "
+            + "auto (the checkpoint's, else fp32 on CPU / fp16 on CUDA), fp16, fp32, int8, fp8; section 5 measures "
+            + "all four either way") String kvCacheDtype;
     @Option(names = "--results", description = "directory of the JSON result (default: data/results)") Path results;
     @Option(names = "--out", description = "report directory (default: build/memory/<json name>)") Path out;
     @Option(names = "--no-png", description = "skip the PNG screenshots (they need chromium)") boolean noPng;
@@ -144,7 +148,8 @@ public class memory_analysis implements Callable<Integer> {
         return new AnalysisSettings(hf, engine, backend, threads, p, budgetGib == null ? 0 : (long) (budgetGib * gib),
                 dataset, requests, seed, shape, lengthScale, fixed.stream().mapToInt(Integer::intValue).toArray(),
                 blockSizes, systemPrompt, maxBatchSize, maxSeqLen, activationTokens, verify, sweep,
-                planGib == null ? List.of() : planGib.stream().map(g -> (long) (g * gib)).toList(), calib, work);
+                planGib == null ? List.of() : planGib.stream().map(g -> (long) (g * gib)).toList(), calib, work,
+                KvCacheDtype.parse(kvCacheDtype));
     }
 
     private static Path reportDir(Path resultFile) {

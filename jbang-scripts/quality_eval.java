@@ -6,6 +6,7 @@
 
 import dev.tinyrt.ProjectHome;
 import dev.tinyrt.bench.RunInfo;
+import dev.tinyrt.backend.KvCacheDtype;
 import dev.tinyrt.cli.CommandRunner;
 import dev.tinyrt.model.StoragePrecision;
 import dev.tinyrt.quality.ModelSpec;
@@ -33,6 +34,9 @@ public class quality_eval implements Callable<Integer> {
     @Option(names = "--max-chunks", defaultValue = "0", description = "evaluate at most this many windows (0 = all)") int maxChunks;
     @Option(names = "--reference-precision", defaultValue = "fp32", description = "fp32|fp16|bf16|auto (default ${DEFAULT-VALUE})") String referencePrecision;
     @Option(names = "--candidate-precision", defaultValue = "auto", description = "fp32|fp16|bf16|auto (default ${DEFAULT-VALUE})") String candidatePrecision;
+    @Option(names = "--kv-cache-dtype", defaultValue = "auto", description = "candidate's KV cache: auto|fp32|fp16|int8|fp8 "
+            + "(int8/fp8 scales from the checkpoint, else calibrated on data/calibration/calib.txt; the reference keeps "
+            + "its own, fp32 on the CPU)") String kvCacheDtype;
     @Option(names = "--label", description = "candidate name in the results (default: folder name and precision)") String label;
     @Option(names = "--reference-label", description = "reference name (default: folder name and precision)") String referenceLabel;
     @Option(names = "--threads", defaultValue = "0", description = "CPU threads per model (0 = one per core)") int threads;
@@ -45,8 +49,8 @@ public class quality_eval implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        ModelSpec ref = spec(reference, referencePrecision, referenceLabel);
-        ModelSpec cand = spec(candidate, candidatePrecision, label);
+        ModelSpec ref = spec(reference, referencePrecision, referenceLabel, KvCacheDtype.AUTO);
+        ModelSpec cand = spec(candidate, candidatePrecision, label, KvCacheDtype.parse(kvCacheDtype));
         QualityRun run = new QualityRun(ref, List.of(cand), text, ctx, maxChunks, threads, false);
         QualityRun.Outcome outcome = run.execute();
         System.out.print(QualityReport.summary(outcome.results().getFirst()));
@@ -60,8 +64,8 @@ public class quality_eval implements Callable<Integer> {
         return 0;
     }
 
-    private static ModelSpec spec(Path dir, String precision, String name) {
-        ModelSpec s = ModelSpec.of(dir, StoragePrecision.parse(precision));
-        return name == null ? s : new ModelSpec(name, dir, s.precision());
+    private static ModelSpec spec(Path dir, String precision, String name, KvCacheDtype kv) {
+        ModelSpec s = ModelSpec.of(dir, StoragePrecision.parse(precision), kv);
+        return name == null ? s : new ModelSpec(name, dir, s.precision(), kv);
     }
 }

@@ -28,8 +28,9 @@ public class quality_table implements Callable<Integer> {
     @Option(names = "--reference", required = true, description = "reference model directory") Path reference;
     @Option(names = "--reference-precision", defaultValue = "fp32", description = "fp32|fp16|bf16|auto (default ${DEFAULT-VALUE})") String referencePrecision;
     @Option(names = "--reference-label", description = "reference row name (default: its precision)") String referenceLabel;
-    @Option(names = "--row", required = true, paramLabel = "LABEL=[DIR][@PRECISION]",
-            description = "a candidate row, e.g. bf16=@bf16 (the reference folder in bf16) or int4_awq=out/awq") List<String> rows;
+    @Option(names = "--row", required = true, paramLabel = "LABEL=[DIR][@PRECISION][,kv=DTYPE]",
+            description = "a candidate row, e.g. bf16=@bf16 (the reference folder in bf16), int4_awq=out/awq or "
+                    + "KV-int8=@fp32,kv=int8 (int8 KV cache)") List<String> rows;
     @Option(names = "--text", required = true, description = "evaluation text (documents separated by <|endoftext|> lines)") Path text;
     @Option(names = "--ctx", defaultValue = "512", description = "tokens per window (default ${DEFAULT-VALUE})") int ctx;
     @Option(names = "--max-chunks", defaultValue = "0", description = "evaluate at most this many windows (0 = all)") int maxChunks;

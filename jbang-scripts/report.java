@@ -10,6 +10,7 @@ import dev.tinyrt.cli.CommandRunner;
 import dev.tinyrt.report.BenchmarkCharts;
 import dev.tinyrt.report.BenchmarkMarkdown;
 import dev.tinyrt.report.GeneratedSections;
+import dev.tinyrt.report.QualitySection;
 import dev.tinyrt.report.ResultTables;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -38,6 +39,12 @@ public class report implements Callable<Integer> {
         Path file = readme != null ? readme : home.resolve("README.md");
         boolean changed = GeneratedSections.rewrite(file, ResultTables.all(dir));
         System.out.println(file + (changed ? ": tables regenerated" : ": already up to date"));
+        if (!noCharts) {
+            Path out = charts != null ? charts : home.resolve("docs/charts");
+            for (Path p : QualitySection.charts(dir, out.resolve("quality"))) {
+                System.out.println("chart: " + p);
+            }
+        }
         List<BenchmarkReport> benchmarks = BenchmarkMarkdown.readAll(dir);
         if (!noCharts && !benchmarks.isEmpty()) {
             Path out = charts != null ? charts : home.resolve("docs/charts");

@@ -63,7 +63,7 @@ export -f parity_all make_model  # run under timeout through bash -c
   echo "tinyrt CUDA check, commit $TINYRT_COMMIT, $(date -u +%Y-%m-%dT%H:%M:%SZ)"
   nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.memory --format=csv
   java -version 2>&1 | head -1
-  python3 -c "import zipfile, glob; print(zipfile.ZipFile(glob.glob('.device/lib/tinyrt-*.jar')[0]).read(
+  python3 -c "import zipfile, glob; print(zipfile.ZipFile(glob.glob('$TINYRT_LIB/tinyrt-*.jar')[0]).read(
 'dev/tinyrt/backend/cuda/kernels.properties').decode())" \
     || echo "WARNING: the tinyrt jar has no CUDA kernels (was pack.sh run where nvcc exists?)"
   echo "JVM options: ${jopts:-none}"

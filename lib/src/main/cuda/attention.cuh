@@ -33,14 +33,16 @@ DEV void merge_partial(float& m, float& l, float* o, float m2, float l2, const f
     m = mx;
 }
 
-template <int D, int G>
-DEV void attn_decode_body(const __half* __restrict__ qkv, int qkv_stride, __half* __restrict__ k_cache,
-                          __half* __restrict__ v_cache, const int* __restrict__ positions,
+template <int D, int G, typename KV>
+DEV void attn_decode_body(const __half* __restrict__ qkv, int qkv_stride, typename KV::T* __restrict__ k_cache,
+                          typename KV::T* __restrict__ v_cache, const int* __restrict__ positions,
                           const int* __restrict__ row_seq, const int* __restrict__ block_tables, int table_width,
                           int block_size, int heads, int kv_heads, int split_len, int num_splits, float scale,
                           float* __restrict__ part_o, float* __restrict__ part_ml, int* __restrict__ counters,
                           __half* __restrict__ out, const float* __restrict__ cos_t,
-                          const float* __restrict__ sin_t, const int* __restrict__ slots, int fuse_rope) {
+                          const float* __restrict__ sin_t, const int* __restrict__ slots, int fuse_rope,
+                          float kv_scale) {
+    using Chunk = typename KV::Chunk;
     constexpr int LPT = D / 8;                      // lanes per key: each lane owns one 8-dim (16-byte) chunk
     constexpr int KEYS = ATTN_THREADS / LPT;        // keys the block covers in one pass
     constexpr int KPT = DECODE_KEYS_PER_THREAD;
@@ -86,7 +88,7 @@ DEV void attn_decode_body(const __half* __restrict__ qkv, int qkv_stride, __half
                 for (int e = 0; e < 8; e++) q[g][e] = low ? q[g][e] * c[e] - pq[e] * sn[e] : q[g][e] * c[e] + pq[e] * sn[e];
             }
 #pragma unroll
-            for (int e = 0; e < 8; e++) q[g][e] *= scale;
+            for (int e = 0; e < 8; e++) q[g][e] *= scale * kv_scale;  // keys are read without their scale
         }
         float m[G], l[G], acc[G][8];
 #pragma unroll
@@ -97,7 +99,7 @@ DEV void attn_decode_body(const __half* __restrict__ qkv, int qkv_stride, __half
             for (int e = 0; e < 8; e++) acc[g][e] = 0.f;
         }
         for (int t0 = start; t0 < end; t0 += KEYS * KPT) {  // uniform per block; one tile for short contexts
-            uint4 kr[KPT], vr[KPT];
+            Chunk kr[KPT], vr[KPT];
             int j[KPT];
 #pragma unroll
             for (int u = 0; u < KPT; u++) {
@@ -105,10 +107,10 @@ DEV void attn_decode_body(const __half* __restrict__ qkv, int qkv_stride, __half
                 if (j[u] < end) {
                     size_t at = cache_offset(table[j[u] / block_size], kv_head, j[u] % block_size, kv_heads,
                                              block_size, D) + sub * 8;
-                    kr[u] = *reinterpret_cast<const uint4*>(k_cache + at);
-                    vr[u] = *reinterpret_cast<const uint4*>(v_cache + at);
+                    kr[u] = *reinterpret_cast<const Chunk*>(k_cache + at);
+                    vr[u] = *reinterpret_cast<const Chunk*>(v_cache + at);
                 } else {
-                    kr[u] = vr[u] = make_uint4(0u, 0u, 0u, 0u);
+                    kr[u] = vr[u] = Chunk{};
                 }
             }
             if (fuse_rope) {
@@ -121,21 +123,23 @@ DEV void attn_decode_body(const __half* __restrict__ qkv, int qkv_stride, __half
                         unpack8(*reinterpret_cast<const uint4*>(kh + partner * 8), pk);
 #pragma unroll
                         for (int e = 0; e < 8; e++) kf[e] = low ? kf[e] * c[e] - pk[e] * sn[e] : kf[e] * c[e] + pk[e] * sn[e];
-                        kr[u] = pack8(kf);
-                        vr[u] = *reinterpret_cast<const uint4*>(qkv_row + (heads + kv_heads + kv_head) * D + sub * 8);
+                        float inv = 1.f / kv_scale, vf[8];
+                        unpack8(*reinterpret_cast<const uint4*>(qkv_row + (heads + kv_heads + kv_head) * D + sub * 8), vf);
+                        kr[u] = KV::pack(kf, inv);
+                        vr[u] = KV::pack(vf, inv);
                         int slot = slots[row];
                         size_t at = cache_offset(slot / block_size, kv_head, slot % block_size, kv_heads, block_size, D)
                                     + sub * 8;
-                        *reinterpret_cast<uint4*>(k_cache + at) = kr[u];
-                        *reinterpret_cast<uint4*>(v_cache + at) = vr[u];
+                        *reinterpret_cast<Chunk*>(k_cache + at) = kr[u];
+                        *reinterpret_cast<Chunk*>(v_cache + at) = vr[u];
                     }
                 }
             }
 #pragma unroll
             for (int u = 0; u < KPT; u++) {
                 float kf[8], vf[8];
-                unpack8(kr[u], kf);
-                unpack8(vr[u], vf);
+                KV::unpack(kr[u], kf);
+                KV::unpack(vr[u], vf);
                 bool valid = j[u] < end;
 #pragma unroll
                 for (int g = 0; g < G; g++) {
@@ -182,7 +186,7 @@ DEV void attn_decode_body(const __half* __restrict__ qkv, int qkv_stride, __half
 #pragma unroll
             for (int w = 1; w < ATTN_WARPS; w++) merge_partial<1>(mm, ll, &o, red_m[w][g], red_l[w][g], &red_o[w][g][d]);
             if (num_splits == 1) {
-                out[(size_t)row * heads * D + h * D + d] = __float2half_rn(o / ll);
+                out[(size_t)row * heads * D + h * D + d] = __float2half_rn(o / ll * kv_scale);
             } else {
                 size_t idx = ((size_t)row * heads + h) * num_splits + split;
                 part_o[idx * D + d] = o;
@@ -213,7 +217,7 @@ DEV void attn_decode_body(const __half* __restrict__ qkv, int qkv_stride, __half
             float o2 = __ldcg(part_o + (base + s) * D + d);
             merge_partial<1>(mm, ll, &o, __ldcg(part_ml + 2 * (base + s)), __ldcg(part_ml + 2 * (base + s) + 1), &o2);
         }
-        out[(size_t)row * heads * D + h * D + d] = __float2half_rn(o / ll);
+        out[(size_t)row * heads * D + h * D + d] = __float2half_rn(o / ll * kv_scale);
     }
 }
 
@@ -223,11 +227,13 @@ DEV void attn_decode_body(const __half* __restrict__ qkv, int qkv_stride, __half
 // [3t+2] = row count; positions ascend within a sequence). grid (heads / G, tiles), block 128: 32 query vectors
 // (G heads x 32/G rows), 4 threads each, thread `sub` owning dims sub, sub + 4, ... Keys and values stream through
 // shared memory 32 at a time.
-template <int D, int G>
-DEV void attn_prefill_body(const __half* __restrict__ qkv, int qkv_stride, const __half* __restrict__ k_cache,
-                           const __half* __restrict__ v_cache, const int* __restrict__ positions,
+template <int D, int G, typename KV>
+DEV void attn_prefill_body(const __half* __restrict__ qkv, int qkv_stride, const typename KV::T* __restrict__ k_cache,
+                           const typename KV::T* __restrict__ v_cache, const int* __restrict__ positions,
                            const int* __restrict__ tiles, const int* __restrict__ block_tables, int table_width,
-                           int block_size, int heads, int kv_heads, float scale, __half* __restrict__ out) {
+                           int block_size, int heads, int kv_heads, float scale, __half* __restrict__ out,
+                           float kv_scale) {
+    using Chunk = typename KV::Chunk;
     constexpr int KT = 32;
     constexpr int DPT = D / 4;
     constexpr int CHUNKS = D / 8;
@@ -250,7 +256,7 @@ DEV void attn_prefill_body(const __half* __restrict__ qkv, int qkv_stride, const
     const __half* qp = qkv + (size_t)row * qkv_stride + h * D;
 #pragma unroll
     for (int i = 0; i < DPT; i++) {
-        q[i] = __half2float(qp[i * 4 + sub]) * scale;
+        q[i] = __half2float(qp[i * 4 + sub]) * (scale * kv_scale);  // keys are read without their scale
         o[i] = 0.f;
     }
     float m = -INFINITY, l = 0.f;
@@ -262,8 +268,8 @@ DEV void attn_prefill_body(const __half* __restrict__ qkv, int qkv_stride, const
             if (j < max_span) {
                 int blk = table[j / block_size];
                 size_t off = cache_offset(blk, kv_head, j % block_size, kv_heads, block_size, D) + dc * 8;
-                unpack8(*reinterpret_cast<const uint4*>(k_cache + off), kf);
-                unpack8(*reinterpret_cast<const uint4*>(v_cache + off), vf);
+                KV::unpack(*reinterpret_cast<const Chunk*>(k_cache + off), kf);
+                KV::unpack(*reinterpret_cast<const Chunk*>(v_cache + off), vf);
             } else {
 #pragma unroll
                 for (int e = 0; e < 8; e++) kf[e] = vf[e] = 0.f;
@@ -307,35 +313,43 @@ DEV void attn_prefill_body(const __half* __restrict__ qkv, int qkv_stride, const
     if (valid) {
         __half* dst = out + (size_t)row * heads * D + h * D;
 #pragma unroll
-        for (int i = 0; i < DPT; i++) dst[i * 4 + sub] = __float2half_rn(o[i] / l);
+        for (int i = 0; i < DPT; i++) dst[i * 4 + sub] = __float2half_rn(o[i] / l * kv_scale);
     }
 }
 
-#define ATTN_DECODE_KERNEL(D, G)                                                                                      \
-    extern "C" __global__ void __launch_bounds__(ATTN_THREADS) tinyrt_attn_decode_d##D##_g##G(                        \
-        const __half* qkv, int qkv_stride, __half* k_cache, __half* v_cache, const int* positions,                    \
+// One kernel per (KV element type, head_dim, heads per block): fp16 names carry no type (tinyrt_attn_decode_d64_g4),
+// int8 and fp8 do (tinyrt_attn_decode_int8_d64_g4, tinyrt_attn_decode_fp8_d64_g4). kv_scale is the layer's
+// kv_cache_scaling_factor (1 for fp16).
+#define ATTN_DECODE_KERNEL(P, KV, D, G)                                                                               \
+    extern "C" __global__ void __launch_bounds__(ATTN_THREADS) tinyrt_attn_decode_##P##d##D##_g##G(                   \
+        const __half* qkv, int qkv_stride, KV::T* k_cache, KV::T* v_cache, const int* positions,                      \
         const int* row_seq, const int* block_tables, int table_width, int block_size, int heads, int kv_heads,       \
         int split_len, int num_splits, float scale, float* part_o, float* part_ml, int* counters, __half* out,       \
-        const float* cos_t, const float* sin_t, const int* slots, int fuse_rope) { PDL_PROLOGUE;                                    \
-        attn_decode_body<D, G>(qkv, qkv_stride, k_cache, v_cache, positions, row_seq, block_tables, table_width,     \
-                               block_size, heads, kv_heads, split_len, num_splits, scale, part_o, part_ml, counters, \
-                               out, cos_t, sin_t, slots, fuse_rope);                                                  \
+        const float* cos_t, const float* sin_t, const int* slots, int fuse_rope, float kv_scale) {                   \
+        PDL_PROLOGUE;                                                                                                 \
+        attn_decode_body<D, G, KV>(qkv, qkv_stride, k_cache, v_cache, positions, row_seq, block_tables, table_width, \
+                                   block_size, heads, kv_heads, split_len, num_splits, scale, part_o, part_ml,       \
+                                   counters, out, cos_t, sin_t, slots, fuse_rope, kv_scale);                          \
     }
 
-#define ATTN_PREFILL_KERNEL(D, G)                                                                                     \
-    extern "C" __global__ void __launch_bounds__(ATTN_THREADS) tinyrt_attn_prefill_d##D##_g##G(                       \
-        const __half* qkv, int qkv_stride, const __half* k_cache, const __half* v_cache, const int* positions,        \
+#define ATTN_PREFILL_KERNEL(P, KV, D, G)                                                                              \
+    extern "C" __global__ void __launch_bounds__(ATTN_THREADS) tinyrt_attn_prefill_##P##d##D##_g##G(                  \
+        const __half* qkv, int qkv_stride, const KV::T* k_cache, const KV::T* v_cache, const int* positions,          \
         const int* tiles, const int* block_tables, int table_width, int block_size, int heads, int kv_heads,         \
-        float scale, __half* out) { PDL_PROLOGUE;                                                                                    \
-        attn_prefill_body<D, G>(qkv, qkv_stride, k_cache, v_cache, positions, tiles, block_tables, table_width,      \
-                                block_size, heads, kv_heads, scale, out);                                             \
+        float scale, __half* out, float kv_scale) {                                                                   \
+        PDL_PROLOGUE;                                                                                                 \
+        attn_prefill_body<D, G, KV>(qkv, qkv_stride, k_cache, v_cache, positions, tiles, block_tables, table_width,  \
+                                    block_size, heads, kv_heads, scale, out, kv_scale);                               \
     }
 
-#define ATTN_KERNELS_D(D)                                                                                             \
-    ATTN_DECODE_KERNEL(D, 1) ATTN_DECODE_KERNEL(D, 2) ATTN_DECODE_KERNEL(D, 4)                                        \
-    ATTN_PREFILL_KERNEL(D, 1) ATTN_PREFILL_KERNEL(D, 2) ATTN_PREFILL_KERNEL(D, 4) ATTN_PREFILL_KERNEL(D, 8)
+#define ATTN_KERNELS_D(P, KV, D)                                                                                      \
+    ATTN_DECODE_KERNEL(P, KV, D, 1) ATTN_DECODE_KERNEL(P, KV, D, 2) ATTN_DECODE_KERNEL(P, KV, D, 4)                   \
+    ATTN_PREFILL_KERNEL(P, KV, D, 1) ATTN_PREFILL_KERNEL(P, KV, D, 2) ATTN_PREFILL_KERNEL(P, KV, D, 4)                \
+    ATTN_PREFILL_KERNEL(P, KV, D, 8)
 
-ATTN_KERNELS_D(16)
-ATTN_KERNELS_D(32)
-ATTN_KERNELS_D(64)
-ATTN_KERNELS_D(128)
+#define ATTN_KERNELS(P, KV) ATTN_KERNELS_D(P, KV, 16) ATTN_KERNELS_D(P, KV, 32) ATTN_KERNELS_D(P, KV, 64)             \
+    ATTN_KERNELS_D(P, KV, 128)
+
+ATTN_KERNELS(, KvF16)
+ATTN_KERNELS(int8_, KvInt8)
+ATTN_KERNELS(fp8_, KvFp8)

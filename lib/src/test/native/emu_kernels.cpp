@@ -23,10 +23,11 @@ Thunk thunk(void (*f)(A...)) {
 
 #define K(name) {#name, thunk(name)},
 #define GEMV(NT) K(tinyrt_gemv_n##NT##_f16) K(tinyrt_gemv_n##NT##_f32) K(tinyrt_gemv_gate_up_n##NT)
-#define ATTN_D(D)                                                                                  \
-    K(tinyrt_attn_decode_d##D##_g1) K(tinyrt_attn_decode_d##D##_g2) K(tinyrt_attn_decode_d##D##_g4)  \
-    K(tinyrt_attn_prefill_d##D##_g1) K(tinyrt_attn_prefill_d##D##_g2) K(tinyrt_attn_prefill_d##D##_g4) \
-    K(tinyrt_attn_prefill_d##D##_g8)
+#define ATTN_DP(P, D)                                                                                       \
+    K(tinyrt_attn_decode_##P##d##D##_g1) K(tinyrt_attn_decode_##P##d##D##_g2) K(tinyrt_attn_decode_##P##d##D##_g4) \
+    K(tinyrt_attn_prefill_##P##d##D##_g1) K(tinyrt_attn_prefill_##P##d##D##_g2)                               \
+    K(tinyrt_attn_prefill_##P##d##D##_g4) K(tinyrt_attn_prefill_##P##d##D##_g8)
+#define ATTN_D(D) ATTN_DP(, D) ATTN_DP(int8_, D) ATTN_DP(fp8_, D)
 
 const std::map<std::string, Thunk>& table() {
     static const std::map<std::string, Thunk> t = {
@@ -34,7 +35,8 @@ const std::map<std::string, Thunk>& table() {
         K(tinyrt_gather_rows) K(tinyrt_f32_to_f16) K(tinyrt_bf16_to_f16) K(tinyrt_argmax_f32) K(tinyrt_read_probe)
         K(tinyrt_spin) K(tinyrt_rms_norm_f16) K(tinyrt_rms_norm_f32) K(tinyrt_add_rms_norm_f16)
         K(tinyrt_add_rms_norm_f32) K(tinyrt_rms_norm_v8_f16) K(tinyrt_rms_norm_v8_f32) K(tinyrt_add_rms_norm_v8_f16)
-        K(tinyrt_add_rms_norm_v8_f32) K(tinyrt_rope_store_kv) K(tinyrt_sample_f32)
+        K(tinyrt_add_rms_norm_v8_f32) K(tinyrt_rope_store_kv) K(tinyrt_rope_store_kv_int8) K(tinyrt_rope_store_kv_fp8)
+        K(tinyrt_sample_f32)
         GEMV(1) GEMV(2) GEMV(3) GEMV(4) GEMV(5) GEMV(6) GEMV(7) GEMV(8)
         ATTN_D(16) ATTN_D(32) ATTN_D(64) ATTN_D(128)
     };

@@ -222,16 +222,19 @@ static int RD(unsigned long long p, long long i) { return ((int *)(uintptr_t)p)[
 static float F2(unsigned long long p, long long i) { return ((float *)(uintptr_t)p)[i]; }
 static int starts(const char *s, const char *prefix) { return !strncmp(s, prefix, strlen(prefix)); }
 
-static size_t cache_off(int block, int kvh, int off, int kvheads, int bs, int hd) {
-    return ((size_t)(block * kvheads + kvh) * bs + off) * hd * 2;
+// Byte offset of a slot in a KV cache of es-byte elements (2: fp16; 1: the _int8 / _fp8 kernels' caches).
+static size_t cache_off(int block, int kvh, int off, int kvheads, int bs, int hd, int es) {
+    return ((size_t)(block * kvheads + kvh) * bs + off) * hd * es;
 }
+
+static int kv_element_bytes(const char *name) { return strstr(name, "_int8") || strstr(name, "_fp8") ? 1 : 2; }
 
 static int expected_params(const char *name) {
     static const struct { const char *prefix; int n; } table[] = {{"cublas_gemm", 10},
         {"tinyrt_embed_", 4}, {"tinyrt_add_rms_norm_", 6}, {"tinyrt_rms_norm_", 5}, {"tinyrt_add_", 3},
         {"tinyrt_swiglu", 4}, {"tinyrt_gather_rows", 4}, {"tinyrt_f32_to_f16", 3}, {"tinyrt_bf16_to_f16", 3},
-        {"tinyrt_argmax_f32", 3}, {"tinyrt_sample_f32", 8}, {"tinyrt_read_probe", 3}, {"tinyrt_spin", 1}, {"tinyrt_rope_store_kv", 12},
-        {"tinyrt_gemv_", 5}, {"tinyrt_attn_decode_", 22}, {"tinyrt_attn_prefill_", 13}};
+        {"tinyrt_argmax_f32", 3}, {"tinyrt_sample_f32", 8}, {"tinyrt_read_probe", 3}, {"tinyrt_spin", 1}, {"tinyrt_rope_store_kv", 13},
+        {"tinyrt_gemv_", 5}, {"tinyrt_attn_decode_", 23}, {"tinyrt_attn_prefill_", 14}};
     for (unsigned i = 0; i < sizeof table / sizeof table[0]; i++) if (starts(name, table[i].prefix)) return table[i].n;
     return -1;
 }
@@ -307,8 +310,11 @@ static int check_launch(const Launch *l) {
         NEED(P(l, 2), 4096, "sink");
     } else if (!strcmp(k, "tinyrt_spin")) {
         CHECK(L(l, 0) > 0 && L(l, 0) < 100000000LL, "%s: %lld ns", k, L(l, 0));
-    } else if (!strcmp(k, "tinyrt_rope_store_kv")) {
-        int stride = I(l, 1), heads = I(l, 8), kv = I(l, 9), hd = I(l, 10), bs = I(l, 11);
+    } else if (starts(k, "tinyrt_rope_store_kv")) {
+        int stride = I(l, 1), heads = I(l, 8), kv = I(l, 9), hd = I(l, 10), bs = I(l, 11), es = kv_element_bytes(k);
+        CHECK(strcmp(k, "tinyrt_rope_store_kv") == 0 || strcmp(k, "tinyrt_rope_store_kv_int8") == 0
+              || strcmp(k, "tinyrt_rope_store_kv_fp8") == 0, "%s: unknown KV type", k);
+        CHECK(es == 1 ? F(l, 12) > 0 && isfinite(F(l, 12)) : F(l, 12) == 1.0f, "%s: kv_scale %g", k, F(l, 12));
         CHECK(stride == (heads + 2 * kv) * hd, "%s: stride %d for %d/%d heads of %d", k, stride, heads, kv, hd);
         NEED(P(l, 0), gx * (unsigned long long)stride * 2, "qkv");
         NEED(P(l, 4), 4ull * gx, "positions");
@@ -317,8 +323,8 @@ static int check_launch(const Launch *l) {
             int pos = RD(P(l, 4), r), slot = RD(P(l, 5), r);
             NEED(P(l, 2) + (unsigned long long)pos * hd / 2 * 4, hd / 2 * 4, "cos row");
             NEED(P(l, 3) + (unsigned long long)pos * hd / 2 * 4, hd / 2 * 4, "sin row");
-            NEED(P(l, 6) + cache_off(slot / bs, kv - 1, slot % bs, kv, bs, hd), hd * 2, "k cache slot");
-            NEED(P(l, 7) + cache_off(slot / bs, kv - 1, slot % bs, kv, bs, hd), hd * 2, "v cache slot");
+            NEED(P(l, 6) + cache_off(slot / bs, kv - 1, slot % bs, kv, bs, hd, es), hd * es, "k cache slot");
+            NEED(P(l, 7) + cache_off(slot / bs, kv - 1, slot % bs, kv, bs, hd, es), hd * es, "v cache slot");
         }
     } else if (sscanf(k, "tinyrt_gemv_gate_up_n%d", &nt) == 1) {
         int inner = I(l, 3), kk = I(l, 4);
@@ -334,10 +340,11 @@ static int check_launch(const Launch *l) {
         NEED(P(l, 0), (unsigned long long)m * kk * 2, "w");
         NEED(P(l, 1), (unsigned long long)nt * kk * 2, "x");
         NEED(P(l, 2), (unsigned long long)nt * m * (o4 ? 4 : 2), "out");
-    } else if (starts(k, "tinyrt_attn_decode_d")) {
+    } else if (starts(k, "tinyrt_attn_decode_")) {
         int d, g;
-        sscanf(k, "tinyrt_attn_decode_d%d_g%d", &d, &g);
-        int stride = I(l, 1), width = I(l, 7), bs = I(l, 8), heads = I(l, 9), kv = I(l, 10);
+        CHECK(sscanf(strrchr(k, 'd'), "d%d_g%d", &d, &g) == 2, "%s: name", k);
+        int stride = I(l, 1), width = I(l, 7), bs = I(l, 8), heads = I(l, 9), kv = I(l, 10), es = kv_element_bytes(k);
+        CHECK(es == 1 ? F(l, 22) > 0 && isfinite(F(l, 22)) : F(l, 22) == 1.0f, "%s: kv_scale %g", k, F(l, 22));
         int split = I(l, 11), splits = I(l, 12);
         CHECK(stride == (heads + 2 * kv) * d && b == 128 && gx == (unsigned)(heads / g) && gz == (unsigned)splits
               && (heads / kv) % g == 0, "%s: stride %d heads %d/%d grid %ux%ux%u", k, stride, heads, kv, gx, gy, gz);
@@ -357,8 +364,8 @@ static int check_launch(const Launch *l) {
             NEED(P(l, 6) + 4ull * seq * width, 4ull * width, "block table row");
             for (int j = 0; j <= pos; j += bs) {
                 int blk = RD(P(l, 6), (long long)seq * width + j / bs);
-                NEED(P(l, 2) + cache_off(blk, kv - 1, bs - 1, kv, bs, d), d * 2, "k block");
-                NEED(P(l, 3) + cache_off(blk, kv - 1, bs - 1, kv, bs, d), d * 2, "v block");
+                NEED(P(l, 2) + cache_off(blk, kv - 1, bs - 1, kv, bs, d, es), d * es, "k block");
+                NEED(P(l, 3) + cache_off(blk, kv - 1, bs - 1, kv, bs, d, es), d * es, "v block");
             }
         }
         for (unsigned i = 0; i < n * gx; i++) CHECK(RD(P(l, 16), i) == 0, "%s: split counter %u is %d, not 0", k, i, RD(P(l, 16), i));
@@ -372,13 +379,14 @@ static int check_launch(const Launch *l) {
                 NEED(P(l, 19) + (unsigned long long)pos * d / 2 * 4, d / 2 * 4, "sin row");
                 CHECK(slot == RD(P(l, 6), (long long)seq * width + pos / bs) * bs + pos % bs,
                       "%s: slot %d of row %u does not match its block table", k, slot, r);
-                NEED(P(l, 2) + cache_off(slot / bs, kv - 1, slot % bs, kv, bs, d), d * 2, "k cache slot");
+                NEED(P(l, 2) + cache_off(slot / bs, kv - 1, slot % bs, kv, bs, d, es), d * es, "k cache slot");
             }
         }
-    } else if (starts(k, "tinyrt_attn_prefill_d")) {
+    } else if (starts(k, "tinyrt_attn_prefill_")) {
         int d, g;
-        sscanf(k, "tinyrt_attn_prefill_d%d_g%d", &d, &g);
-        int stride = I(l, 1), width = I(l, 7), bs = I(l, 8), heads = I(l, 9), kv = I(l, 10);
+        CHECK(sscanf(strrchr(k, 'd'), "d%d_g%d", &d, &g) == 2, "%s: name", k);
+        int stride = I(l, 1), width = I(l, 7), bs = I(l, 8), heads = I(l, 9), kv = I(l, 10), es = kv_element_bytes(k);
+        CHECK(es == 1 ? F(l, 13) > 0 && isfinite(F(l, 13)) : F(l, 13) == 1.0f, "%s: kv_scale %g", k, F(l, 13));
         CHECK(stride == (heads + 2 * kv) * d && b == 128 && gx == (unsigned)(heads / g) && l->smem == 0,
               "%s: stride %d heads %d/%d grid %ux%u", k, stride, heads, kv, gx, gy);
         CHECK(fabsf(F(l, 11) - 1.0f / sqrtf((float)d)) < 1e-6f, "%s: scale %g", k, F(l, 11));
@@ -396,8 +404,8 @@ static int check_launch(const Launch *l) {
             NEED(P(l, 6) + 4ull * seq * width, 4ull * width, "block table row");
             for (int j = 0; j <= last; j += bs) {
                 int blk = RD(P(l, 6), (long long)seq * width + j / bs);
-                NEED(P(l, 2) + cache_off(blk, kv - 1, bs - 1, kv, bs, d), d * 2, "k block");
-                NEED(P(l, 3) + cache_off(blk, kv - 1, bs - 1, kv, bs, d), d * 2, "v block");
+                NEED(P(l, 2) + cache_off(blk, kv - 1, bs - 1, kv, bs, d, es), d * es, "k block");
+                NEED(P(l, 3) + cache_off(blk, kv - 1, bs - 1, kv, bs, d, es), d * es, "v block");
             }
         }
     } else if (!strcmp(k, "cublas_gemm")) {  // recorded by fake_gemm: m n k a lda b ldb c ldc fp32out

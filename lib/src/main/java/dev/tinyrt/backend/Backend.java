@@ -1,5 +1,6 @@
 package dev.tinyrt.backend;
 
+import dev.tinyrt.TinyrtException;
 import dev.tinyrt.model.LlamaConfig;
 
 /**
@@ -26,7 +27,19 @@ public interface Backend extends AutoCloseable {
         return tensor(rows, cols);
     }
 
+    /** A cache in the backend's own unquantized element type ({@link KvCacheFormat#AUTO}). */
     KvCache kvCache(LlamaConfig config, int numBlocks, int blockSize);
+
+    /**
+     * A cache storing keys and values as {@code format} says (int8/fp8 with per-layer scales, dequantized inside
+     * {@link #attention}). A backend without that storage refuses it with a {@link TinyrtException}.
+     */
+    default KvCache kvCache(LlamaConfig config, int numBlocks, int blockSize, KvCacheFormat format) {
+        if (format.dtype() == KvCacheDtype.AUTO) {
+            return kvCache(config, numBlocks, blockSize);
+        }
+        throw new TinyrtException("the " + name() + " backend cannot store the KV cache as " + format.dtype().label());
+    }
 
     /** out[i] = table[ids[i]]. */
     void embed(Weight table, int[] ids, Tensor out);

@@ -10,6 +10,9 @@ public interface KvCache extends AutoCloseable {
 
     int numBlocks();
 
+    /** The element type keys and values are stored in (never {@link KvCacheDtype#AUTO}). */
+    KvCacheDtype dtype();
+
     int blockSize();
 
     /** Bytes of keys and values this cache holds for one token slot, all layers together. */

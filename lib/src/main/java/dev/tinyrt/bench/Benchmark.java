@@ -95,6 +95,8 @@ public final class Benchmark {
             for (String precision : precisions) {
                 ModelPreparation.Prepared prepared = ModelPreparation.prepare(model, o.engine(), precision, backend,
                         o.threads());
+                prepared = new ModelPreparation.Prepared(prepared.dir(),
+                        prepared.options().withKvCacheDtype(o.kvCacheDtype()), prepared.precision());
                 try (LoadedModel m = ModelPreparation.open(prepared)) {
                     systems.add(tinyrtSystem(m, backend, prepared, nvml));
                     results.addAll(EngineBenchmark.run(m, backend, prepared.precision(), points, settings,
@@ -150,6 +152,9 @@ public final class Benchmark {
         ObjectNode details = JsonNodeFactory.instance.objectNode();
         details.put("model_dir", p.dir().toAbsolutePath().toString());
         details.put("weights", p.options().precision().label());
+        try (var kv = m.model().kvCache(1, 1)) {
+            details.put("kv_cache_dtype", kv.dtype().label());  // as the backend stores it
+        }
         if (backend.equals("cpu")) {
             details.put("threads", threads);
         }

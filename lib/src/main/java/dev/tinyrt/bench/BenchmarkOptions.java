@@ -1,5 +1,7 @@
 package dev.tinyrt.bench;
 
+import dev.tinyrt.backend.KvCacheDtype;
+
 import java.nio.file.Path;
 import java.util.List;
 
@@ -16,11 +18,47 @@ import java.util.List;
  * @param workDir     where datasets and the baseline's files go (null: a temporary directory)
  * @param command     the command line, recorded in the results
  * @param kvCacheFreeGpuMemFraction on CUDA, the share of free GPU memory that caps the KV cache
+ * @param kvCacheDtype KV-cache storage of the tinyrt engine (auto: the checkpoint's, else the backend's own)
  */
 public record BenchmarkOptions(Path model, Path engine, List<String> precisions, String backend,
                                List<Integer> batchSizes, List<Integer> inputLens, int outputLen, Integer requests,
                                Integer concurrency, Path dataset, double inputStdev, double outputStdev, int warmup,
                                int repeats, List<Batching> batching, String baseline, String python, int threads,
                                long seed, Integer maxNumTokens, Integer kvCacheTokens, boolean prefixCaching,
-                               Path workDir, String command, double kvCacheFreeGpuMemFraction) {
+                               Path workDir, String command, double kvCacheFreeGpuMemFraction,
+                               KvCacheDtype kvCacheDtype) {
+
+    public BenchmarkOptions(Path model, Path engine, List<String> precisions, String backend,
+                            List<Integer> batchSizes, List<Integer> inputLens, int outputLen, Integer requests,
+                            Integer concurrency, Path dataset, double inputStdev, double outputStdev, int warmup,
+                            int repeats, List<Batching> batching, String baseline, String python, int threads,
+                            long seed, Integer maxNumTokens, Integer kvCacheTokens, boolean prefixCaching,
+                            Path workDir, String command, double kvCacheFreeGpuMemFraction) {
+        this(model, engine, precisions, backend, batchSizes, inputLens, outputLen, requests, concurrency, dataset,
+                inputStdev, outputStdev, warmup, repeats, batching, baseline, python, threads, seed, maxNumTokens,
+                kvCacheTokens, prefixCaching, workDir, command, kvCacheFreeGpuMemFraction, KvCacheDtype.AUTO);
+    }
+
+    public BenchmarkOptions(Path model, Path engine, List<String> precisions, String backend,
+                            List<Integer> batchSizes, List<Integer> inputLens, int outputLen, Integer requests,
+                            Integer concurrency, Path dataset, double inputStdev, double outputStdev, int warmup,
+                            int repeats, List<Batching> batching, String baseline, String python, int threads,
+                            long seed, Integer maxNumTokens, Integer kvCacheTokens, boolean prefixCaching,
+                            Path workDir, String command, KvCacheDtype kvCacheDtype) {
+        this(model, engine, precisions, backend, batchSizes, inputLens, outputLen, requests, concurrency, dataset,
+                inputStdev, outputStdev, warmup, repeats, batching, baseline, python, threads, seed, maxNumTokens,
+                kvCacheTokens, prefixCaching, workDir, command,
+                dev.tinyrt.runtime.ExecutorConfig.DEFAULT_KV_CACHE_FREE_GPU_MEM_FRACTION, kvCacheDtype);
+    }
+
+    public BenchmarkOptions(Path model, Path engine, List<String> precisions, String backend,
+                            List<Integer> batchSizes, List<Integer> inputLens, int outputLen, Integer requests,
+                            Integer concurrency, Path dataset, double inputStdev, double outputStdev, int warmup,
+                            int repeats, List<Batching> batching, String baseline, String python, int threads,
+                            long seed, Integer maxNumTokens, Integer kvCacheTokens, boolean prefixCaching,
+                            Path workDir, String command) {
+        this(model, engine, precisions, backend, batchSizes, inputLens, outputLen, requests, concurrency, dataset,
+                inputStdev, outputStdev, warmup, repeats, batching, baseline, python, threads, seed, maxNumTokens,
+                kvCacheTokens, prefixCaching, workDir, command, KvCacheDtype.AUTO);
+    }
 }

@@ -19,6 +19,8 @@ import dev.tinyrt.model.LlamaModel;
 import dev.tinyrt.model.StoragePrecision;
 import dev.tinyrt.model.WeightLayout;
 import dev.tinyrt.backend.KvCache;
+import dev.tinyrt.backend.KvCacheDtype;
+import dev.tinyrt.backend.KvCacheFormat;
 import dev.tinyrt.runtime.Executor;
 import dev.tinyrt.runtime.ExecutorConfig;
 import dev.tinyrt.runtime.Generator;
@@ -28,7 +30,9 @@ import dev.tinyrt.tokenizer.Tokenizer;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.EnumMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Locale;
 
 /**
@@ -44,9 +48,15 @@ public final class LoadedModel implements AutoCloseable {
     private final Tokenizer tokenizer;
     private final List<Integer> eosIds;
     private final BuildConfig.BuildLimits limits;
+    private final WeightLayout layout;
+    private final TrtllmCheckpoint checkpoint;
+    private final Map<KvCacheDtype, KvCacheScales.Source> kvScaleSources = new EnumMap<>(KvCacheDtype.class);
 
     private LoadedModel(Path directory, LlamaConfig config, TensorSource source, Backend backend, LlamaModel model,
-                        Tokenizer tokenizer, List<Integer> eosIds, BuildConfig.BuildLimits limits) {
+                        Tokenizer tokenizer, List<Integer> eosIds, BuildConfig.BuildLimits limits, WeightLayout layout,
+                        TrtllmCheckpoint checkpoint) {
+        this.layout = layout;
+        this.checkpoint = checkpoint;
         this.directory = directory;
         this.config = config;
         this.source = source;
@@ -57,10 +67,23 @@ public final class LoadedModel implements AutoCloseable {
         this.limits = limits;
     }
 
-    /** Options for {@link #open}. {@code threads <= 0} means one per core. */
-    public record Options(String backend, StoragePrecision precision, int threads) {
+    /**
+     * Options for {@link #open}. {@code threads <= 0} means one per core. {@code kvCacheDtype}: AUTO stores the KV
+     * cache as the checkpoint's {@code kv_cache_quant_algo} says (int8/fp8 with its scales), else in the backend's
+     * own type; INT8/FP8 take the checkpoint's scales when it was quantized that way, else calibrate them
+     * ({@link KvCacheScales}); FP16/FP32 force that type.
+     */
+    public record Options(String backend, StoragePrecision precision, int threads, KvCacheDtype kvCacheDtype) {
+        public Options(String backend, StoragePrecision precision, int threads) {
+            this(backend, precision, threads, KvCacheDtype.AUTO);
+        }
+
         public static Options defaults() {
             return new Options("cpu", StoragePrecision.AUTO, 0);
+        }
+
+        public Options withKvCacheDtype(KvCacheDtype dtype) {
+            return new Options(backend, precision, threads, dtype);
         }
     }
 
@@ -80,6 +103,7 @@ public final class LoadedModel implements AutoCloseable {
         TensorSource source = null;
         WeightLayout layout;
         Backend backend = null;
+        TrtllmCheckpoint checkpoint = null;
         try {
             if (engine != null) {
                 options = engineOptions(engine, options);
@@ -87,7 +111,7 @@ public final class LoadedModel implements AutoCloseable {
                 source = SafetensorsFile.open(directory.resolve(TrtllmConfig.WEIGHTS_FILE));
                 layout = new EngineWeightLayout(source, engine.pretrained());
             } else if (trtllm) {
-                TrtllmCheckpoint checkpoint = TrtllmCheckpoint.open(directory);
+                checkpoint = TrtllmCheckpoint.open(directory);
                 config = checkpoint.config().model();
                 source = checkpoint.source();
                 layout = checkpoint.layout();
@@ -103,8 +127,18 @@ public final class LoadedModel implements AutoCloseable {
             LlamaModel model = LlamaModel.load(config, layout, backend, options.precision());
             Tokenizer tokenizer = Files.isRegularFile(directory.resolve("tokenizer.json"))
                     ? LlamaTokenizer.load(directory) : null;
-            return new LoadedModel(directory, config, source, backend, model, tokenizer, eosIds(directory, config),
-                    engine == null ? null : engine.limits());
+            LoadedModel loaded = new LoadedModel(directory, config, source, backend, model, tokenizer,
+                    eosIds(directory, config), engine == null ? null : engine.limits(), layout, checkpoint);
+            try {
+                loaded.useKvCacheDtype(options.kvCacheDtype());
+            } catch (RuntimeException e) {
+                model.close();
+                if (tokenizer != null) {
+                    tokenizer.close();
+                }
+                throw e;  // the source and backend are closed below
+            }
+            return loaded;
         } catch (RuntimeException e) {
             if (source != null) {
                 source.close();
@@ -188,7 +222,47 @@ public final class LoadedModel implements AutoCloseable {
      * heap, at most enough for {@code maxBatchSize} full-context sequences.
      */
     public Executor executor(ExecutorConfig config) {
+        if (config.kvCacheDtype().quantized()) {
+            ensureKvScales(config.kvCacheDtype());
+        }
         return new Executor(model, tokenizer, eosIds, config);
+    }
+
+    /** Makes {@code dtype} the KV-cache type of everything this model runs (see {@link Options}). */
+    public void useKvCacheDtype(KvCacheDtype dtype) {
+        KvCacheDtype d = dtype;
+        if (d == KvCacheDtype.AUTO && checkpoint != null) {
+            d = KvCacheScales.dtype(checkpoint.config().quantization().kvCache());
+        }
+        if (d.quantized()) {
+            ensureKvScales(d);
+            model.useKvCacheFormat(model.kvCacheFormat(d));
+        } else {
+            model.useKvCacheFormat(KvCacheFormat.of(d));
+        }
+    }
+
+    /** Gives the model int8/fp8 KV-cache scales, from the checkpoint or by calibration, unless it has them. */
+    private void ensureKvScales(KvCacheDtype dtype) {
+        if (kvScaleSources.containsKey(dtype)) {
+            return;
+        }
+        float[] scales = KvCacheScales.fromCheckpoint(checkpoint, dtype);
+        KvCacheScales.Source from = KvCacheScales.Source.CHECKPOINT;
+        if (scales == null) {
+            scales = KvCacheScales.calibrate(model, layout, tokenizer, dtype);
+            from = KvCacheScales.Source.CALIBRATION;
+        }
+        KvCacheFormat current = model.kvCacheFormat();
+        model.useKvCacheFormat(KvCacheFormat.quantized(dtype, scales));  // remembers the scales
+        model.useKvCacheFormat(current);
+        kvScaleSources.put(dtype, from);
+    }
+
+    /** The KV-cache format the model runs with and where its scales came from. */
+    public KvCacheScales.Resolved kvCache() {
+        KvCacheFormat f = model.kvCacheFormat();
+        return new KvCacheScales.Resolved(f, f.quantized() ? kvScaleSources.get(f.dtype()) : KvCacheScales.Source.NONE);
     }
 
     /** Default executor limits with the KV cache sized from free memory (0.9 of the GPU's on CUDA). */
@@ -198,7 +272,7 @@ public final class LoadedModel implements AutoCloseable {
 
     /**
      * Default executor limits with the KV cache sized from free memory: on CUDA {@code kvCacheFreeGpuMemFraction} of
-     * the device's free memory now (weights loaded), fp16 keys and values, as TensorRT-LLM's
+     * the device's free memory now (weights loaded), keys and values as the model stores them (fp16, or int8/fp8), as TensorRT-LLM's
      * kv_cache_free_gpu_mem_fraction; on the CPU half the free Java heap (fp32). Either way at most what
      * max_batch_size full-context sequences can use.
      */
@@ -208,10 +282,13 @@ public final class LoadedModel implements AutoCloseable {
                     + kvCacheFreeGpuMemFraction);
         }
         ExecutorConfig d = ExecutorConfig.defaults(KvCache.DEFAULT_BLOCK_SIZE);
+        long bytesPerToken;
+        try (KvCache probe = model.kvCache(1, KvCache.DEFAULT_BLOCK_SIZE)) {
+            bytesPerToken = probe.bytesPerToken();  // as the backend stores the model's KV-cache type
+        }
         int byMemory;
         if (backend instanceof CudaBackend cuda) {
             long free = cuda.device().memoryInfo()[0];
-            long bytesPerToken = 2L * config.numLayers() * config.kvDim() * Short.BYTES;
             byMemory = ExecutorConfig.tokensForMemory(free, kvCacheFreeGpuMemFraction, bytesPerToken);
             if (byMemory < KvCache.DEFAULT_BLOCK_SIZE) {
                 throw new TinyrtException(String.format("%.2f of the GPU's free memory (%d MiB) cannot hold one KV-cache "
@@ -221,7 +298,6 @@ public final class LoadedModel implements AutoCloseable {
         } else {
             Runtime rt = Runtime.getRuntime();
             long free = rt.maxMemory() - (rt.totalMemory() - rt.freeMemory());
-            long bytesPerToken = 2L * config.numLayers() * config.kvDim() * Float.BYTES;
             byMemory = ExecutorConfig.tokensForMemory(free, 0.5, bytesPerToken);
         }
         if (limits != null) {  // an engine's build_config

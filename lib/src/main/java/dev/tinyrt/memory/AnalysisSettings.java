@@ -1,5 +1,7 @@
 package dev.tinyrt.memory;
 
+import dev.tinyrt.backend.KvCacheDtype;
+
 import dev.tinyrt.TinyrtException;
 
 import java.nio.file.Path;
@@ -30,7 +32,18 @@ public record AnalysisSettings(Path model, Path engine, String backend, int thre
                                double lengthScale,
                                int[] fixedLengths, List<Integer> blockSizes, int systemPromptTokens, int maxBatchSize,
                                int maxSeqLen, int activationTokens, List<Double> verifyFactors,
-                               List<Double> sweepFactors, List<Long> planMemoryBytes, Path calibration, Path work) {
+                               List<Double> sweepFactors, List<Long> planMemoryBytes, Path calibration, Path work,
+                               KvCacheDtype kvCacheDtype) {
+
+    public AnalysisSettings(Path model, Path engine, String backend, int threads, List<WeightPrecision> precisions,
+                            long budgetBytes, Path dataset, int requests, long seed, Workloads.Lognormal lognormal,
+                            double lengthScale, int[] fixedLengths, List<Integer> blockSizes, int systemPromptTokens,
+                            int maxBatchSize, int maxSeqLen, int activationTokens, List<Double> verifyFactors,
+                            List<Double> sweepFactors, List<Long> planMemoryBytes, Path calibration, Path work) {
+        this(model, engine, backend, threads, precisions, budgetBytes, dataset, requests, seed, lognormal, lengthScale,
+                fixedLengths, blockSizes, systemPromptTokens, maxBatchSize, maxSeqLen, activationTokens, verifyFactors,
+                sweepFactors, planMemoryBytes, calibration, work, KvCacheDtype.AUTO);
+    }
 
     public AnalysisSettings {
         if ((model == null) == (engine == null)) {

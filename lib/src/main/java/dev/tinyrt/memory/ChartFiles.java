@@ -19,8 +19,8 @@ import java.util.Optional;
  * {@link ChromiumPng}).
  */
 public final class ChartFiles {
-    static final int WIDTH = 1100;
-    static final int HEIGHT = 660;
+    public static final int WIDTH = 1100;
+    public static final int HEIGHT = 660;
 
     private ChartFiles() {
     }

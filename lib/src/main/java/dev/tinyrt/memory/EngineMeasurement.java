@@ -70,11 +70,11 @@ public final class EngineMeasurement {
         // each sequence of the activation step rounds up to whole blocks of its own
         int blocks = (int) ((Math.max(kvTokens, activationTokens) + bs - 1) / bs) + sequencesNeeded;
         MemorySnapshot s0 = probe.snapshot();
-        try (KvCache cache = model.backend().kvCache(c, blocks, bs)) {
+        try (KvCache cache = model.kvCache(blocks, bs)) {
             MemorySnapshot s1 = probe.snapshot();
             long tokens = (long) blocks * bs;
             long perToken = cache.bytesPerToken();
-            KvDtype dtype = KvDtype.ofElementSize(perToken / (2L * c.numLayers() * c.kvDim()));
+            KvDtype dtype = KvDtype.parse(cache.dtype().label());
             long computedPerToken = MemoryFormulas.kvBytesPerToken(c, dtype);
             Measured kvMeasured = Measured.between(s0, s1);
             Component kv = new Component("kv cache (" + dtype.label() + ", " + tokens + " tokens)",

@@ -7,8 +7,10 @@ import java.util.Locale;
 import java.util.stream.Collectors;
 
 /**
- * Element types a KV cache can store. The CPU engine stores fp32 today; a GPU engine stores fp16, and int8/fp8 KV
- * (TensorRT-LLM's {@code kv_cache_quant_algo}, with one {@code kv_cache_scaling_factor} per layer) halve that again.
+ * Element types a KV cache can store, as the memory analysis reports them. The CPU engine stores fp32 by default
+ * (fp16, int8, fp8 on request), the CUDA engine fp16 (int8, fp8 on request); int8/fp8 KV (TensorRT-LLM's
+ * {@code kv_cache_quant_algo}, with one {@code kv_cache_scaling_factor} per layer) halve fp16 again. See
+ * {@link dev.tinyrt.backend.KvCacheDtype} for the engine's own option.
  */
 public enum KvDtype {
     FP32(4), FP16(2), BF16(2), INT8(1), FP8(1);

@@ -4,6 +4,9 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tinyrt.TinyrtException;
+import dev.tinyrt.backend.KvCache;
+import dev.tinyrt.backend.KvCacheDtype;
+import dev.tinyrt.backend.KvCacheFormat;
 import dev.tinyrt.checkpoint.TrtllmConfig;
 import dev.tinyrt.engine.LoadedModel;
 import dev.tinyrt.model.LlamaConfig;
@@ -13,6 +16,7 @@ import dev.tinyrt.runtime.ExecutorConfig;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.function.Consumer;
@@ -65,7 +69,7 @@ public final class MemoryAnalysis {
         }
 
         LoadedModel.Options options = new LoadedModel.Options(s.backend(),
-                primary.quantized() ? StoragePrecision.AUTO : primary.storage(), s.threads());
+                primary.quantized() ? StoragePrecision.AUTO : primary.storage(), s.threads(), s.kvCacheDtype());
         MemorySnapshot mainStart = host.snapshot();
         try (IdsOnlyView view = new IdsOnlyView(mainDirectory(primary));
              LoadedModel model = LoadedModel.open(view.path(), options)) {
@@ -187,7 +191,9 @@ public final class MemoryAnalysis {
                     }
                 }
                 doc.set("concurrency_sweep", sweep(proxy, stepModel, big, limits, budget, bpt, maxSeqLen));
-                doc.set("kv_quantization", kvQuantization(proxy, stepModel, c, big, limits, budget, bpt));
+                log.accept("kv cache dtypes");
+                doc.set("kv_quantization", kvQuantization(proxy, stepModel, c, big, limits, budget, bpt, model,
+                        probe));
             }
         }
         return doc;
@@ -195,7 +201,7 @@ public final class MemoryAnalysis {
 
     /** Bytes per token of the backend's KV cache, asked of a one-slot cache. */
     static long engineBytesPerToken(LoadedModel model) {
-        try (var cache = model.backend().kvCache(model.config(), 1, 1)) {
+        try (var cache = model.model().kvCache(1, 1)) {  // the model's KV-cache dtype, as the executor allocates it
             return cache.bytesPerToken();
         }
     }
@@ -354,28 +360,60 @@ public final class MemoryAnalysis {
         return n;
     }
 
-    /** Capacity of each KV dtype in the same budget; the engine stores only its own dtype today. */
-    private ObjectNode kvQuantization(ProxyScheduler proxy, StepTimeModel stepModel, LlamaConfig c, Workload main, RunLimits limits,
-                                      long budget, long engineBpt) {
+    /**
+     * Capacity of each KV dtype in the same budget. Each pool is allocated by the backend in that dtype, as the
+     * executor allocates it (int8/fp8 with unit scales: the scales do not change what is allocated), and measured;
+     * a dtype the backend cannot store (fp32 on CUDA) says why.
+     */
+    private ObjectNode kvQuantization(ProxyScheduler proxy, StepTimeModel stepModel, LlamaConfig c, Workload main,
+                                      RunLimits limits, long budget, long engineBpt, LoadedModel model,
+                                      MemoryProbe probe) {
         ObjectNode n = JsonNodeFactory.instance.objectNode();
         n.put("budget_bytes", budget);
-        n.put("measured", false);
-        n.put("why_not_measured", "the engine stores its KV cache in " + KvDtype.ofElementSize(engineBpt
-                / (2L * c.numLayers() * c.kvDim())).label() + " only: converted checkpoints carry "
-                + "kv_cache_scaling_factor per layer, but no backend stores int8/fp8 KV yet. Capacities below are "
-                + "computed from bytes per token and scheduled by the real executor on the proxy model; a measured "
-                + "run and the quality cost (quality_eval) wait for engine support.");
+        n.put("measured", true);
+        n.put("how", "each pool (the budget's tokens in that dtype, whole blocks of " + KvCache.DEFAULT_BLOCK_SIZE
+                + ") allocated through the backend as the executor allocates it and measured ("
+                + (probe.snapshot().device() != null ? "device used bytes" : "heap used after GC")
+                + " before and after); concurrency scheduled by the real executor on the proxy model. "
+                + "Int8/fp8 store x/scale with one scale per layer and dequantize inside attention.");
         ArrayNode rows = n.putArray("dtypes");
         for (KvDtype d : List.of(KvDtype.FP32, KvDtype.FP16, KvDtype.INT8, KvDtype.FP8)) {
             long bpt = MemoryFormulas.kvBytesPerToken(c, d);
             RunResult r = stepModel.retime(proxy.simulate(main, AllocationMode.paged(32), limits, budget, bpt));
-            rows.addObject().put("dtype", d.label()).put("bytes_per_token", bpt)
+            ObjectNode row = rows.addObject().put("dtype", d.label()).put("bytes_per_token", bpt)
                     .put("tokens_in_budget", budget / bpt).put("capacity_vs_engine", (double) engineBpt / bpt)
-                    .put("max_concurrent", r.maxConcurrent()).put("mean_concurrent", r.meanConcurrent())
-                    .put("engine_stores_it", bpt == engineBpt);
+                    .put("max_concurrent", r.maxConcurrent()).put("mean_concurrent", r.meanConcurrent());
+            measurePool(row, model, probe, c, KvCacheDtype.parse(d.label()), budget / bpt);
         }
         n.set("quality", QualityLookup.kvQuality());
         return n;
+    }
+
+    /** Allocates a {@code tokens}-token pool of {@code dtype} through the backend and records what it took. */
+    private static void measurePool(ObjectNode row, LoadedModel model, MemoryProbe probe, LlamaConfig c,
+                                    KvCacheDtype dtype, long tokens) {
+        int bs = KvCache.DEFAULT_BLOCK_SIZE;
+        int blocks = (int) Math.max(1, (tokens + bs - 1) / bs);
+        KvCacheFormat format;
+        if (dtype.quantized()) {
+            float[] scales = new float[c.numLayers()];
+            Arrays.fill(scales, 1f);
+            format = KvCacheFormat.quantized(dtype, scales);
+        } else {
+            format = KvCacheFormat.of(dtype);
+        }
+        MemorySnapshot before = probe.snapshot();
+        try (KvCache cache = model.model().kvCache(blocks, bs, format)) {
+            Measured m = Measured.between(before, probe.snapshot());
+            row.put("engine_stores_it", true);
+            row.put("engine_bytes_per_token", cache.bytesPerToken());
+            row.put("pool_tokens", (long) blocks * bs);
+            row.put("engine_pool_bytes", cache.totalBytes());
+            row.set("measured_pool", m.toJson());
+        } catch (TinyrtException | UnsupportedOperationException e) {
+            row.put("engine_stores_it", false);
+            row.put("why_not_measured", e.getMessage());
+        }
     }
 
     private static ObjectNode modelJson(Path dir, LlamaConfig c, LoadedModel m) {

@@ -112,7 +112,8 @@ public final class MemoryReport {
         md.append(MarkdownTable.render(MemoryTables.prefixReuse(doc))).append('\n');
 
         md.append("## 5. Quantized KV cache\n\n");
-        md.append(doc.path("kv_quantization").path("why_not_measured").asText()).append(" ")
+        JsonNode kvq = doc.path("kv_quantization");
+        md.append(kvq.has("how") ? kvq.path("how").asText() : kvq.path("why_not_measured").asText()).append(" ")
                 .append(doc.path("kv_quantization").path("quality").path("note").asText("")).append("\n\n");
         md.append(MarkdownTable.render(MemoryTables.kvDtypes(doc))).append('\n');
 

@@ -97,9 +97,14 @@ public final class MemoryTables {
     }
 
     public static Table kvDtypes(JsonNode doc) {
-        Table t = Table.create("KV-cache dtypes in the same budget (computed; scheduled on the proxy)");
+        boolean measured = doc.path("kv_quantization").path("measured").asBoolean();
+        Table t = Table.create(measured ? "KV-cache dtypes in the same budget (pools allocated by the engine and "
+                + "measured; scheduled on the proxy)" : "KV-cache dtypes in the same budget (computed; scheduled on "
+                + "the proxy)");
         StringColumn dtype = StringColumn.create("KV dtype");
         IntColumn bpt = IntColumn.create("bytes / token");
+        IntColumn engineBpt = IntColumn.create("engine bytes / token");
+        DoubleColumn pool = DoubleColumn.create("measured pool MiB");
         IntColumn tokens = IntColumn.create("tokens in budget");
         DoubleColumn gain = DoubleColumn.create("capacity × engine");
         IntColumn maxSeqs = IntColumn.create("max seqs");
@@ -107,12 +112,19 @@ public final class MemoryTables {
         for (JsonNode r : doc.path("kv_quantization").path("dtypes")) {
             dtype.append(r.path("dtype").asText());
             bpt.append(r.path("bytes_per_token").asInt());
+            if (r.has("engine_bytes_per_token")) {
+                engineBpt.append(r.path("engine_bytes_per_token").asInt());
+                pool.append(round(r.path("measured_pool").path("bytes").asDouble() / MIB, 2));
+            } else {
+                engineBpt.appendMissing();
+                pool.appendMissing();
+            }
             tokens.append(r.path("tokens_in_budget").asInt());
             gain.append(round(r.path("capacity_vs_engine").asDouble(), 2));
             maxSeqs.append(r.path("max_concurrent").asInt());
             stored.append(r.path("engine_stores_it").asBoolean());
         }
-        return t.addColumns(dtype, bpt, tokens, gain, maxSeqs, stored);
+        return t.addColumns(dtype, bpt, engineBpt, pool, tokens, gain, maxSeqs, stored);
     }
 
     /** The planner's predictions next to the runs made to check them. */

@@ -49,8 +49,8 @@ final class QualityLookup {
             }
         }
         if (found.isEmpty()) {
-            n.put("note", "no quality_eval result for an int8/fp8 KV cache exists (candidates labelled kv-int8 or "
-                    + "kv-fp8): it waits for engine support");
+            n.put("note", "no quality_eval result for an int8/fp8 KV cache in data/results yet (candidates labelled "
+                    + "KV-int8 or KV-fp8): run jbang jbang-scripts/quality_eval.java --kv-cache-dtype int8 (or fp8)");
         }
         return n;
     }

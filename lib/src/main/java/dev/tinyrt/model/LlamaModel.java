@@ -1,7 +1,10 @@
 package dev.tinyrt.model;
 
 import dev.tinyrt.backend.Backend;
+import dev.tinyrt.TinyrtException;
 import dev.tinyrt.backend.KvCache;
+import dev.tinyrt.backend.KvCacheDtype;
+import dev.tinyrt.backend.KvCacheFormat;
 import dev.tinyrt.backend.RopeTable;
 import dev.tinyrt.backend.SampledTokens;
 import dev.tinyrt.backend.SamplingRow;
@@ -11,7 +14,9 @@ import dev.tinyrt.backend.Weight;
 import dev.tinyrt.backend.WeightData;
 
 import java.lang.foreign.Arena;
+import java.util.EnumMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The Llama forward pass, written once against {@link Backend}: embedding, per layer RMSNorm → fused qkv →
@@ -35,6 +40,8 @@ public final class LlamaModel implements AutoCloseable {
     private Workspace workspace;
     private ActivationObserver observer;
     private LogitBuffers logitBuffers;
+    private KvCacheFormat kvCacheFormat = KvCacheFormat.AUTO;
+    private final Map<KvCacheDtype, float[]> kvScales = new EnumMap<>(KvCacheDtype.class);
 
     private LlamaModel(LlamaConfig config, Backend backend, Arena arena, Weight embedding, Weight lmHead,
                        Weight finalNorm, Layer[] layers, long weightBytes) {
@@ -95,6 +102,51 @@ public final class LlamaModel implements AutoCloseable {
     /** Bytes of weights as the engine holds them (tied embeddings counted once). */
     public long weightBytes() {
         return weightBytes;
+    }
+
+    /**
+     * The KV-cache format of the caches this model makes ({@link #kvCache}); int8/fp8 scales given here are also
+     * remembered for {@link #kvCacheFormat(KvCacheDtype)}.
+     */
+    public void useKvCacheFormat(KvCacheFormat format) {
+        format.requireLayers(config.numLayers());
+        if (format.quantized()) {
+            kvScales.put(format.dtype(), format.layerScales());
+        }
+        this.kvCacheFormat = format;
+    }
+
+    public KvCacheFormat kvCacheFormat() {
+        return kvCacheFormat;
+    }
+
+    /**
+     * The format for a KV-cache dtype asked for at run time: AUTO is this model's own ({@link #useKvCacheFormat}),
+     * int8/fp8 need scales the model was given.
+     */
+    public KvCacheFormat kvCacheFormat(KvCacheDtype dtype) {
+        if (dtype == KvCacheDtype.AUTO || dtype == kvCacheFormat.dtype()) {
+            return kvCacheFormat;
+        }
+        if (!dtype.quantized()) {
+            return KvCacheFormat.of(dtype);
+        }
+        float[] scales = kvScales.get(dtype);
+        if (scales == null) {
+            throw new TinyrtException("no " + dtype.label() + " KV-cache scales for this model: open it with that "
+                    + "KV-cache dtype (LoadedModel.Options, --kv-cache-dtype) so they are read from the checkpoint "
+                    + "or calibrated");
+        }
+        return KvCacheFormat.quantized(dtype, scales);
+    }
+
+    /** A KV cache in this model's format. */
+    public KvCache kvCache(int numBlocks, int blockSize) {
+        return backend.kvCache(config, numBlocks, blockSize, kvCacheFormat);
+    }
+
+    public KvCache kvCache(int numBlocks, int blockSize, KvCacheFormat format) {
+        return backend.kvCache(config, numBlocks, blockSize, format);
     }
 
     /** Installs (or with {@code null} removes) an observer of every linear layer's input. */
@@ -216,7 +268,7 @@ public final class LlamaModel implements AutoCloseable {
         for (int i = 0; i < ids.length; i++) {
             positions[i] = i;
         }
-        try (KvCache cache = backend.kvCache(config, blocks, KvCache.DEFAULT_BLOCK_SIZE)) {
+        try (KvCache cache = kvCache(blocks, KvCache.DEFAULT_BLOCK_SIZE)) {
             return forward(new StepBatch(ids, positions,
                     List.of(new StepBatch.Chunk(0, ids.length, ids.length, table)), logitRows), cache);
         }

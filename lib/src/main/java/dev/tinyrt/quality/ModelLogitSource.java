@@ -1,6 +1,7 @@
 package dev.tinyrt.quality;
 
 import dev.tinyrt.backend.KvCache;
+import dev.tinyrt.backend.KvCacheDtype;
 import dev.tinyrt.backend.StepBatch;
 import dev.tinyrt.engine.LoadedModel;
 import dev.tinyrt.model.LlamaModel;
@@ -26,8 +27,14 @@ public final class ModelLogitSource implements LogitSource {
 
     /** Opens {@code directory} on the CPU with weights kept in {@code precision}; closing the source closes it. */
     public static ModelLogitSource open(Path directory, StoragePrecision precision, int threads) {
-        return new ModelLogitSource(LoadedModel.open(directory, new LoadedModel.Options("cpu", precision, threads)),
-                true, precision);
+        return open(directory, precision, KvCacheDtype.AUTO, threads);
+    }
+
+    /** As {@link #open(Path, StoragePrecision, int)}, with the KV cache stored as {@code kvCache} (int8 / fp8 ...). */
+    public static ModelLogitSource open(Path directory, StoragePrecision precision, KvCacheDtype kvCache,
+                                        int threads) {
+        return new ModelLogitSource(LoadedModel.open(directory, new LoadedModel.Options("cpu", precision, threads,
+                kvCache)), true, precision);
     }
 
     /** Wraps a model the caller keeps owning. */
@@ -65,7 +72,7 @@ public final class ModelLogitSource implements LogitSource {
         for (int i = 0; i < rows.length; i++) {
             rows[i] = fromRow + i;
         }
-        try (KvCache cache = m.backend().kvCache(m.config(), blocks, KvCache.DEFAULT_BLOCK_SIZE)) {
+        try (KvCache cache = m.kvCache(blocks, KvCache.DEFAULT_BLOCK_SIZE)) {
             return m.forward(new StepBatch(ids, positions,
                     List.of(new StepBatch.Chunk(0, ids.length, ids.length, table)), rows), cache);
         }

@@ -32,7 +32,8 @@ public record QualityRun(ModelSpec reference, List<ModelSpec> candidates, Path t
         long t0 = System.nanoTime();
         List<ModelLogitSource> opened = new ArrayList<>();
         try {
-            ModelLogitSource ref = ModelLogitSource.open(reference.directory(), reference.precision(), threads);
+            ModelLogitSource ref = ModelLogitSource.open(reference.directory(), reference.precision(),
+                    reference.kvCache(), threads);
             opened.add(ref);
             if (ref.model().tokenizer() == null) {
                 throw new TinyrtException("the reference " + reference.directory()
@@ -43,7 +44,7 @@ public record QualityRun(ModelSpec reference, List<ModelSpec> candidates, Path t
                 cands.add(new QualityEvaluator.Candidate(reference.label(), ref));
             }
             for (ModelSpec c : candidates) {
-                ModelLogitSource source = ModelLogitSource.open(c.directory(), c.precision(), threads);
+                ModelLogitSource source = ModelLogitSource.open(c.directory(), c.precision(), c.kvCache(), threads);
                 opened.add(source);
                 if (source.vocabSize() != ref.vocabSize()) {
                     throw new TinyrtException("vocabularies differ: " + reference.directory() + " has "

@@ -28,6 +28,7 @@ public final class ResultTables {
         sections.put("cpu-speed", cpuSpeed(resultsDir));
         sections.put("benchmark", BenchmarkMarkdown.section(resultsDir));
         sections.put("memory", MemorySection.pagedVsStandard(resultsDir));
+        sections.put("quality", QualitySection.section(resultsDir));
         return sections;
     }
 

@@ -80,12 +80,18 @@ public final class Executor implements AutoCloseable {
         this.eosIds = Set.copyOf(eosIds);
         this.config = config;
         this.blocks = new BlockManager(config.numBlocks(), config.tokensPerBlock(), config.prefixCaching());
-        this.cache = model.backend().kvCache(model.config(), config.numBlocks(), config.tokensPerBlock());
+        this.cache = model.kvCache(config.numBlocks(), config.tokensPerBlock(),
+                model.kvCacheFormat(config.kvCacheDtype()));
         this.thread = Thread.ofPlatform().name("tinyrt-executor").daemon().start(this::loop);
     }
 
     public ExecutorConfig config() {
         return config;
+    }
+
+    /** The KV cache this executor allocated (its element type and bytes as the backend holds them). */
+    public KvCache kvCache() {
+        return cache;
     }
 
     public BlockManager blockManager() {

@@ -2,6 +2,7 @@ package dev.tinyrt.runtime;
 
 import dev.tinyrt.TinyrtException;
 import dev.tinyrt.backend.KvCache;
+import dev.tinyrt.backend.KvCacheDtype;
 
 /**
  * Limits and policies of the batching executor, named as TensorRT-LLM names them.
@@ -13,9 +14,11 @@ import dev.tinyrt.backend.KvCache;
  * @param tokensPerBlock KV-cache block size
  * @param prefixCaching  share full blocks between sequences with the same prefix
  * @param policy         what to do when blocks run out
+ * @param kvCacheDtype   element type of the KV cache: AUTO is the model's own ({@code LlamaModel#kvCacheFormat});
+ *                       int8/fp8 need the model's per-layer scales ({@code LoadedModel#executor} provides them)
  */
 public record ExecutorConfig(int maxBatchSize, int maxNumTokens, int maxInputLen, int kvCacheTokens,
-                             int tokensPerBlock, boolean prefixCaching, Policy policy) {
+                             int tokensPerBlock, boolean prefixCaching, Policy policy, KvCacheDtype kvCacheDtype) {
 
     /**
      * Share of the GPU's free memory (after the weights are loaded) that the KV cache may take by default, as
@@ -31,7 +34,14 @@ public record ExecutorConfig(int maxBatchSize, int maxNumTokens, int maxInputLen
         MAX_UTILIZATION
     }
 
+    public ExecutorConfig(int maxBatchSize, int maxNumTokens, int maxInputLen, int kvCacheTokens, int tokensPerBlock,
+                          boolean prefixCaching, Policy policy) {
+        this(maxBatchSize, maxNumTokens, maxInputLen, kvCacheTokens, tokensPerBlock, prefixCaching, policy,
+                KvCacheDtype.AUTO);
+    }
+
     public ExecutorConfig {
+        check(kvCacheDtype != null, "kv_cache_dtype must be given (auto for the model's own)");
         check(maxBatchSize > 0, "max_batch_size must be > 0, got " + maxBatchSize);
         check(maxNumTokens > 0, "max_num_tokens must be > 0, got " + maxNumTokens);
         check(maxInputLen > 0, "max_input_len must be > 0, got " + maxInputLen);
@@ -66,27 +76,37 @@ public record ExecutorConfig(int maxBatchSize, int maxNumTokens, int maxInputLen
     }
 
     public ExecutorConfig withMaxBatchSize(int n) {
-        return new ExecutorConfig(n, maxNumTokens, maxInputLen, kvCacheTokens, tokensPerBlock, prefixCaching, policy);
+        return new ExecutorConfig(n, maxNumTokens, maxInputLen, kvCacheTokens, tokensPerBlock, prefixCaching, policy,
+                kvCacheDtype);
     }
 
     public ExecutorConfig withMaxNumTokens(int n) {
-        return new ExecutorConfig(maxBatchSize, n, maxInputLen, kvCacheTokens, tokensPerBlock, prefixCaching, policy);
+        return new ExecutorConfig(maxBatchSize, n, maxInputLen, kvCacheTokens, tokensPerBlock, prefixCaching, policy,
+                kvCacheDtype);
     }
 
     public ExecutorConfig withMaxInputLen(int n) {
-        return new ExecutorConfig(maxBatchSize, maxNumTokens, n, kvCacheTokens, tokensPerBlock, prefixCaching, policy);
+        return new ExecutorConfig(maxBatchSize, maxNumTokens, n, kvCacheTokens, tokensPerBlock, prefixCaching, policy,
+                kvCacheDtype);
     }
 
     public ExecutorConfig withTokensPerBlock(int n) {
-        return new ExecutorConfig(maxBatchSize, maxNumTokens, maxInputLen, kvCacheTokens, n, prefixCaching, policy);
+        return new ExecutorConfig(maxBatchSize, maxNumTokens, maxInputLen, kvCacheTokens, n, prefixCaching, policy,
+                kvCacheDtype);
     }
 
     public ExecutorConfig withPrefixCaching(boolean on) {
-        return new ExecutorConfig(maxBatchSize, maxNumTokens, maxInputLen, kvCacheTokens, tokensPerBlock, on, policy);
+        return new ExecutorConfig(maxBatchSize, maxNumTokens, maxInputLen, kvCacheTokens, tokensPerBlock, on, policy,
+                kvCacheDtype);
     }
 
     public ExecutorConfig withPolicy(Policy p) {
         return new ExecutorConfig(maxBatchSize, maxNumTokens, maxInputLen, kvCacheTokens, tokensPerBlock,
-                prefixCaching, p);
+                prefixCaching, p, kvCacheDtype);
+    }
+
+    public ExecutorConfig withKvCacheDtype(KvCacheDtype d) {
+        return new ExecutorConfig(maxBatchSize, maxNumTokens, maxInputLen, kvCacheTokens, tokensPerBlock,
+                prefixCaching, policy, d);
     }
 }

@@ -45,7 +45,7 @@ public final class Generator {
         for (int i = 0; i < blocks; i++) {
             blockTable[i] = i;
         }
-        try (KvCache cache = model.backend().kvCache(config, blocks, BLOCK_SIZE)) {
+        try (KvCache cache = model.kvCache(blocks, BLOCK_SIZE)) {
             int[] positions = new int[prompt.length];
             for (int i = 0; i < positions.length; i++) {
                 positions[i] = i;

@@ -116,8 +116,24 @@ class MemoryAnalysisTest {
         assertEquals("max_batch_size", answers.get(1).path("limited_by").asText());
         assertEquals(16, answers.get(1).path("max_concurrent").asInt());
         JsonNode q = doc.path("kv_quantization");
-        assertFalse(q.path("measured").asBoolean());
+        assertTrue(q.path("measured").asBoolean());
         assertEquals(4.0, q.path("dtypes").get(2).path("capacity_vs_engine").asDouble());
+        JsonNode fp16 = q.path("dtypes").get(1);
+        JsonNode int8 = q.path("dtypes").get(2);
+        JsonNode fp8 = q.path("dtypes").get(3);
+        for (JsonNode row : List.of(q.path("dtypes").get(0), fp16, int8, fp8)) {
+            assertTrue(row.path("engine_stores_it").asBoolean(), row.toString());  // the CPU stores all four
+            assertEquals(row.path("bytes_per_token").asLong(), row.path("engine_bytes_per_token").asLong(),
+                    row.toString());
+            long pool = row.path("engine_pool_bytes").asLong();
+            long measured = row.path("measured_pool").path("bytes").asLong();
+            // heap used after GC moves by a few hundred KiB between snapshots (these pools are small); G1 may pad
+            // large arrays to whole regions: at most double
+            long noise = Math.max(pool / 10, 256 << 10);
+            assertTrue(measured >= pool - noise && measured <= 2 * pool + noise, row.toString());
+        }
+        assertEquals(fp16.path("engine_bytes_per_token").asLong(), 2 * int8.path("engine_bytes_per_token").asLong());
+        assertEquals(int8.path("engine_bytes_per_token").asLong(), fp8.path("engine_bytes_per_token").asLong());
     }
 
     @Test

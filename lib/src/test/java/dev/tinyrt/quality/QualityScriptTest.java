@@ -56,6 +56,20 @@ class QualityScriptTest {
         assertTrue(res.path("ppl").path("value").asDouble() != res.path("ppl_reference").path("value").asDouble());
     }
 
+    /** The KV-int8 row: same fp32 weights, the KV cache stored as int8 with calibrated per-layer scales. */
+    @Test
+    void kvInt8RowHasASmallNonZeroDivergence() throws IOException {
+        Path out = tmp.resolve("kv-int8.json");
+        var r = ScriptHarness.run("quality_eval.java", "--reference", MODEL, "--candidate", MODEL,
+                "--candidate-precision", "fp32", "--kv-cache-dtype", "int8", "--text", text, "--ctx", "128",
+                "--max-chunks", "2", "--out", out.toString());
+        assertEquals(0, r.exitCode(), r.err());
+        JsonNode res = read(out).path("results").get(0);
+        assertEquals("tinyrt-12m fp32 KV-int8", res.path("label").asText());
+        double kld = res.path("kld_mean").path("value").asDouble();
+        assertTrue(kld > 0 && kld < 5e-3, "KV-int8 mean KLD " + kld);
+    }
+
     /** The checkpoint stores fp16: kept as fp16 or widened to fp32 it is the same model, bit for bit. */
     @Test
     void identicalModelsGiveZeroDivergenceAndFullTop1() throws IOException {

@@ -14,6 +14,10 @@ import static dev.tinyrt.backend.cpu.VectorMath.LANES;
  * Causal attention over the paged cache, one job per (token, kv head) covering the query heads that share the kv
  * head, so each key and value loaded serves the whole group.
  *
+ * <p>A job reads its kv head's keys and values through a {@link KvTile}: in place for an fp32 cache, else
+ * dequantized once into fp32 scratch shared by the group's query heads (each element {@code q * scale}, the same
+ * wherever it is read).
+ *
  * <p>The arithmetic of one (token, query head) depends on nothing but its own position, never on the batch, the
  * job split or the vector lane a position lands in:
  * <ul>
@@ -28,6 +32,7 @@ final class Attention {
     /** Query heads scored together: four independent fma chains share each key load. */
     private static final int HEAD_TILE = 4;
     private static final ThreadLocal<float[][]> SCORES = ThreadLocal.withInitial(() -> new float[1][0]);
+    private static final ThreadLocal<KvTile> TILES = ThreadLocal.withInitial(KvTile::new);
 
     private Attention() {
     }
@@ -44,19 +49,22 @@ final class Attention {
         }
         int[] positions = batch.positions();
         parallel.forRange(qkv.rows() * kvHeads, 1, (from, to) -> {
+            KvTile tile = TILES.get();
             for (int job = from; job < to; job++) {
                 int row = job / kvHeads;
                 int kvHead = job % kvHeads;
                 int span = positions[row] + 1;  // causal: positions 0..pos
+                tile.load(cache, layer, kvHead, chunkOfRow[row].blockTable(), span);
                 float[] s = scores(group * span);
                 int q = qkv.offset(row) + kvHead * group * headDim;
-                scoreGroup(qkv.data, q, group, cache, layer, kvHead, chunkOfRow[row].blockTable(), span, scale, s);
+                scoreGroup(qkv.data, q, group, headDim, cache.blockSize(), tile, span, scale, s);
                 for (int h = 0; h < group; h++) {
                     softmax(s, h * span, span);
-                    weightedValues(s, h * span, span, cache, layer, kvHead, chunkOfRow[row].blockTable(), out.data,
+                    weightedValues(s, h * span, span, headDim, cache.blockSize(), tile, out.data,
                             out.offset(row) + (kvHead * group + h) * headDim);
                 }
             }
+            tile.clear();  // a thread's tile must not keep a closed cache's arrays alive
         });
     }
 
@@ -69,13 +77,11 @@ final class Attention {
     }
 
     /** s[h * span + j] = score of query head h of the group against position j, for j < span. */
-    private static void scoreGroup(float[] qkv, int q, int group, CpuKvCache cache, int layer, int kvHead, int[] table,
-                                   int span, float scale, float[] s) {
-        int headDim = cache.headDim;
-        int blockSize = cache.blockSize();
-        float[] keys = cache.keys[layer];
+    private static void scoreGroup(float[] qkv, int q, int group, int headDim, int blockSize, KvTile tile, int span,
+                                   float scale, float[] s) {
+        float[] keys = tile.keys;
         for (int b = 0, j0 = 0; j0 < span; b++, j0 += blockSize) {
-            int base = cache.keyBase(table[b], kvHead);
+            int base = tile.keyBase[b];
             for (int o = 0; o < blockSize && j0 + o < span; o += LANES) {
                 VectorMask<Float> m = F.indexInRange(0, Math.min(LANES, Math.min(blockSize - o, span - j0 - o)));
                 int h = 0;
@@ -149,12 +155,10 @@ final class Attention {
     }
 
     /** out[oOff + d] = sum over j < span, in order, of w[wOff + j] * value_j[d], four vectors of d at a time. */
-    private static void weightedValues(float[] w, int wOff, int span, CpuKvCache cache, int layer, int kvHead,
-                                       int[] table, float[] out, int oOff) {
-        int headDim = cache.headDim;
-        int blockSize = cache.blockSize();
-        int kvDim = cache.kvDim;
-        float[] values = cache.values[layer];
+    private static void weightedValues(float[] w, int wOff, int span, int headDim, int blockSize, KvTile tile,
+                                       float[] out, int oOff) {
+        float[] values = tile.values;
+        int stride = tile.valueStride;
         for (int d0 = 0; d0 < headDim; d0 += 4 * LANES) {
             VectorMask<Float> m0 = F.indexInRange(d0, headDim);
             VectorMask<Float> m1 = F.indexInRange(d0 + LANES, headDim);
@@ -166,8 +170,8 @@ final class Attention {
             FloatVector a3 = a0;
             for (int b = 0, j0 = 0; j0 < span; b++, j0 += blockSize) {
                 int end = Math.min(blockSize, span - j0);
-                int v = table[b] * blockSize * kvDim + kvHead * headDim + d0;
-                for (int o = 0; o < end; o++, v += kvDim) {
+                int v = tile.valueBase[b] + d0;
+                for (int o = 0; o < end; o++, v += stride) {
                     FloatVector p = FloatVector.broadcast(F, w[wOff + j0 + o]);
                     a0 = FloatVector.fromArray(F, values, v, m0).fma(p, a0);
                     a1 = FloatVector.fromArray(F, values, v + LANES, m1).fma(p, a1);

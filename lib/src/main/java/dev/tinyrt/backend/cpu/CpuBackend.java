@@ -2,6 +2,7 @@ package dev.tinyrt.backend.cpu;
 
 import dev.tinyrt.backend.Backend;
 import dev.tinyrt.backend.KvCache;
+import dev.tinyrt.backend.KvCacheFormat;
 import dev.tinyrt.backend.RopeTable;
 import dev.tinyrt.backend.StepBatch;
 import dev.tinyrt.backend.Tensor;
@@ -80,6 +81,12 @@ public final class CpuBackend implements Backend {
     @Override
     public KvCache kvCache(LlamaConfig config, int numBlocks, int blockSize) {
         return new CpuKvCache(config.numLayers(), config.kvDim(), config.headDim(), numBlocks, blockSize);
+    }
+
+    /** fp32 (AUTO), fp16, int8 or fp8 keys and values; see {@link KvArray}. */
+    @Override
+    public KvCache kvCache(LlamaConfig config, int numBlocks, int blockSize, KvCacheFormat format) {
+        return new CpuKvCache(config.numLayers(), config.kvDim(), config.headDim(), numBlocks, blockSize, format);
     }
 
     @Override

@@ -1,7 +1,10 @@
 package dev.tinyrt.backend.cuda;
 
+import dev.tinyrt.TinyrtException;
 import dev.tinyrt.backend.Backend;
 import dev.tinyrt.backend.KvCache;
+import dev.tinyrt.backend.KvCacheDtype;
+import dev.tinyrt.backend.KvCacheFormat;
 import dev.tinyrt.backend.RopeTable;
 import dev.tinyrt.backend.SampledTokens;
 import dev.tinyrt.backend.SamplingRow;
@@ -418,6 +421,12 @@ public final class CudaBackend implements Backend {
      */
     @Override
     public KvCache kvCache(LlamaConfig config, int numBlocks, int blockSize) {
+        return kvCache(config, numBlocks, blockSize, KvCacheFormat.AUTO);
+    }
+
+    /** fp16 (AUTO), int8 or fp8 e4m3 keys and values; the KV write quantizes, attention dequantizes. */
+    @Override
+    public KvCache kvCache(LlamaConfig config, int numBlocks, int blockSize, KvCacheFormat format) {
         ensureOpen();
         int headDim = config.headDim();
         if (!KernelNames.supportsHeadDim(headDim)) {
@@ -427,26 +436,31 @@ public final class CudaBackend implements Backend {
         if (config.numHeads() % config.numKvHeads() != 0) {
             throw new IllegalArgumentException("heads must be a multiple of KV heads");
         }
+        if (format.dtype() == KvCacheDtype.FP32) {
+            throw new TinyrtException("the cuda backend stores the KV cache as fp16, int8 or fp8, not fp32");
+        }
+        format.requireLayers(config.numLayers());
         int layers = config.numLayers();
         int kvHeads = config.numKvHeads();
         KvStorage storage;
         if (!pooledInUse) {
-            if (pooled == null || !pooled.fits(layers, numBlocks, blockSize, kvHeads, headDim)) {
+            if (pooled == null || !pooled.fits(layers, numBlocks, blockSize, kvHeads, headDim, format)) {
                 if (pooled != null) {
                     closeStorage(pooled);
                 }
-                pooled = openStorage(layers, numBlocks, blockSize, kvHeads, headDim);
+                pooled = openStorage(layers, numBlocks, blockSize, kvHeads, headDim, format);
             }
             pooledInUse = true;
             storage = pooled;
         } else {
-            storage = openStorage(layers, numBlocks, blockSize, kvHeads, headDim);
+            storage = openStorage(layers, numBlocks, blockSize, kvHeads, headDim, format);
         }
         return new CudaKvCache(this, storage, numBlocks, config.numHeads());
     }
 
-    private KvStorage openStorage(int layers, int blocks, int blockSize, int kvHeads, int headDim) {
-        KvStorage s = new KvStorage(device, layers, blocks, blockSize, kvHeads, headDim);
+    private KvStorage openStorage(int layers, int blocks, int blockSize, int kvHeads, int headDim,
+                                  KvCacheFormat format) {
+        KvStorage s = new KvStorage(device, layers, blocks, blockSize, kvHeads, headDim, format);
         storages.add(s);
         return s;
     }
@@ -735,11 +749,11 @@ public final class CudaBackend implements Backend {
     private void ropeKernel(CudaTensor t, CudaKvCache c, int layer, Step s, long[] table) {
         KvStorage kv = c.storage;
         int heads = c.heads;
-        launch(KernelNames.ROPE_STORE_KV, t.rows(), 1, 1, THREADS, 0, args.reset().ptr(t.pointer).i32(t.cols())
-                .ptr(table[0]).ptr(table[1]).ptr(s.at(s.plan.positionsAt())).ptr(s.at(s.plan.slotsAt()))
-                .ptr(kv.keys(layer)).ptr(kv.values(layer)).i32(heads).i32(kv.kvHeads).i32(kv.headDim)
-                .i32(kv.blockSize));
-        profiled("rope_kv", 2 * t.bytes() + 4L * t.rows() * kv.kvHeads * kv.headDim);
+        launch(KernelNames.ropeStoreKv(kv.dtype), t.rows(), 1, 1, THREADS, 0, args.reset().ptr(t.pointer)
+                .i32(t.cols()).ptr(table[0]).ptr(table[1]).ptr(s.at(s.plan.positionsAt()))
+                .ptr(s.at(s.plan.slotsAt())).ptr(kv.keys(layer)).ptr(kv.values(layer)).i32(heads).i32(kv.kvHeads)
+                .i32(kv.headDim).i32(kv.blockSize).f32(kv.scale(layer)));
+        profiled("rope_kv", 2 * t.bytes() + 2L * kv.dtype.bytes() * t.rows() * kv.kvHeads * kv.headDim);
     }
 
     /** Runs a held-back RoPE + KV write on its own (something other than its attention came next). */
@@ -786,7 +800,7 @@ public final class CudaBackend implements Backend {
                 && t.cols() == (heads + 2 * kv.kvHeads) * d, "attention shapes");
         float scale = (float) (1.0 / Math.sqrt(d));
         StepPlan p = s.plan;
-        long kvBytes = 4L * p.keysRead() * kv.kvHeads * d * (heads / kv.kvHeads) / g;
+        long kvBytes = 2L * kv.dtype.bytes() * p.keysRead() * kv.kvHeads * d * (heads / kv.kvHeads) / g;
         PendingRope rope = pendingRope;
         boolean fused = rope != null && rope.qkv().pointer == t.pointer && rope.cache() == c && rope.layer() == layer
                 && rope.step() == s;
@@ -797,19 +811,20 @@ public final class CudaBackend implements Backend {
         if (p.decodeOnly()) {
             DecodeSplits splits = DecodeSplits.forCapacity(p.width() * kv.blockSize, d);
             int dg = c.decodeHeadsPerBlock();
-            launch(KernelNames.attentionDecode(d, dg), heads / dg, p.tokens(), splits.count(), 128, 0, args.reset().ptr(t.pointer).i32(t.cols()).ptr(kv.keys(layer))
+            launch(KernelNames.attentionDecode(kv.dtype, d, dg), heads / dg, p.tokens(), splits.count(), 128, 0, args.reset().ptr(t.pointer).i32(t.cols()).ptr(kv.keys(layer))
                             .ptr(kv.values(layer)).ptr(s.at(p.positionsAt())).ptr(s.at(p.rowSequenceAt()))
                             .ptr(s.at(p.blockTablesAt())).i32(p.width()).i32(kv.blockSize).i32(heads)
                             .i32(kv.kvHeads).i32(splits.length()).i32(splits.count()).f32(scale)
                             .ptr(partOut.pointer).ptr(partMaxSum.pointer).ptr(counters.pointer).ptr(o.pointer)
                             .ptr(fused ? rope.table()[0] : 0).ptr(fused ? rope.table()[1] : 0)
-                            .ptr(s.at(p.slotsAt())).i32(fused ? 1 : 0));
+                            .ptr(s.at(p.slotsAt())).i32(fused ? 1 : 0).f32(kv.scale(layer)));
             profiled(fused ? "attention decode + rope_kv" : "attention decode", kvBytes + t.bytes() + o.bytes());
         } else {
-            launch(KernelNames.attentionPrefill(d, g), heads / g, p.tiles(), 1, 128, 0,
+            launch(KernelNames.attentionPrefill(kv.dtype, d, g), heads / g, p.tiles(), 1, 128, 0,
                     args.reset().ptr(t.pointer).i32(t.cols()).ptr(kv.keys(layer)).ptr(kv.values(layer))
                             .ptr(s.at(p.positionsAt())).ptr(s.at(p.tilesAt())).ptr(s.at(p.blockTablesAt()))
-                            .i32(p.width()).i32(kv.blockSize).i32(heads).i32(kv.kvHeads).f32(scale).ptr(o.pointer));
+                            .i32(p.width()).i32(kv.blockSize).i32(heads).i32(kv.kvHeads).f32(scale).ptr(o.pointer)
+                            .f32(kv.scale(layer)));
             profiled("attention prefill", kvBytes + t.bytes() + o.bytes());
         }
     }

@@ -1,6 +1,7 @@
 package dev.tinyrt.backend.cuda;
 
 import dev.tinyrt.backend.KvCache;
+import dev.tinyrt.backend.KvCacheDtype;
 
 /**
  * A KV cache handed out by {@link CudaBackend}: a view of {@code numBlocks} blocks of a {@link KvStorage} (the
@@ -26,13 +27,18 @@ final class CudaKvCache implements KvCache {
     }
 
     @Override
+    public KvCacheDtype dtype() {
+        return storage.dtype;
+    }
+
+    @Override
     public int blockSize() {
         return storage.blockSize;
     }
 
     @Override
     public long bytesPerToken() {
-        return 2L * 2 * storage.layers * storage.kvHeads * storage.headDim;
+        return 2L * storage.dtype.bytes() * storage.layers * storage.kvHeads * storage.headDim;
     }
 
     @Override

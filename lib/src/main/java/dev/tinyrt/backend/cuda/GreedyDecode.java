@@ -39,7 +39,7 @@ final class GreedyDecode {
             positions[i] = i;
         }
         int[] out = new int[newTokens];
-        try (KvCache cache = model.backend().kvCache(model.config(), blocks, blockSize)) {
+        try (KvCache cache = model.kvCache(blocks, blockSize)) {
             long start = System.nanoTime();
             out[0] = model.forwardGreedy(new StepBatch(prompt, positions,
                     List.of(new StepBatch.Chunk(0, prompt.length, prompt.length, table)),

@@ -1,5 +1,7 @@
 package dev.tinyrt.backend.cuda;
 
+import dev.tinyrt.backend.KvCacheDtype;
+
 import java.util.ArrayList;
 import java.util.List;
 
@@ -55,12 +57,36 @@ final class KernelNames {
         return "tinyrt_gemv_gate_up_n" + rows;
     }
 
+    /** KV-cache element types with kernels: fp16, int8, fp8 e4m3. */
+    static final KvCacheDtype[] KV_DTYPES = {KvCacheDtype.FP16, KvCacheDtype.INT8, KvCacheDtype.FP8};
+
     static String attentionDecode(int headDim, int group) {
-        return "tinyrt_attn_decode_d" + headDim + "_g" + group;
+        return attentionDecode(KvCacheDtype.FP16, headDim, group);
     }
 
     static String attentionPrefill(int headDim, int group) {
-        return "tinyrt_attn_prefill_d" + headDim + "_g" + group;
+        return attentionPrefill(KvCacheDtype.FP16, headDim, group);
+    }
+
+    /** fp16: tinyrt_attn_decode_d64_g4; int8/fp8: tinyrt_attn_decode_int8_d64_g4, tinyrt_attn_decode_fp8_d64_g4. */
+    static String attentionDecode(KvCacheDtype kv, int headDim, int group) {
+        return "tinyrt_attn_decode_" + kvInfix(kv) + "d" + headDim + "_g" + group;
+    }
+
+    static String attentionPrefill(KvCacheDtype kv, int headDim, int group) {
+        return "tinyrt_attn_prefill_" + kvInfix(kv) + "d" + headDim + "_g" + group;
+    }
+
+    static String ropeStoreKv(KvCacheDtype kv) {
+        return kv == KvCacheDtype.FP16 ? ROPE_STORE_KV : ROPE_STORE_KV + "_" + kv.label();
+    }
+
+    private static String kvInfix(KvCacheDtype kv) {
+        return switch (kv) {
+            case FP16 -> "";
+            case INT8, FP8 -> kv.label() + "_";
+            default -> throw new IllegalArgumentException("no CUDA kernels for a " + kv.label() + " KV cache");
+        };
     }
 
     static boolean supportsHeadDim(int headDim) {
@@ -119,18 +145,20 @@ final class KernelNames {
         List<String> names = new ArrayList<>(List.of(EMBED_F16, EMBED_F32, ADD_F16, ADD_F32, SWIGLU, GATHER_ROWS,
                 F32_TO_F16, BF16_TO_F16, ARGMAX_F32, READ_PROBE, SPIN, RMS_NORM_F16, RMS_NORM_F32, ADD_RMS_NORM_F16,
                 ADD_RMS_NORM_F32, RMS_NORM_V8_F16, RMS_NORM_V8_F32, ADD_RMS_NORM_V8_F16, ADD_RMS_NORM_V8_F32,
-                ROPE_STORE_KV, SAMPLE_F32));
+                ROPE_STORE_KV, ropeStoreKv(KvCacheDtype.INT8), ropeStoreKv(KvCacheDtype.FP8), SAMPLE_F32));
         for (int n = 1; n <= MAX_GEMV_ROWS; n++) {
             names.add(gemv(n, false));
             names.add(gemv(n, true));
             names.add(gemvGateUp(n));
         }
-        for (int d : HEAD_DIMS) {
-            for (int g : DECODE_HEAD_GROUPS) {
-                names.add(attentionDecode(d, g));
-            }
-            for (int g : HEAD_GROUPS) {
-                names.add(attentionPrefill(d, g));
+        for (KvCacheDtype kv : KV_DTYPES) {
+            for (int d : HEAD_DIMS) {
+                for (int g : DECODE_HEAD_GROUPS) {
+                    names.add(attentionDecode(kv, d, g));
+                }
+                for (int g : HEAD_GROUPS) {
+                    names.add(attentionPrefill(kv, d, g));
+                }
             }
         }
         return names;

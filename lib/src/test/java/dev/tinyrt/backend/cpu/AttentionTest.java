@@ -1,5 +1,6 @@
 package dev.tinyrt.backend.cpu;
 
+import dev.tinyrt.backend.KvCacheDtype;
 import dev.tinyrt.backend.StepBatch;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -12,17 +13,20 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Attention is batch invariant: a query's output does not depend on which other tokens or sequences share its
- * step, on the block layout of the cache or on the thread count; and it is softmax attention (checked against
- * a double-precision evaluation).
+ * step, on the block layout of the cache or on the thread count, for every KV-cache element type; and it is softmax
+ * attention over what the cache holds (checked against a double-precision evaluation of the stored, dequantized
+ * keys and values).
  */
 class AttentionTest {
     private static final int LEN_A = 40;
     private static final int LEN_B = 7;
 
     /** heads, kvHeads, headDim, blockSize: GQA groups of 8 (TinyLlama), 5 (a 4-head tile plus one), 1 (MHA). */
-    @ParameterizedTest(name = "heads {0}, kv heads {1}, head dim {2}, block {3}")
-    @CsvSource({"16, 2, 64, 32", "10, 2, 10, 8", "3, 3, 80, 24", "8, 1, 16, 5"})
-    void outputsDependOnlyOnTheQueryAndItsContext(int heads, int kvHeads, int headDim, int blockSize) {
+    @ParameterizedTest(name = "heads {0}, kv heads {1}, head dim {2}, block {3}, kv {4}")
+    @CsvSource({"16, 2, 64, 32, fp32", "10, 2, 10, 8, fp32", "3, 3, 80, 24, fp32", "8, 1, 16, 5, fp32",
+            "16, 2, 64, 32, int8", "10, 2, 10, 8, int8", "3, 3, 80, 24, fp8", "8, 1, 16, 5, fp8",
+            "16, 2, 64, 32, fp16", "10, 2, 10, 8, fp8"})
+    void outputsDependOnlyOnTheQueryAndItsContext(int heads, int kvHeads, int headDim, int blockSize, String kv) {
         Random r = new Random(heads * 31L + headDim);
         int qDim = heads * headDim;
         int kvDim = kvHeads * headDim;
@@ -38,9 +42,10 @@ class AttentionTest {
         for (int i = 0; i < blocksB; i++) {
             tableB[i] = 1 + 2 * i;
         }
-        CpuKvCache cache = new CpuKvCache(1, kvDim, headDim, numBlocks, blockSize);
         CpuTensor a = randomQkv(LEN_A, cols, r);
         CpuTensor b = randomQkv(LEN_B, cols, r);
+        CpuKvCache cache = new CpuKvCache(1, kvDim, headDim, numBlocks, blockSize,
+                KvCacheQuantTest.format(KvCacheDtype.parse(kv), 1.5f * 5));
         for (int i = 0; i < LEN_A; i++) {
             cache.store(0, tableA[i / blockSize] * blockSize + i % blockSize, a.data, a.offset(i) + qDim,
                     a.offset(i) + qDim + kvDim);
@@ -51,7 +56,7 @@ class AttentionTest {
         }
         try (Parallel one = new Parallel(1); Parallel three = new Parallel(3)) {
             float[] fullA = attend(cache, a, 0, LEN_A, tableA, qDim, one);
-            assertSoftmaxAttention(a, fullA, heads, kvHeads, headDim, qDim, kvDim);
+            assertSoftmaxAttention(a, fullA, heads, kvHeads, headDim, qDim, cache, tableA);
             assertBitsEqual(fullA, attend(cache, a, 0, LEN_A, tableA, qDim, three), "3 threads");
             for (int i = 0; i < LEN_A; i++) {
                 float[] alone = attend(cache, a, i, 1, tableA, qDim, one);
@@ -78,7 +83,7 @@ class AttentionTest {
         }
     }
 
-    private static CpuTensor randomQkv(int rows, int cols, Random r) {
+    static CpuTensor randomQkv(int rows, int cols, Random r) {
         CpuTensor t = new CpuTensor(rows, cols);
         for (int i = 0; i < t.data.length; i++) {
             t.data[i] = (float) (r.nextGaussian() * 1.5);
@@ -87,7 +92,7 @@ class AttentionTest {
     }
 
     /** Attention output of rows [first, first + count) of one sequence whose cache already holds its keys. */
-    private static float[] attend(CpuKvCache cache, CpuTensor seq, int first, int count, int[] table, int qDim,
+    static float[] attend(CpuKvCache cache, CpuTensor seq, int first, int count, int[] table, int qDim,
                                   Parallel parallel) {
         CpuTensor qkv = new CpuTensor(count, seq.cols());
         System.arraycopy(seq.data, seq.offset(first), qkv.data, 0, count * seq.cols());
@@ -103,8 +108,9 @@ class AttentionTest {
     }
 
     private static void assertSoftmaxAttention(CpuTensor seq, float[] out, int heads, int kvHeads, int headDim,
-                                               int qDim, int kvDim) {
+                                               int qDim, CpuKvCache cache, int[] table) {
         int group = heads / kvHeads;
+        int bs = cache.blockSize();
         for (int t = 0; t < seq.rows(); t++) {
             for (int h = 0; h < heads; h++) {
                 int kv = h / group;
@@ -114,7 +120,7 @@ class AttentionTest {
                     double dot = 0;
                     for (int d = 0; d < headDim; d++) {
                         dot += (double) seq.data[seq.offset(t) + h * headDim + d]
-                                * seq.data[seq.offset(j) + qDim + kv * headDim + d];
+                                * cache.key(0, table[j / bs] * bs + j % bs, kv * headDim + d);
                     }
                     w[j] = dot / Math.sqrt(headDim);
                     max = Math.max(max, w[j]);
@@ -127,7 +133,7 @@ class AttentionTest {
                 for (int d = 0; d < headDim; d++) {
                     double expected = 0;
                     for (int j = 0; j <= t; j++) {
-                        expected += w[j] / sum * seq.data[seq.offset(j) + qDim + kvDim + kv * headDim + d];
+                        expected += w[j] / sum * cache.value(0, table[j / bs] * bs + j % bs, kv * headDim + d);
                     }
                     float actual = out[t * qDim + h * headDim + d];
                     assertTrue(Math.abs(expected - actual) <= 1e-5 * (1 + Math.abs(expected)),

@@ -2,6 +2,8 @@ package dev.tinyrt.backend.cuda;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.tinyrt.backend.KvCacheDtype;
+import dev.tinyrt.backend.KvCacheFormat;
 import dev.tinyrt.checkpoint.RandomCheckpoint;
 import dev.tinyrt.cli.CommandRunner;
 import dev.tinyrt.engine.LoadedModel;
@@ -42,6 +44,9 @@ public final class FakeDriverScenario {
         for (String dir : new String[]{"src/test/resources/parity/mha-untied-fp16-hf4",
                 "src/test/resources/parity/gqa-tied-bf16-hf5", "../data/models/tinyrt-12m"}) {
             engine(Path.of(dir));
+        }
+        for (KvCacheDtype kv : new KvCacheDtype[]{KvCacheDtype.INT8, KvCacheDtype.FP8}) {
+            quantizedKv(Path.of("../data/models/tinyrt-12m"), kv);
         }
         check(CommandRunner.run(new CudaLeakCheck(), "--model", "../data/models/tinyrt-12m", "--cycles", "5",
                 "--tolerance-mib", "0") == 0, "leak check on the fake driver");
@@ -119,6 +124,31 @@ public final class FakeDriverScenario {
         } catch (RuntimeException e) {
             e.printStackTrace(System.out);
             failures.add(dir + ": " + e);
+        }
+    }
+
+    /**
+     * An int8/fp8 KV cache end to end: the quantized kernels' launches, graphs, the generator. Fixed scales: the fake
+     * computes nothing, so calibrated ones would be meaningless.
+     */
+    private static void quantizedKv(Path dir, KvCacheDtype kv) {
+        try (LoadedModel m = LoadedModel.open(dir, new LoadedModel.Options("cuda", StoragePrecision.AUTO, 0))) {
+            float[] scales = new float[m.config().numLayers()];
+            java.util.Arrays.fill(scales, 0.05f);
+            m.model().useKvCacheFormat(KvCacheFormat.quantized(kv, scales));
+            check(m.kvCache().format().dtype() == kv, dir + ": model KV dtype " + m.kvCache().format());
+            int[] prompt = new int[37];
+            for (int i = 0; i < prompt.length; i++) {
+                prompt[i] = (i * 7 + 1) % m.config().vocabSize();
+            }
+            check(m.model().promptLogits(prompt).length == prompt.length, dir + " " + kv + ": prompt logits");
+            check(GreedyDecode.run(m.model(), prompt, 10).tokens().length == 10, dir + " " + kv + ": greedy");
+            check(GreedyDecode.run(m.model(), prompt, 10).tokens().length == 10, dir + " " + kv + ": replay");
+            var g = m.generator().generate(prompt, SamplingParams.greedy(5).withIgnoreEos(true), TokenListener.NONE);
+            check(g.outputIds().length == 5, dir + " " + kv + ": generator");
+        } catch (RuntimeException e) {
+            e.printStackTrace(System.out);
+            failures.add(dir + " " + kv + ": " + e);
         }
     }
 
