@@ -90,7 +90,7 @@ export -f parity_all make_model quant_all  # run under timeout through bash -c
 'dev/tinyrt/backend/cuda/kernels.properties').decode())" \
     || echo "WARNING: the tinyrt jar has no CUDA kernels (was pack.sh run where nvcc exists?)"
   echo "JVM options: ${jopts:-none}"
-  stage selftest 60 $TINYRT_JAVA $jopts dev.tinyrt.backend.cuda.CudaSelfTest --out "$OUT/cuda_selftest.json" \
+  stage selftest 150 $TINYRT_JAVA $jopts dev.tinyrt.backend.cuda.CudaSelfTest --out "$OUT/cuda_selftest.json" \
     --tmp "$work/selftest"
   stage parity 60 bash -c parity_all
   stage model 100 bash -c make_model
