@@ -919,10 +919,9 @@ public final class CudaSelfTest implements Callable<Integer> {
             int[] unfused = GreedyDecode.run(model, prompt, 16).tokens();
             b.useGraphs(true);
             b.fuseRope(true);
-            boolean fusionSame = Arrays.equals(unfused, eager.tokens());
-            record(new Check(name + ": greedy with RoPE fused into attention = not fused", fusionSame ? 0 : 1, 0, 0,
-                    fusionSame, fusionSame ? "" : "fused " + Arrays.toString(eager.tokens()) + " not fused "
-                    + Arrays.toString(unfused)));
+            // not bit-identical by design: the fused kernel keeps the rotated q in fp32, the separate RoPE kernel
+            // stores it as fp16; so the unfused path is held to the CPU like the fused one (near-ties may flip)
+            greedyAgainstCpu(name + " (RoPE not fused)", cpuGreedy.tokens(), unfused, cpuContinuationLogits);
             boolean graphsSame = Arrays.equals(eager.tokens(), graphed.tokens())
                     && Arrays.equals(eager.tokens(), replayed.tokens());
             record(new Check(name + ": greedy with CUDA graphs = eager", graphsSame ? 0 : 1, 0, 0, graphsSame,
@@ -965,12 +964,16 @@ public final class CudaSelfTest implements Callable<Integer> {
         try (LoadedModel m = LoadedModel.open(dir, new LoadedModel.Options("cuda", StoragePrecision.AUTO, 0))) {
             CudaBackend b = (CudaBackend) m.backend();
             m.model().useKvCacheFormat(format);
-            compare(label + ": prompt logits vs CPU", cpuLogits, m.model().promptLogits(prompt), 3e-2);
+            // CPU (fp32 activations) and CUDA (fp16) quantize slightly different K/V values, so an element near a
+            // rounding boundary lands one step apart: an e4m3 step is 1/8 of the value, an int8 step 1/127 of amax
+            boolean fp8 = format.dtype() == KvCacheDtype.FP8;
+            compare(label + ": prompt logits vs CPU", cpuLogits, m.model().promptLogits(prompt), fp8 ? 2e-1 : 5e-2);
             b.useGraphs(false);
             GreedyDecode.Result eager = GreedyDecode.run(m.model(), prompt, 16);
             b.useGraphs(true);
             GreedyDecode.Result graphed = GreedyDecode.run(m.model(), prompt, 16);
-            greedyAgainstCpu(label, cpuGreedy.tokens(), eager.tokens(), cpuContinuationLogits);
+            greedyAgainstCpu(label, cpuGreedy.tokens(), eager.tokens(), cpuContinuationLogits,
+                    fp8 ? QUANTIZED_KV_NEAR_TIE_FP8 : QUANTIZED_KV_NEAR_TIE_INT8);
             boolean graphsSame = Arrays.equals(eager.tokens(), graphed.tokens());
             record(new Check(label + ": greedy with CUDA graphs = eager", graphsSame ? 0 : 1, 0, 0, graphsSame,
                     b.graphReport()));
@@ -982,6 +985,11 @@ public final class CudaSelfTest implements Callable<Integer> {
      * CPU's two best logits are within {@value #NEAR_TIE} of its largest |logit| is reported but passes.
      */
     private void greedyAgainstCpu(String name, int[] cpu, int[] cuda, float[][] cpuLogits) {
+        greedyAgainstCpu(name, cpu, cuda, cpuLogits, NEAR_TIE);
+    }
+
+    /** As above with a wider near-tie band, for quantized KV caches (see quantizedKvModel). */
+    private void greedyAgainstCpu(String name, int[] cpu, int[] cuda, float[][] cpuLogits, double nearTieBand) {
         int at = 0;
         while (at < cpu.length && cpu[at] == cuda[at]) {
             at++;
@@ -996,14 +1004,17 @@ public final class CudaSelfTest implements Callable<Integer> {
             max = Math.max(max, Math.abs(v));
         }
         double gap = (l[cpu[at]] - l[cuda[at]]) / max;
-        boolean nearTie = gap <= NEAR_TIE;
-        record(new Check(name + ": greedy 16 tokens, CUDA vs CPU", gap, 1, NEAR_TIE, nearTie, String.format(
+        boolean nearTie = gap <= nearTieBand;
+        record(new Check(name + ": greedy 16 tokens, CUDA vs CPU", gap, 1, nearTieBand, nearTie, String.format(
                 "first difference at token %d, where the CPU's logits for its choice and CUDA's differ by %.2e of"
                         + " max|logit| (%s); cpu %s cuda %s", at, gap, nearTie ? "a near-tie fp16 may flip" : "NOT a tie",
                 Arrays.toString(cpu), Arrays.toString(cuda))));
     }
 
     private static final double NEAR_TIE = 1e-2;
+    /** Near-tie bands with quantized KV caches: one int8 / e4m3 step apart on CPU and GPU moves logits this much. */
+    private static final double QUANTIZED_KV_NEAR_TIE_INT8 = 2e-2;
+    private static final double QUANTIZED_KV_NEAR_TIE_FP8 = 3e-2;
 
     private void write(Path file) throws IOException {
         ObjectNode root = JsonNodeFactory.instance.objectNode();
