@@ -37,7 +37,8 @@ if [ ! -f "$cache/kernels.fatbin" ] || [ "$(cat "$cache/hash" 2>/dev/null)" != "
   fi
   if grep -qE '[1-9][0-9]* bytes spill (stores|loads)' "$cache/ptxas.log"; then
     echo "[tinyrt] WARNING: register spills in the CUDA kernels (see $cache/ptxas.log):"
-    grep -B2 -E '[1-9][0-9]* bytes spill (stores|loads)' "$cache/ptxas.log" | grep -E 'entry function|spill' | head -20
+    # (|| true: head closing the pipe early must not fail the build under pipefail)
+    grep -B2 -E '[1-9][0-9]* bytes spill (stores|loads)' "$cache/ptxas.log" | grep -E 'entry function|spill' | head -20 || true
   fi
   {
     echo "nvcc=$version"

@@ -107,3 +107,25 @@ extern "C" __global__ void tinyrt_spin(long long nanoseconds) { PDL_PROLOGUE;
     } while ((long long)(now - start) < nanoseconds);
 #endif
 }
+
+// FP8 activations: out = e4m3(x / scale) as fp16 (every e4m3 value is exact in fp16), round to nearest even,
+// saturating at +-448 as CUDA's __NV_SATFINITE and the CPU backend (Numerics.floatToE4m3). grid-stride over n.
+DEV float round_e4m3(float v) {
+    if (v != v) return v;
+    float a = fabsf(v), r;
+    if (a >= 448.f) {
+        r = 448.f;
+    } else if (a < 0.015625f) {  // subnormals: multiples of 2^-9
+        r = rintf(a * 512.f) * 0.001953125f;
+    } else {
+        int e = ilogbf(a);
+        r = ldexpf(rintf(ldexpf(a, 3 - e)), e - 3);
+    }
+    return v < 0.f ? -r : r;
+}
+
+extern "C" __global__ void tinyrt_quant_e4m3(const __half* __restrict__ x, float scale, __half* __restrict__ out,
+                                             long n) { PDL_PROLOGUE;
+    for (long i = blockIdx.x * (long)blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
+        out[i] = __float2half_rn(round_e4m3(__half2float(x[i]) / scale));
+}

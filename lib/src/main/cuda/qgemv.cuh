@@ -64,6 +64,42 @@ struct QW4 {
     }
 };
 
+// FP8 e4m3 (sm_89+ only: the host refuses FP8 weights on older GPUs), stored as is; scales fp32 [rows] hold
+// weight scale * activation scale, since x arrives quantized to e4m3 and divided by the activation scale
+// (tinyrt_quant_e4m3). Decoded by the hardware's e4m3x2 -> f16x2 conversion, or exactly in software elsewhere
+// (the test emulator).
+DEV float e4m3_to_float(unsigned b) {
+    unsigned e = (b >> 3) & 0xfu, m = b & 7u;
+    float mag = e == 0 ? (float)m * 0.001953125f : __uint_as_float(((e + 120u) << 23) | (m << 20));
+    if ((b & 0x7fu) == 0x7fu) mag = __uint_as_float(0x7fc00000u);
+    return (b & 0x80u) ? -mag : mag;
+}
+
+struct QF8 {
+    static constexpr int PER_CHUNK = 16;
+    static constexpr int BITS = 8;
+    DEV static void decode(const uint4& raw, float* v) {
+        unsigned words[4] = {raw.x, raw.y, raw.z, raw.w};
+#pragma unroll
+        for (int i = 0; i < 4; i++) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 890
+            unsigned lo, hi;
+            asm("cvt.rn.f16x2.e4m3x2 %0, %1;" : "=r"(lo) : "h"(static_cast<unsigned short>(words[i] & 0xffffu)));
+            asm("cvt.rn.f16x2.e4m3x2 %0, %1;" : "=r"(hi) : "h"(static_cast<unsigned short>(words[i] >> 16)));
+            v[4 * i] = __half2float(__ushort_as_half(static_cast<unsigned short>(lo & 0xffffu)));
+            v[4 * i + 1] = __half2float(__ushort_as_half(static_cast<unsigned short>(lo >> 16)));
+            v[4 * i + 2] = __half2float(__ushort_as_half(static_cast<unsigned short>(hi & 0xffffu)));
+            v[4 * i + 3] = __half2float(__ushort_as_half(static_cast<unsigned short>(hi >> 16)));
+#else
+#pragma unroll
+            for (int b = 0; b < 4; b++) v[4 * i + b] = e4m3_to_float((words[i] >> (8 * b)) & 0xffu);
+#endif
+        }
+    }
+    DEV static float row_scale(const void* scales, int row) { return static_cast<const float*>(scales)[row]; }
+    DEV static float chunk_scale(const void*, int, int, int, int) { return 1.0f; }
+};
+
 // acc[t] += sum over the row's columns of w[row, c] * pre[c] * x[t, c] (before the row scale), this lane's share.
 template <class F, int NT, bool XS = false>
 DEV void qgemv_row(const uint8_t* __restrict__ w, const void* __restrict__ scales, int group,
@@ -241,3 +277,4 @@ QGEMV_ALL(w8, QW8)
 QGEMV_ALL(w4, QW4)
 QGEMV_FUSED(w8, QW8)
 QGEMV_FUSED(w4, QW4)
+QGEMV_ALL(f8, QF8)

@@ -74,6 +74,7 @@ public final class CudaBackend implements Backend {
     private final Growable partMaxSum;
     private final Growable counters;
     private final Growable dequantScratch;
+    private final Growable activationScratch;
     private int vocabulary = -1;
     private PendingRope pendingRope;
     private boolean fuseRope = !Boolean.getBoolean("tinyrt.cuda.noRopeFusion");
@@ -161,6 +162,7 @@ public final class CudaBackend implements Backend {
         this.sampler = new DeviceSampler(device, stream, memory,
                 (kernel, grid, block, a) -> launch(kernel, grid, 1, 1, block, 0, a));
         this.dequantScratch = new Growable("dequantized weight for prefill");
+        this.activationScratch = new Growable("quantized activations");
     }
 
     /** A device buffer that only grows; growing moves it, which invalidates recorded graphs. */
@@ -419,6 +421,10 @@ public final class CudaBackend implements Backend {
      * shapes those kernels cannot read are dequantized to fp16 here.
      */
     private Weight quantizedWeight(WeightData data) {
+        if (data instanceof WeightData.Fp8PerTensor && !fp8Capable()) {
+            throw new dev.tinyrt.TinyrtException(data.name() + ": FP8 weights need a GPU of compute capability 8.9 or"
+                    + " newer (Ada, Hopper); this one is " + device.computeCapability());
+        }
         try (Arena a = Arena.ofConfined()) {
             if (!WeightPacking.kernelsApply(data)) {
                 return weight(WeightPacking.dequantized(data, a));
@@ -435,10 +441,19 @@ public final class CudaBackend implements Backend {
                 upload(pre, a.allocateFrom(JAVA_FLOAT, p.preScale()));
                 pres = List.of(new CudaWeight.PreScale(0, p.preScale()));
             }
-            return new CudaWeight(data.name(), p.format(), values, scales, pre, data.rows(), pres, data.rows(),
-                    data.cols(), p.groupSize(), p.values().byteSize() + p.scales().byteSize()
+            CudaWeight w = new CudaWeight(data.name(), p.format(), values, scales, pre, data.rows(), pres,
+                    data.rows(), data.cols(), p.groupSize(), p.values().byteSize() + p.scales().byteSize()
                     + (pre == 0 ? 0 : 4L * data.cols()));
+            w.activationScale = p.activationScale();
+            return w;
         }
+    }
+
+    /** FP8 (e4m3) conversions in hardware: compute capability 8.9 and newer. */
+    private boolean fp8Capable() {
+        String[] cc = device.computeCapability().split("\\.");
+        int major = Integer.parseInt(cc[0]);
+        return major > 8 || (major == 8 && Integer.parseInt(cc[1]) >= 9);
     }
 
     /** Copies host bytes to the device on this backend's stream and waits (the source may go away after). */
@@ -481,6 +496,11 @@ public final class CudaBackend implements Backend {
             }
             if (w.preScales.size() > 1) {
                 throw new UnsupportedOperationException(w.name + " is fused already");
+            }
+            if (w.activationScale != first.activationScale) {
+                throw new UnsupportedOperationException("concatRows of " + first.name + " and " + w.name
+                        + ": FP8 parts need one activation scale, got " + first.activationScale + " and "
+                        + w.activationScale);
             }
             float[] pre = w.preScales.isEmpty() ? null : w.preScales.getFirst().values();
             if (rows == 0) {
@@ -539,8 +559,10 @@ public final class CudaBackend implements Backend {
             return new CudaWeight(name.toString(), values, rows, cols);
         }
         int split = pres.size() == 2 ? pres.get(1).firstRow() : rows;
-        return new CudaWeight(name.toString(), first.format, values, scales, pre, split, pres, rows, cols,
+        CudaWeight fused = new CudaWeight(name.toString(), first.format, values, scales, pre, split, pres, rows, cols,
                 first.groupSize, valueBytes + scaleBytes + 4L * cols * pres.size());
+        fused.activationScale = first.activationScale;
+        return fused;
     }
 
     private static float[] ones(int n) {
@@ -852,7 +874,8 @@ public final class CudaBackend implements Backend {
                 m.format.label);
         MatmulTactics.Tactic tactic = tactics.choose(shape, mayMeasure(),
                 t -> timeMicros(() -> linear(t, in, m, o)));
-        boolean oneRow = fuseNorms && in.rows() == 1 && !o.fp32 && tactic == MatmulTactics.Tactic.GEMV;
+        boolean oneRow = fuseNorms && in.rows() == 1 && !o.fp32 && tactic == MatmulTactics.Tactic.GEMV
+                && !m.format.quantizesActivations();
         PendingNorm n = oneRow ? takeNorm(in, tactic) : null;
         if (n == null) {
             flushFusions();
@@ -896,7 +919,8 @@ public final class CudaBackend implements Backend {
      * quantized weight on an fp16 copy dequantized into a scratch matrix first (prefill: the copy costs one pass
      * over the weight, small next to a GEMM of many rows).
      */
-    private void linear(MatmulTactics.Tactic tactic, CudaTensor in, CudaWeight w, CudaTensor out) {
+    private void linear(MatmulTactics.Tactic tactic, CudaTensor x, CudaWeight w, CudaTensor out) {
+        CudaTensor in = activations(x, w);
         int n = in.rows();
         if (tactic == MatmulTactics.Tactic.GEMV) {
             int ks = KernelNames.splitK(w.valueBytesPerRow(), forcedSplitK);
@@ -911,6 +935,21 @@ public final class CudaBackend implements Backend {
         } else {
             device.cublas.linear(cublasHandle, fp16Values(w), in.pointer, out.pointer, out.fp32, n, w.rows(), w.cols());
         }
+    }
+
+    /**
+     * The rows the weight's kernels multiply: x itself, or for FP8 x quantized to e4m3 with the weight's activation
+     * scale (as fp16 values, in a scratch buffer).
+     */
+    private CudaTensor activations(CudaTensor x, CudaWeight w) {
+        if (!w.format.quantizesActivations()) {
+            return x;
+        }
+        long n = (long) x.rows() * x.cols();
+        long scratch = activationScratch.atLeast(2 * n);
+        launch(KernelNames.QUANT_E4M3, gridFor(n), 1, 1, THREADS, 0,
+                args.reset().ptr(x.pointer).f32(w.activationScale).ptr(scratch).i64(n));
+        return new CudaTensor(scratch, x.rows(), x.cols(), false);
     }
 
     /** The leading kernel arguments of a quantized weight: values, scales, group, pre-scale, pre-scale split. */
@@ -944,7 +983,7 @@ public final class CudaBackend implements Backend {
         MatmulTactics.Shape shape = new MatmulTactics.Shape(n, inner, w.cols(), false, true, w.format.label);
         MatmulTactics.Tactic tactic = tactics.choose(shape, mayMeasure(),
                 t -> timeMicros(() -> gateUpSwiglu(t, in, w, gu, a)));
-        PendingNorm held = fuseNorms && n == 1 ? takeNorm(in, tactic) : null;
+        PendingNorm held = fuseNorms && n == 1 && !w.format.quantizesActivations() ? takeNorm(in, tactic) : null;
         if (held == null) {
             flushFusions();
         } else {
@@ -965,8 +1004,9 @@ public final class CudaBackend implements Backend {
                 w.ownedBytes() + in.bytes() + a.bytes());
     }
 
-    private void gateUpSwiglu(MatmulTactics.Tactic tactic, CudaTensor in, CudaWeight w, CudaTensor gu, CudaTensor act) {
+    private void gateUpSwiglu(MatmulTactics.Tactic tactic, CudaTensor x, CudaWeight w, CudaTensor gu, CudaTensor act) {
         if (tactic == MatmulTactics.Tactic.GEMV) {
+            CudaTensor in = activations(x, w);
             int inner = w.rows() / 2;
             KernelArgs a = w.format.quantized() ? quantArgs(w).ptr(in.pointer)
                     : args.reset().ptr(w.pointer()).ptr(in.pointer);
@@ -975,7 +1015,7 @@ public final class CudaBackend implements Backend {
             launch(kernel, ceilDiv(inner, THREADS / 32), 1, 1, THREADS, 0,
                     a.ptr(act.pointer).i32(inner).i32(w.cols()));
         } else {
-            linear(MatmulTactics.Tactic.CUBLAS, in, w, gu);
+            linear(MatmulTactics.Tactic.CUBLAS, x, w, gu);
             swigluKernel(gu, act);
         }
     }

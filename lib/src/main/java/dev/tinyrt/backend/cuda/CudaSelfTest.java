@@ -335,6 +335,19 @@ public final class CudaSelfTest implements Callable<Integer> {
         return new WeightData.Int4PerGroup(name, rows, cols, group, q, scales, preScale);
     }
 
+    /** Random e4m3 weights (every finite code; no NaN 0x7F/0xFF). */
+    private WeightData.Fp8PerTensor fp8(String name, int rows, int cols, float activationScale) {
+        MemorySegment q = arena.allocate((long) rows * cols, 16);
+        for (long i = 0; i < q.byteSize(); i++) {
+            int b;
+            do {
+                b = random.nextInt(256);
+            } while ((b & 0x7F) == 0x7F);
+            q.set(ValueLayout.JAVA_BYTE, i, (byte) b);
+        }
+        return new WeightData.Fp8PerTensor(name, rows, cols, q, 0.02f / 448, activationScale);
+    }
+
     /** An AWQ-like pre-scale: positive, around 1. */
     private float[] preScale(int cols) {
         float[] p = new float[cols];
@@ -360,7 +373,7 @@ public final class CudaSelfTest implements Callable<Integer> {
             int m = s[0];
             int k = s[1];
             List<WeightData> forms = List.of(int8("w8", m, k, null), int4("w4g128", m, k, 128, null),
-                    int4("w4row", m, k, k, null), int4("awq", m, k, 128, preScale(k)));
+                    int4("w4row", m, k, k, null), int4("awq", m, k, 128, preScale(k)), fp8("fp8", m, k, 3.5f / 448));
             for (WeightData d : forms) {
                 Both<Weight> w = weight(d);
                 String label = d.name() + " " + w.gpu().format();
@@ -387,10 +400,10 @@ public final class CudaSelfTest implements Callable<Integer> {
         }
         int inner = 160;
         int k = 256;
-        for (int variant = 0; variant < 3; variant++) {
-            WeightData gate = variant == 0 ? int8("gate", inner, k, null)
+        for (int variant = 0; variant < 4; variant++) {
+            WeightData gate = variant == 0 ? int8("gate", inner, k, null) : variant == 3 ? fp8("gate", inner, k, 0.01f)
                     : int4("gate", inner, k, 128, variant == 2 ? preScale(k) : null);
-            WeightData up = variant == 0 ? int8("up", inner, k, null)
+            WeightData up = variant == 0 ? int8("up", inner, k, null) : variant == 3 ? fp8("up", inner, k, 0.01f)
                     : int4("up", inner, k, 128, variant == 2 ? preScale(k) : null);
             Both<Weight> g = weight(gate);
             Both<Weight> u = weight(up);

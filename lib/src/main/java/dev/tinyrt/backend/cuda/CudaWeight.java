@@ -11,13 +11,15 @@ import java.util.List;
  *   <li>{@link Format#F16}: fp16 values.</li>
  *   <li>{@link Format#W8A16}: offset-binary int8 values, fp32 scale per row.</li>
  *   <li>{@link Format#W4A16}: offset-binary int4 values two per byte along the row, fp16 scale per row and group.</li>
+ *   <li>{@link Format#FP8}: e4m3 values, fp32 per-row copies of weight scale * activation scale; x is quantized
+ *       to e4m3 with {@link #activationScale} before the product.</li>
  * </ul>
  * Quantized weights may carry an fp32 pre-scale of the activations ({@link #preScale}): one row, or two for a fused
  * weight whose rows from {@link #preSplit} on use the second (gate|up of an AWQ checkpoint).
  */
 final class CudaWeight implements Weight {
     enum Format {
-        F16("F16", null), W8A16("W8A16", "w8"), W4A16("W4A16", "w4");
+        F16("F16", null), W8A16("W8A16", "w8"), W4A16("W4A16", "w4"), FP8("FP8", "f8");
 
         final String label;
         /** Kernel name part ({@code null} for fp16, whose kernels predate the quantized ones). */
@@ -30,6 +32,11 @@ final class CudaWeight implements Weight {
 
         boolean quantized() {
             return this != F16;
+        }
+
+        /** Whether x is quantized before the product (FP8: to e4m3 with the static activation scale). */
+        boolean quantizesActivations() {
+            return this == FP8;
         }
     }
 
@@ -50,6 +57,8 @@ final class CudaWeight implements Weight {
     /** The pre-scales by first row (empty when none), for {@link CudaBackend#concatRows}. */
     final List<PreScale> preScales;
     private final long bytes;
+    /** FP8: the static activation scale (calibrated amax / 448); 0 otherwise. */
+    float activationScale;
 
     /** An fp16 weight. */
     CudaWeight(String name, long pointer, int rows, int cols) {
@@ -101,7 +110,7 @@ final class CudaWeight implements Weight {
     long valueBytesPerRow() {
         return switch (format) {
             case F16 -> 2L * cols;
-            case W8A16 -> cols;
+            case W8A16, FP8 -> cols;
             case W4A16 -> cols / 2;
         };
     }
@@ -109,7 +118,7 @@ final class CudaWeight implements Weight {
     long scaleBytesPerRow() {
         return switch (format) {
             case F16 -> 0;
-            case W8A16 -> 4;
+            case W8A16, FP8 -> 4;
             case W4A16 -> 2L * (cols / groupSize);
         };
     }

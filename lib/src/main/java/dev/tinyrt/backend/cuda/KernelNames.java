@@ -107,7 +107,8 @@ final class KernelNames {
         return "tinyrt_dequant_" + format;
     }
 
-    static final List<String> QUANT_FORMATS = List.of("w8", "w4");
+    static final List<String> QUANT_FORMATS = List.of("w8", "w4", "f8");
+    static final String QUANT_E4M3 = "tinyrt_quant_e4m3";
 
     /**
      * Batch-1 GEMVs with the block boundary fused in (gemv.cuh's end): {@code res} adds the product into the fp32
@@ -233,7 +234,8 @@ final class KernelNames {
         List<String> names = new ArrayList<>(List.of(EMBED_F16, EMBED_F32, ADD_F16, ADD_F32, SWIGLU, GATHER_ROWS,
                 F32_TO_F16, BF16_TO_F16, ARGMAX_F32, READ_PROBE, SPIN, RMS_NORM_F16, RMS_NORM_F32, ADD_RMS_NORM_F16,
                 ADD_RMS_NORM_F32, RMS_NORM_V8_F16, RMS_NORM_V8_F32, ADD_RMS_NORM_V8_F16, ADD_RMS_NORM_V8_F32,
-                ROPE_STORE_KV, ropeStoreKv(KvCacheDtype.INT8), ropeStoreKv(KvCacheDtype.FP8), SAMPLE_F32));
+                ROPE_STORE_KV, ropeStoreKv(KvCacheDtype.INT8), ropeStoreKv(KvCacheDtype.FP8), SAMPLE_F32,
+                QUANT_E4M3));
         for (int n = 1; n <= MAX_GEMV_ROWS; n++) {
             names.add(gemv(n, false));
             names.add(gemv(n, true));

@@ -11,8 +11,9 @@ import java.lang.foreign.ValueLayout;
 
 /**
  * Re-packs the canonical quantized {@link WeightData} forms into the bytes the CUDA kernels read (qgemv.cuh):
- * int8 and int4 values turned offset-binary (every byte XOR 0x80, every nibble XOR 8), W4A16 scales as fp16.
- * Shapes the kernels cannot read, and the formats that have no kernels yet (W8A8, FP8), are dequantized to an fp16
+ * int8 and int4 values turned offset-binary (every byte XOR 0x80, every nibble XOR 8), W4A16 scales as fp16, FP8
+ * bytes unchanged with the product of its two scales per row.
+ * Shapes the kernels cannot read, and the format that has no kernels yet (W8A8), are dequantized to an fp16
  * matrix instead (pre-scale folded into the columns): correct, but with the fp16 engine's speed and without
  * quantized activations.
  */
@@ -22,7 +23,7 @@ final class WeightPacking {
 
     /** Host bytes in the kernels' layout; {@code preScale} null when absent or all ones. */
     record Packed(CudaWeight.Format format, MemorySegment values, MemorySegment scales, float[] preScale,
-                  int groupSize) {
+                  int groupSize, float activationScale) {
     }
 
     private WeightPacking() {
@@ -33,6 +34,7 @@ final class WeightPacking {
         return switch (data) {
             case WeightData.Int8PerChannel q -> q.cols() % 16 == 0;
             case WeightData.Int4PerGroup q -> q.cols() % 32 == 0 && q.groupSize() % 32 == 0;
+            case WeightData.Fp8PerTensor f -> f.cols() % 16 == 0;
             default -> false;
         };
     }
@@ -41,10 +43,16 @@ final class WeightPacking {
         return switch (data) {
             case WeightData.Int8PerChannel q -> new Packed(CudaWeight.Format.W8A16,
                     xorBytes(q.weights(), (byte) 0x80, arena), arena.allocateFrom(ValueLayout.JAVA_FLOAT, q.scales()),
-                    meaningful(q.preScale()), q.cols());
+                    meaningful(q.preScale()), q.cols(), 0);
             case WeightData.Int4PerGroup q -> new Packed(CudaWeight.Format.W4A16,
                     xorBytes(q.packed(), (byte) 0x88, arena), halves(q.scales(), arena), meaningful(q.preScale()),
-                    q.groupSize());
+                    q.groupSize(), 0);
+            case WeightData.Fp8PerTensor f -> {  // bytes as they are; one scale per row: weight * activation scale
+                float[] scales = new float[f.rows()];
+                java.util.Arrays.fill(scales, f.weightScale() * f.activationScale());
+                yield new Packed(CudaWeight.Format.FP8, xorBytes(f.weights(), (byte) 0, arena),
+                        arena.allocateFrom(ValueLayout.JAVA_FLOAT, scales), null, f.cols(), f.activationScale());
+            }
             default -> throw new IllegalArgumentException(data.name() + ": no quantized CUDA kernel reads "
                     + data.getClass().getSimpleName());
         };
