@@ -107,6 +107,12 @@ public final class KvCacheScales {
                 t.close();
             }
         }
+        return calibrate(model, layout, samples, dtype);
+    }
+
+    /** Scales from running {@code model} over {@code samples} (each a prefill from position 0). */
+    static float[] calibrate(LlamaModel model, WeightLayout layout, List<int[]> samples, KvCacheDtype dtype) {
+        LlamaConfig config = model.config();
         CalibrationCollector collector = new CalibrationCollector(config, Integer.MAX_VALUE, 0, kvWeights(config,
                 layout));
         KvCacheFormat before = model.kvCacheFormat();

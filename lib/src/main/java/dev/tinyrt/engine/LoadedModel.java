@@ -259,6 +259,14 @@ public final class LoadedModel implements AutoCloseable {
         kvScaleSources.put(dtype, from);
     }
 
+    /**
+     * Int8/fp8 KV-cache scales calibrated on {@code samples} (token ids, each a prefill from position 0) instead of
+     * the calibration text, e.g. for a model without a tokenizer; not installed.
+     */
+    public float[] calibrateKvScales(KvCacheDtype dtype, List<int[]> samples) {
+        return KvCacheScales.calibrate(model, layout, samples, dtype);
+    }
+
     /** The KV-cache format the model runs with and where its scales came from. */
     public KvCacheScales.Resolved kvCache() {
         KvCacheFormat f = model.kvCacheFormat();

@@ -738,6 +738,18 @@ public final class CudaSelfTest implements Callable<Integer> {
         }
     }
 
+    private static double relativeDifference(float[][] reference, float[][] other) {
+        double err = 0;
+        double ref = 0;
+        for (int r = 0; r < reference.length; r++) {
+            for (int i = 0; i < reference[r].length; i++) {
+                err = Math.max(err, Math.abs(reference[r][i] - other[r][i]));
+                ref = Math.max(ref, Math.abs(reference[r][i]));
+            }
+        }
+        return err / Math.max(ref, 1e-30);
+    }
+
     private void argmax() {
         float[][] logits = values(4, 32000, 3.0, 0);
         logits[1][7] = 50f;
@@ -956,17 +968,27 @@ public final class CudaSelfTest implements Callable<Integer> {
                     b.graphReport()));
         }
         for (KvCacheDtype kv : new KvCacheDtype[]{KvCacheDtype.INT8, KvCacheDtype.FP8}) {
-            quantizedKvModel(name, dir, kvFormat(kv, config.numLayers()), prompt);
+            quantizedKvModel(name, dir, kv, prompt, cpuLogits);
         }
     }
 
-    /** The whole model with an int8/fp8 KV cache: CUDA against the CPU with the same scales, graphs and eager. */
-    private void quantizedKvModel(String name, Path dir, KvCacheFormat format, int[] prompt) {
-        String label = name + ", kv " + format.dtype().label();
+    /**
+     * The whole model with an int8/fp8 KV cache: CUDA against the CPU with the same scales, graphs and eager. The
+     * CUDA engine's fp16 activations put some keys and values on the other side of a quantization step than the CPU's
+     * fp32 ones, and the random models amplify that through their layers: the logits may differ by up to twice what
+     * the quantization itself changes on the CPU (fp8's 3 mantissa bits are coarser than int8's 254 steps here; on
+     * these random models int8 moves the logits by ~7 % of max|logit|, fp8 with ModelOpt's unit scale by ~20-26 %).
+     * The kernels' own precision is checked at the attention level above.
+     */
+    private void quantizedKvModel(String name, Path dir, KvCacheDtype kv, int[] prompt, float[][] cpuFp32) {
+        String label = name + ", kv " + kv.label();
+        KvCacheFormat format;
         float[][] cpuLogits;
         GreedyDecode.Result cpuGreedy;
         float[][] cpuContinuationLogits;
         try (LoadedModel m = LoadedModel.open(dir, new LoadedModel.Options("cpu", StoragePrecision.AUTO, 0))) {
+            // scales as the converter computes them (max |k|, |v| over the prompt): no tokenizer for calib.txt here
+            format = KvCacheFormat.quantized(kv, m.calibrateKvScales(kv, List.of(prompt)));
             m.model().useKvCacheFormat(format);
             cpuLogits = m.model().promptLogits(prompt);
             cpuGreedy = GreedyDecode.run(m.model(), prompt, 16);
@@ -977,10 +999,14 @@ public final class CudaSelfTest implements Callable<Integer> {
         try (LoadedModel m = LoadedModel.open(dir, new LoadedModel.Options("cuda", StoragePrecision.AUTO, 0))) {
             CudaBackend b = (CudaBackend) m.backend();
             m.model().useKvCacheFormat(format);
-            // CPU (fp32 activations) and CUDA (fp16) quantize slightly different K/V values, so an element near a
-            // rounding boundary lands one step apart: an e4m3 step is 1/8 of the value, an int8 step 1/127 of amax
             boolean fp8 = format.dtype() == KvCacheDtype.FP8;
-            compare(label + ": prompt logits vs CPU", cpuLogits, m.model().promptLogits(prompt), fp8 ? 2e-1 : 5e-2);
+            // CPU (fp32 activations) and CUDA (fp16) quantize slightly different K/V values: elements near a
+            // rounding boundary land one step apart, so the bound scales with the quantization's own effect
+            double quantization = relativeDifference(cpuFp32, cpuLogits);
+            record(new Check(label + ": CPU logits vs its fp32 KV (the quantization's own effect)",
+                    quantization, 1, 0.5, quantization > 0 && quantization < 0.5, "scales " + format));
+            compare(label + ": prompt logits vs CPU", cpuLogits, m.model().promptLogits(prompt),
+                    Math.max(3e-2, 2 * quantization));
             b.useGraphs(false);
             GreedyDecode.Result eager = GreedyDecode.run(m.model(), prompt, 16);
             b.useGraphs(true);
