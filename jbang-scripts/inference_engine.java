@@ -8,6 +8,8 @@ import dev.tinyrt.ProjectHome;
 import dev.tinyrt.TinyrtException;
 import dev.tinyrt.cli.CommandRunner;
 import dev.tinyrt.backend.KvCacheDtype;
+import dev.tinyrt.bench.ModelPreparation;
+import dev.tinyrt.checkpoint.TrtllmConfig;
 import dev.tinyrt.engine.LoadedModel;
 import dev.tinyrt.engine.TokenIds;
 import dev.tinyrt.model.StoragePrecision;
@@ -56,7 +58,8 @@ public class inference_engine implements Callable<Integer> {
     @Option(names = "--stop", description = "stop string (repeatable)") List<String> stop = List.of();
     @Option(names = "--ignore-eos", description = "keep generating past end-of-sequence") boolean ignoreEos;
     @Option(names = "--backend", defaultValue = "cpu", description = "cpu, cuda or auto") String backend;
-    @Option(names = "--precision", defaultValue = "auto", description = "weight storage: auto (as stored), fp32, fp16, bf16")
+    @Option(names = "--precision", defaultValue = "auto", description = "weights: auto (as stored), fp32, fp16, bf16, or "
+            + "int8, int4, int4_awq, w8a8_sq, fp8 (a HF model is converted with configs/tinyllama_<p>.yaml, cached)")
     String precision;
     @Option(names = "--threads", defaultValue = "0", description = "CPU threads (0 = one per core)") int threads;
     @Option(names = "--kv-cache-dtype", defaultValue = "auto", description = "KV-cache storage: auto (the checkpoint's "
@@ -94,8 +97,21 @@ public class inference_engine implements Callable<Integer> {
             throw new TinyrtException(engine + " is not an engine directory (config.json with pretrained_config and "
                     + "build_config); build one with build_engine.java");
         }
-        var options = new LoadedModel.Options(backend, StoragePrecision.parse(precision), threads,
-                KvCacheDtype.parse(kvCacheDtype));
+        var options = new LoadedModel.Options(backend, StoragePrecision.AUTO, threads, KvCacheDtype.parse(kvCacheDtype));
+        String p = precision.strip().toLowerCase(java.util.Locale.ROOT).replace('-', '_');
+        if (ModelPreparation.QUANTIZED.contains(p)) {
+            // a HF model quantized on the fly, as benchmark.java does: converted once into the cache
+            if (engine != null || TrtllmConfig.isCheckpoint(dir)) {
+                throw new TinyrtException("--precision " + p + " converts a HuggingFace model; " + dir
+                        + " is already converted: drop --precision");
+            }
+            var prepared = ModelPreparation.prepare(dir, null, p, backend, threads);
+            System.err.println("note: " + p + " checkpoint " + prepared.dir());
+            dir = prepared.dir();
+        } else {
+            options = new LoadedModel.Options(backend, StoragePrecision.parse(precision), threads,
+                    KvCacheDtype.parse(kvCacheDtype));
+        }
         try (LoadedModel m = LoadedModel.open(dir, options)) {
             if (prompt.batchFile != null) {
                 return runBatch(m);
