@@ -35,6 +35,8 @@ public class quality_table implements Callable<Integer> {
     @Option(names = "--ctx", defaultValue = "512", description = "tokens per window (default ${DEFAULT-VALUE})") int ctx;
     @Option(names = "--max-chunks", defaultValue = "0", description = "evaluate at most this many windows (0 = all)") int maxChunks;
     @Option(names = "--threads", defaultValue = "0", description = "CPU threads per model (0 = one per core)") int threads;
+    @Option(names = "--backend", defaultValue = "cpu", description = "engine of the candidate rows: cpu, cuda or auto "
+            + "(the reference always runs on the CPU; non-CPU rows are labelled with the backend)") String backend;
     @Option(names = "--out", description = "JSON file (default: data/results/quality_table_<date>.json); the Markdown table goes next to it (.md)") Path out;
     @Spec CommandSpec spec;
 
@@ -46,8 +48,9 @@ public class quality_table implements Callable<Integer> {
     public Integer call() {
         StoragePrecision precision = StoragePrecision.parse(referencePrecision);
         ModelSpec ref = new ModelSpec(referenceLabel != null ? referenceLabel : precision.label(), reference, precision);
-        List<ModelSpec> candidates = rows.stream().map(r -> ModelSpec.parseRow(r, reference)).toList();
-        QualityRun run = new QualityRun(ref, candidates, text, ctx, maxChunks, threads, true);
+        List<ModelSpec> candidates = rows.stream().map(r -> ModelSpec.parseRow(r, reference))
+                .map(c -> backend.equals("cpu") ? c : c.withLabel(c.label() + " (" + backend + ")")).toList();
+        QualityRun run = new QualityRun(ref, candidates, text, ctx, maxChunks, threads, true, backend);
         QualityRun.Outcome outcome = run.execute();
         String table = QualityReport.markdown(outcome.results());
         System.out.print(table);

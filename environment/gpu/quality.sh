@@ -5,7 +5,8 @@
 #   bash environment/gpu/quality.sh fp16 bf16 int8 int4            (default: all of them, KV-int8 KV-fp8 included)
 # Rows: fp16/bf16/fp32 = the HF model stored that way; int8 int4 int4_awq w8a8_sq fp8 = configs/tinyllama_<p>.yaml;
 # KV-int8 / KV-fp8 = the fp16 model with an int8 / fp8 KV cache (scales calibrated at load).
-# QUALITY_MAX_CHUNKS limits the windows (0 = all). Writes $OUT/quality_table_tinyrt-12m_<rows>.json (+ .md), quality.log.
+# QUALITY_BACKEND=cuda runs the candidate rows on the CUDA engine (the fp32 reference stays on the CPU); rows are
+# labelled "(cuda)". QUALITY_MAX_CHUNKS limits the windows (0 = all). Writes $OUT/quality_table_tinyrt-12m_<rows>.json (+ .md), quality.log.
 set -uo pipefail
 source environment/gpu/env.sh
 export TINYRT_WORKTREE_CLEAN="$(cat .device/clean 2>/dev/null || echo false)"
@@ -28,7 +29,8 @@ rows=("$@")
   done
   wait
   name=$(IFS=-; echo "${rows[*]}")
-  $TINYRT_JAVA quality_table --reference "$model" "${args[@]}" --text data/corpus/validation.txt \
-    --max-chunks "${QUALITY_MAX_CHUNKS:-0}" --out "$OUT/quality_table_tinyrt-12m_$name.json"
+  backend="${QUALITY_BACKEND:-cpu}"
+  $TINYRT_JAVA quality_table --reference "$model" "${args[@]}" --text data/corpus/validation.txt --backend "$backend" \
+    --max-chunks "${QUALITY_MAX_CHUNKS:-0}" --out "$OUT/quality_table_tinyrt-12m_${backend}_$name.json"
 } 2>&1 | tee "$OUT/quality.log"
 exit "${PIPESTATUS[0]}"

@@ -33,7 +33,13 @@ public final class ModelLogitSource implements LogitSource {
     /** As {@link #open(Path, StoragePrecision, int)}, with the KV cache stored as {@code kvCache} (int8 / fp8 ...). */
     public static ModelLogitSource open(Path directory, StoragePrecision precision, KvCacheDtype kvCache,
                                         int threads) {
-        return new ModelLogitSource(LoadedModel.open(directory, new LoadedModel.Options("cpu", precision, threads,
+        return open(directory, precision, kvCache, threads, "cpu");
+    }
+
+    /** As above on {@code backend} (cpu, cuda or auto): the CUDA engine's logits, fp16 compute, for GPU rows. */
+    public static ModelLogitSource open(Path directory, StoragePrecision precision, KvCacheDtype kvCache,
+                                        int threads, String backend) {
+        return new ModelLogitSource(LoadedModel.open(directory, new LoadedModel.Options(backend, precision, threads,
                 kvCache)), true, precision);
     }
 

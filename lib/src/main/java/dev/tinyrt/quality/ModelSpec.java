@@ -34,6 +34,11 @@ public record ModelSpec(String label, Path directory, StoragePrecision precision
     }
 
     /** Labelled by folder name, plus the precision unless it is {@code auto}. */
+    /** The same model under another name (e.g. the backend it runs on). */
+    public ModelSpec withLabel(String newLabel) {
+        return new ModelSpec(newLabel, directory, precision, kvCache);
+    }
+
     public static ModelSpec of(Path directory, StoragePrecision precision) {
         Path name = directory.toAbsolutePath().normalize().getFileName();
         String base = name == null ? directory.toString() : name.toString();

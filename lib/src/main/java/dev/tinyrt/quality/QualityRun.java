@@ -18,7 +18,13 @@ import java.util.List;
  *                          reference's logits), as the first row of a table
  */
 public record QualityRun(ModelSpec reference, List<ModelSpec> candidates, Path text, int contextSize, int maxWindows,
-                         int threads, boolean includeReference) {
+                         int threads, boolean includeReference, String candidateBackend) {
+
+    /** Candidates on the CPU engine, like the reference. */
+    public QualityRun(ModelSpec reference, List<ModelSpec> candidates, Path text, int contextSize, int maxWindows,
+                      int threads, boolean includeReference) {
+        this(reference, candidates, text, contextSize, maxWindows, threads, includeReference, "cpu");
+    }
 
     /** The results and what they cost. */
     public record Outcome(List<QualityResult> results, int streamTokens, double loadSeconds, double tokenizeSeconds,
@@ -44,7 +50,9 @@ public record QualityRun(ModelSpec reference, List<ModelSpec> candidates, Path t
                 cands.add(new QualityEvaluator.Candidate(reference.label(), ref));
             }
             for (ModelSpec c : candidates) {
-                ModelLogitSource source = ModelLogitSource.open(c.directory(), c.precision(), c.kvCache(), threads);
+                // the reference always runs on the CPU in its precision; candidates on the chosen backend
+                ModelLogitSource source = ModelLogitSource.open(c.directory(), c.precision(), c.kvCache(), threads,
+                        candidateBackend);
                 opened.add(source);
                 if (source.vocabSize() != ref.vocabSize()) {
                     throw new TinyrtException("vocabularies differ: " + reference.directory() + " has "

@@ -106,6 +106,18 @@ class QualityScriptTest {
     }
 
     @Test
+    void cudaRowsWithoutAGpuAreOneLine() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(
+                dev.tinyrt.backend.cuda.CudaDevice.unavailableReason().isPresent(), "a GPU is present");
+        var r = ScriptHarness.run("quality_table.java", "--reference", MODEL, "--row", "fp16=@fp16", "--backend",
+                "cuda", "--text", text, "--ctx", "128", "--max-chunks", "1", "--out", tmp.resolve("c.json").toString());
+        assertEquals(2, r.exitCode());
+        assertEquals(1, r.err().strip().lines().count(), r.err());
+        assertTrue(r.err().startsWith("error: "), r.err());
+        assertTrue(r.err().contains("CUDA"), r.err());
+    }
+
+    @Test
     void userErrorsAreOneLine() {
         var tooLong = ScriptHarness.run("quality_eval.java", "--reference", MODEL, "--candidate", MODEL,
                 "--text", text, "--ctx", "2048", "--out", tmp.resolve("x.json").toString());
