@@ -97,9 +97,9 @@ public class inference_engine implements Callable<Integer> {
             throw new TinyrtException(engine + " is not an engine directory (config.json with pretrained_config and "
                     + "build_config); build one with build_engine.java");
         }
-        var options = new LoadedModel.Options(backend, StoragePrecision.AUTO, threads, KvCacheDtype.parse(kvCacheDtype));
-        String p = precision.strip().toLowerCase(java.util.Locale.ROOT).replace('-', '_');
-        if (ModelPreparation.QUANTIZED.contains(p)) {
+        boolean quantized = ModelPreparation.isQuantized(precision);
+        if (quantized) {
+            String p = ModelPreparation.normalize(precision);
             // a HF model quantized on the fly, as benchmark.java does: converted once into the cache
             if (engine != null || TrtllmConfig.isCheckpoint(dir)) {
                 throw new TinyrtException("--precision " + p + " converts a HuggingFace model; " + dir
@@ -108,10 +108,10 @@ public class inference_engine implements Callable<Integer> {
             var prepared = ModelPreparation.prepare(dir, null, p, backend, threads);
             System.err.println("note: " + p + " checkpoint " + prepared.dir());
             dir = prepared.dir();
-        } else {
-            options = new LoadedModel.Options(backend, StoragePrecision.parse(precision), threads,
-                    KvCacheDtype.parse(kvCacheDtype));
         }
+        // a converted checkpoint keeps its stored forms; otherwise --precision picks the weight storage
+        var options = new LoadedModel.Options(backend, quantized ? StoragePrecision.AUTO
+                : StoragePrecision.parse(precision), threads, KvCacheDtype.parse(kvCacheDtype));
         try (LoadedModel m = LoadedModel.open(dir, options)) {
             if (prompt.batchFile != null) {
                 return runBatch(m);

@@ -40,12 +40,21 @@ public final class ModelPreparation {
     }
 
     public static String normalize(String precision) {
-        String p = precision.strip().toLowerCase(Locale.ROOT).replace('-', '_');
+        String p = canonical(precision);
         if (!STORAGE.contains(p) && !QUANTIZED.contains(p)) {
             throw new TinyrtException("unknown precision \"" + precision + "\"; choose one of "
                     + String.join(", ", STORAGE) + ", " + String.join(", ", QUANTIZED));
         }
         return p;
+    }
+
+    /** Whether {@code precision} (any case, '-' or '_') names a quantized precision, without rejecting others. */
+    public static boolean isQuantized(String precision) {
+        return QUANTIZED.contains(canonical(precision));
+    }
+
+    private static String canonical(String precision) {
+        return precision.strip().toLowerCase(Locale.ROOT).replace('-', '_');
     }
 
     /**
