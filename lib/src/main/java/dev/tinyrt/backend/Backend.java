@@ -131,6 +131,13 @@ public interface Backend extends AutoCloseable {
         work.run();
     }
 
+    /**
+     * Frees memory the backend keeps for reuse but no live object holds (a KV storage kept for the next cache), so
+     * a measurement that follows sees what the next allocation really takes. The default holds nothing back.
+     */
+    default void releaseIdleMemory() {
+    }
+
     @Override
     void close();
 }

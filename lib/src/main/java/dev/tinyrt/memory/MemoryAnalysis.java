@@ -402,6 +402,7 @@ public final class MemoryAnalysis {
         } else {
             format = KvCacheFormat.of(dtype);
         }
+        model.model().backend().releaseIdleMemory();  // else the CUDA backend may reuse or swap a kept storage
         MemorySnapshot before = probe.snapshot();
         try (KvCache cache = model.model().kvCache(blocks, bs, format)) {
             Measured m = Measured.between(before, probe.snapshot());

@@ -40,6 +40,9 @@ public final class WorkloadRunner {
             throw new TinyrtException("workload " + workload.name() + " has a request of " + longest
                     + " tokens, more than max_seq_len " + limits.maxSeqLen());
         }
+        if (probe != null) {
+            model.backend().releaseIdleMemory();  // the pool must be allocated afresh to be measured
+        }
         MemorySnapshot before = probe == null ? null : probe.snapshot();
         List<RunResult.Step> steps = new CopyOnWriteArrayList<>();
         Measured pool;
@@ -47,7 +50,7 @@ public final class WorkloadRunner {
         long output = 0;
         long prefixHits;
         try (Executor executor = new Executor(model, null, eosIds, config)) {
-            pool = probe == null ? Measured.of(0, "not measured") : poolMeasurement(before, probe.snapshot());
+            pool = probe == null ? Measured.of(0, "not measured") : Measured.between(before, probe.snapshot());
             StartGate gate = new StartGate(executor, warmupPrompt(workload), steps::add);
             List<RequestHandle> handles = new ArrayList<>();
             for (Workload.Request r : workload.requests()) {
@@ -65,16 +68,6 @@ public final class WorkloadRunner {
         // completed) are in
         return new RunResult(workload.name(), mode, budgetBytes, bytesPerToken, config.numBlocks(), steps, pool,
                 wall, workload.requests().size(), workload.inputTokens(), output, prefixHits);
-    }
-
-    private static Measured poolMeasurement(MemorySnapshot before, MemorySnapshot after) {
-        Measured m = Measured.between(before, after);
-        if (m.device() == 0 && before.device() == null) {
-            return m;
-        }
-        // a backend may keep a KV storage that fits for the next cache (the CUDA backend does): growth, not the pool
-        return new Measured(m.bytes(), 0, 0, 0, 0, m.device(), m.how() + "; the backend may reuse a pooled KV storage "
-                + "that fits, so this is the growth the run caused, not the pool's size");
     }
 
     /** The prompt all requests share (a system prompt), else just BOS. */

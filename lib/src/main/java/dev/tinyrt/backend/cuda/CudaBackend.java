@@ -644,6 +644,19 @@ public final class CudaBackend implements Backend {
         s.close();
     }
 
+    /** Closes the pooled KV storage when no cache uses it, so the next cache's allocation is measured whole. */
+    @Override
+    public void releaseIdleMemory() {
+        if (closed) {
+            return;
+        }
+        flushPending();
+        if (pooled != null && !pooledInUse) {
+            closeStorage(pooled);
+            pooled = null;
+        }
+    }
+
     void release(CudaKvCache cache) {
         if (closed) {
             return;

@@ -50,6 +50,19 @@ public final class KvCacheMemoryScenario {
                         + cache);
                 check(left >= 0.09 * free, "about a tenth of the free memory is left: " + left + " of " + free);
             }
+            // the closed executor's storage is kept for the next cache; released, a new cache is measured whole
+            check(b.device().memoryInfo()[0] < free, "the backend keeps the idle KV storage for reuse");
+            b.releaseIdleMemory();
+            check(b.device().memoryInfo()[0] == free, "releaseIdleMemory gives the idle KV storage back");
+            try (var cache = m.model().kvCache(64, 32, dev.tinyrt.backend.KvCacheFormat.of(
+                    dev.tinyrt.backend.KvCacheDtype.FP16))) {
+                long taken = free - b.device().memoryInfo()[0];
+                check(taken == cache.totalBytes(), "a fresh 64-block cache takes " + taken + " device bytes, "
+                        + "its own size " + cache.totalBytes());
+                b.releaseIdleMemory();
+                check(free - b.device().memoryInfo()[0] == taken, "a storage in use is not released");
+            }
+            b.releaseIdleMemory();
             refused(() -> m.defaultExecutorConfig(0.0), "must be in (0, 1]");
             refused(() -> m.defaultExecutorConfig(1.5), "must be in (0, 1]");
             refused(() -> m.defaultExecutorConfig(1e-7), "cannot hold one KV-cache block");
