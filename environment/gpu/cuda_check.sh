@@ -11,9 +11,11 @@
 #   4 speed     batch 1, 128-token prompt, 128 new tokens: TTFT and decode tok/s with and without CUDA graphs,
 #               copy/read bandwidth, bytes per decode step and achieved GB/s, per-op profile, GEMV vs cuBLAS
 #               per shape, CUDA vs CPU fp32 logits and greedy tokens                (dev.tinyrt.backend.cuda.CudaSpeed)
-#   5 quant     the same model converted here (convert_checkpoint, no calibration) to int8 (W8A16 per channel) and
-#               int4 (W4A16 group 128: the AWQ layout with unit pre-scales), each timed like stage 4 with its
-#               CUDA-vs-CPU check (same checkpoint on the CPU engine): $OUT/cuda_speed_int8.json, cuda_speed_int4.json
+#   5 quant     the same model converted here to int8 (W8A16 per channel), int4 (W4A16 group 128: the AWQ layout with
+#               unit pre-scales), fp8 (e4m3 weights and activations), w8a8_sq (SmoothQuant) and int4_awq (the last
+#               three calibrated on 4 x 128 tokens), each timed like stage 4 with its CUDA-vs-CPU check (same
+#               checkpoint on the CPU engine): $OUT/cuda_speed_quant.tar.gz holds cuda_speed_<label>.json.
+#               CUDA_CHECK_QUANT picks labels (default "int8 int4 fp8 w8a8_sq int4_awq").
 #   6 leak      100 load / generate / close cycles; cuMemGetInfo must come back   (dev.tinyrt.backend.cuda.CudaLeakCheck)
 # Writes to $OUT: cuda_check.log (everything), cuda_check.json (summary: GPU, driver, date, commit, command, every
 # stage's result), cuda_speed.json and cuda_selftest.json (full detail).
@@ -26,7 +28,7 @@ source environment/gpu/env.sh
 OUT="${OUT:-/tmp/cuda_check_out}"
 work=/tmp/cuda_check
 rm -rf "$work"
-mkdir -p "$OUT" "$work"
+mkdir -p "$OUT" "$work" "$work/quant"
 tl=/tmp/tinyllama-1.1b-seed0-fp16
 command_line="${CUDA_CHECK_JAVA_OPTS:+CUDA_CHECK_JAVA_OPTS='$CUDA_CHECK_JAVA_OPTS' }bash environment/gpu/cuda_check.sh (device run, carry .device)"
 jopts="${CUDA_CHECK_JAVA_OPTS:-}"
@@ -64,20 +66,30 @@ make_model() {
 }
 quant_all() {  # converts and times each quantized precision; one failing does not stop the next
   local ok=0
-  for spec in "int8:W8A16:" "int4:W4A16:  group_size: ${CUDA_CHECK_INT4_GROUP:-128}"; do
-    IFS=: read -r label algo extra <<< "$spec"
+  # the calibrated formats see 4 samples of 128 tokens: their speed does not depend on how good the scales are
+  # (the weights are random), and calibrating a 1.1B model on this machine's CPU at the configs' 128 x 512 would
+  # take most of the call
+  local calib=$'calibration:\n  data: data/calibration/calib.txt\n  samples: 4\n  seq_len: 128\n  awq_tokens: 512'
+  for spec in "int8|W8A16|" "int4|W4A16|  group_size: ${CUDA_CHECK_INT4_GROUP:-128}" "fp8|FP8|$calib" \
+              "w8a8_sq|W8A8_SQ_PER_CHANNEL|$calib" "int4_awq|W4A16_AWQ|  group_size: ${CUDA_CHECK_INT4_GROUP:-128}
+$calib"; do
+    IFS='|' read -r -d '' label algo extra <<< "$spec"
+    extra="${extra%$'\n'}"
+    case " ${CUDA_CHECK_QUANT:-int8 int4 fp8 w8a8_sq int4_awq} " in *" $label "*) ;; *) continue ;; esac
     local dir="$tl-$label" yaml="$work/$label.yaml"
     printf 'quantization:\n  algorithm: %s\n%s\n' "$algo" "$extra" > "$yaml"
-    echo "--- $label: convert ($algo)"
+    echo "--- $label: convert ($algo)"; cat "$yaml"
     local start=$(date +%s)
     if [ ! -f "$dir/config.json" ]; then
       $TINYRT_JAVA convert_checkpoint --model "$tl" --config "$yaml" --out "$dir" || { ok=1; continue; }
     fi
     echo "--- $label: converted in $(( $(date +%s) - start ))s"
     $TINYRT_JAVA $jopts dev.tinyrt.backend.cuda.CudaSpeed --model "$dir" --label "$label" --prompt-len 128 \
-      --new-tokens 128 --repeats 3 --ttft-repeats 10 --cpu-check-tokens 16 --out "$OUT/cuda_speed_$label.json" \
+      --new-tokens 128 --repeats 3 --ttft-repeats 10 --cpu-check-tokens 16 --out "$work/quant/cuda_speed_$label.json" \
       --command "$command_line: cuda_speed --model <convert_checkpoint $algo of the fp16 model> --label $label" || ok=1
   done
+  # one archive: at most 8 files come back from a device call
+  tar -czf "$OUT/cuda_speed_quant.tar.gz" -C "$work/quant" . 2>/dev/null
   return $ok
 }
 export -f parity_all make_model quant_all  # run under timeout through bash -c
@@ -97,7 +109,7 @@ export -f parity_all make_model quant_all  # run under timeout through bash -c
   stage speed 180 $TINYRT_JAVA $jopts dev.tinyrt.backend.cuda.CudaSpeed --model "$tl" --prompt-len 128 --new-tokens 128 \
     --repeats 5 --cpu-check-tokens 16 --out "$OUT/cuda_speed.json" \
     --command "$command_line: cuda_speed --model <make_checkpoint --preset tinyllama-1.1b --seed 0 --dtype fp16> --prompt-len 128 --new-tokens 128"
-  stage quant 300 bash -c quant_all
+  stage quant 420 bash -c quant_all
   stage leak 80 $TINYRT_JAVA $jopts dev.tinyrt.backend.cuda.CudaLeakCheck --model data/models/tinyrt-12m --cycles 100 \
     --out "$work/leak.json"
 } 2>&1 | tee "$OUT/cuda_check.log"
@@ -170,8 +182,8 @@ summary = {
     },
 }
 quant = {}
-for label in ("int8", "int4"):
-    q = load(f"{out}/cuda_speed_{label}.json")
+for label in ("int8", "int4", "fp8", "w8a8_sq", "int4_awq"):
+    q = load(f"{work}/quant/cuda_speed_{label}.json")
     quant[label] = {
         "quant_algo": q.get("quant_algo"),
         "decode_tok_s_graphs": pick(q, "decode", "graphs", "tokens_per_s"),

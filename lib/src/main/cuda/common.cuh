@@ -64,6 +64,42 @@ DEV uint4 pack8(const float* in) {
     return make_uint4(pack2(in[0], in[1]), pack2(in[2], in[3]), pack2(in[4], in[5]), pack2(in[6], in[7]));
 }
 
+// Packed-half2 arithmetic on raw 32-bit words (two fp16 lanes), for kernels that decode weights two values per
+// instruction; the host versions (test emulator) round the exact result to fp16 once, as the hardware does.
+DEV unsigned h2_fma(unsigned a, unsigned b, unsigned c) {
+#ifdef __CUDA_ARCH__
+    unsigned d;
+    asm("fma.rn.f16x2 %0, %1, %2, %3;" : "=r"(d) : "r"(a), "r"(b), "r"(c));
+    return d;
+#else
+    float fa[2], fb[2], fc[2];
+    unsigned short out[2];
+    for (int i = 0; i < 2; i++) {
+        fa[i] = __half2float(__ushort_as_half(static_cast<unsigned short>(a >> (16 * i))));
+        fb[i] = __half2float(__ushort_as_half(static_cast<unsigned short>(b >> (16 * i))));
+        fc[i] = __half2float(__ushort_as_half(static_cast<unsigned short>(c >> (16 * i))));
+        out[i] = __half_as_ushort(__double2half(static_cast<double>(fa[i]) * fb[i] + fc[i]));
+    }
+    return out[0] | (static_cast<unsigned>(out[1]) << 16);
+#endif
+}
+DEV unsigned h2_mul(unsigned a, unsigned b) { return h2_fma(a, b, 0x80008000u); }  // + (-0): exact products stay
+DEV float h2_sum(unsigned a) {
+    return __half2float(__ushort_as_half(static_cast<unsigned short>(a & 0xffffu)))
+           + __half2float(__ushort_as_half(static_cast<unsigned short>(a >> 16)));
+}
+// __byte_perm: byte i of the result is byte (s >> 4i) & 7 of {x, y}
+DEV unsigned byte_perm(unsigned x, unsigned y, unsigned s) {
+#ifdef __CUDA_ARCH__
+    return __byte_perm(x, y, s);
+#else
+    unsigned long long v = x | (static_cast<unsigned long long>(y) << 32);
+    unsigned r = 0;
+    for (int i = 0; i < 4; i++) r |= static_cast<unsigned>((v >> (8 * ((s >> (4 * i)) & 7u))) & 0xffu) << (8 * i);
+    return r;
+#endif
+}
+
 // Weights are read exactly once per step: stream them past L1 so activations stay cached there.
 DEV uint4 load_streaming(const void* p) {
 #ifdef __CUDA_ARCH__
@@ -82,12 +118,46 @@ DEV uint4 load_cached(const void* p) { return __ldg(reinterpret_cast<const uint4
 DEV float silu(float x) { return x / (1.0f + expf(-x)); }
 
 // Programmatic dependent launch (Hopper): every kernel lets the next one in the stream be scheduled as soon as all
-// its own blocks are running, and waits for the previous one to finish before touching memory. Launched without the
-// PDL attribute (or before sm_90) both are no-ops. Every kernel starts with PDL_PROLOGUE.
-DEV void pdl_prologue() {
+// its own blocks are running (pdl_launch), and waits for the previous one to finish before touching memory it wrote
+// (pdl_wait). Launched without the PDL attribute (or before sm_90) both are no-ops. Every kernel starts with
+// PDL_PROLOGUE, or with a prefetch between the two (the weight-streaming kernels, below).
+DEV void pdl_launch() {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
     asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
+#endif
+}
+DEV void pdl_wait() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
     asm volatile("griddepcontrol.wait;" ::: "memory");
 #endif
 }
-#define PDL_PROLOGUE pdl_prologue()
+#define PDL_PROLOGUE (pdl_launch(), pdl_wait())
+
+// Starts pulling [p, p + bytes) into L2, one 128-byte line per thread and pass. The weight-streaming kernels call it
+// between pdl_launch and pdl_wait with the weight rows their block will read: weights never depend on an earlier
+// kernel, so their first bytes arrive while the previous kernel drains instead of after it (the gap between two
+// memory-bound kernels is what keeps a decode step off the bandwidth floor). Without PDL it is merely early.
+DEV void prefetch_l2(const void* p, size_t bytes) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    const char* c = static_cast<const char*>(p);
+    for (size_t off = (size_t)threadIdx.x * 128; off < bytes; off += (size_t)blockDim.x * 128) {
+        asm volatile("prefetch.global.L2 [%0];" ::"l"(c + off));
+    }
+#endif
+}
+
+// At most this many bytes per block: a big GEMV has up to ~800 blocks resident early, and their prefetches together
+// must stay well inside the 50 MB L2 next to the previous kernel's own traffic, or lines are evicted before use.
+#define PREFETCH_MAX_BYTES 16384
+
+// prefetch_l2 of the first `cap` bytes of rows [first, first + count) of a row-major matrix of m rows, row_bytes
+// each (clamped to m)
+DEV void prefetch_rows_l2(const void* w, int m, size_t row_bytes, int first, int count,
+                          size_t cap = PREFETCH_MAX_BYTES) {
+    int rows = count < m - first ? count : m - first;
+    size_t bytes = rows > 0 ? (size_t)rows * row_bytes : 0;
+    if (bytes > 0) {
+        prefetch_l2(static_cast<const char*>(w) + (size_t)first * row_bytes,
+                    bytes < cap ? bytes : cap);
+    }
+}

@@ -15,6 +15,22 @@
 DEV int gemv_row(int ks) { return blockIdx.x * (GEMV_THREADS / 32 / ks) + (threadIdx.x >> 5) / ks; }
 DEV int gemv_slice(int ks) { return (threadIdx.x >> 5) % ks; }
 
+// The PDL prologue of a GEMV block with the prefetch of its weight rows (row_bytes each): the 8 / ks rows gemv_row
+// gives the block, or for the fused gate|up weight (gate_up) the block's gate rows and their up rows.
+DEV void gemv_prologue(const void* w, int m, size_t row_bytes, int ks) {
+    pdl_launch();
+    prefetch_rows_l2(w, m, row_bytes, blockIdx.x * (GEMV_THREADS / 32 / ks), GEMV_THREADS / 32 / ks);
+    pdl_wait();
+}
+DEV void gate_up_prologue(const void* w, int inner, size_t row_bytes) {
+    pdl_launch();
+    int first = blockIdx.x * (GEMV_THREADS / 32);
+    prefetch_rows_l2(w, inner, row_bytes, first, GEMV_THREADS / 32, PREFETCH_MAX_BYTES / 2);
+    prefetch_rows_l2(static_cast<const char*>(w) + (size_t)inner * row_bytes, inner, row_bytes, first,
+                     GEMV_THREADS / 32, PREFETCH_MAX_BYTES / 2);
+    pdl_wait();
+}
+
 // acc[t] summed over the lanes of each warp, then over the ks warps of a row: the slice-0 warp ends with the totals.
 // Every warp of the block must call it (it synchronizes when ks > 1).
 template <int NT>
@@ -203,11 +219,11 @@ DEV void gemv_gate_up_body(const __half* __restrict__ w, const __half* __restric
 
 #define GEMV_KERNELS(NT)                                                                                              \
     extern "C" __global__ void __launch_bounds__(GEMV_THREADS) tinyrt_gemv_n##NT##_f16(                               \
-        const __half* w, const __half* x, __half* out, int m, int k, int ks) { PDL_PROLOGUE;  gemv_body<NT, __half>(w, x, out, m, k, ks); } \
+        const __half* w, const __half* x, __half* out, int m, int k, int ks) { gemv_prologue(w, m, 2 * (size_t)k, ks);  gemv_body<NT, __half>(w, x, out, m, k, ks); } \
     extern "C" __global__ void __launch_bounds__(GEMV_THREADS) tinyrt_gemv_n##NT##_f32(                               \
-        const __half* w, const __half* x, float* out, int m, int k, int ks) { PDL_PROLOGUE;  gemv_body<NT, float>(w, x, out, m, k, ks); } \
+        const __half* w, const __half* x, float* out, int m, int k, int ks) { gemv_prologue(w, m, 2 * (size_t)k, ks);  gemv_body<NT, float>(w, x, out, m, k, ks); } \
     extern "C" __global__ void __launch_bounds__(GEMV_THREADS) tinyrt_gemv_gate_up_n##NT(                             \
-        const __half* w, const __half* x, __half* act, int inner, int k) { PDL_PROLOGUE; gemv_gate_up_body<NT>(w, x, act, inner, k); }
+        const __half* w, const __half* x, __half* act, int inner, int k) { gate_up_prologue(w, inner, 2 * (size_t)k); gemv_gate_up_body<NT>(w, x, act, inner, k); }
 
 GEMV_KERNELS(1)
 GEMV_KERNELS(2)
@@ -223,20 +239,20 @@ GEMV_KERNELS(8)
 // 2 * k bytes for the norm prologue.
 extern "C" __global__ void __launch_bounds__(GEMV_THREADS) tinyrt_gemv_res_f16(
     const __half* w, const __half* x, __half* out, float* residual, int m, int k, int ks) {
-    PDL_PROLOGUE;
+    gemv_prologue(w, m, 2 * (size_t)k, ks);
     gemv_body<1, __half>(w, x, out, m, k, ks, residual);
 }
 extern "C" __global__ void __launch_bounds__(GEMV_THREADS) tinyrt_gemv_norm_f16(
     const __half* w, const float* residual, const __half* gamma, float eps, __half* normed, int norm_threads,
     __half* out, int m, int k, int ks) {
-    PDL_PROLOGUE;
+    gemv_prologue(w, m, 2 * (size_t)k, ks);
     const __half* xs = norm_prologue(residual, gamma, eps, normed, norm_threads, k);
     gemv_body<1, __half, true>(w, xs, out, m, k, ks);
 }
 extern "C" __global__ void __launch_bounds__(GEMV_THREADS) tinyrt_gemv_gate_up_norm(
     const __half* w, const float* residual, const __half* gamma, float eps, __half* normed, int norm_threads,
     __half* act, int inner, int k) {
-    PDL_PROLOGUE;
+    gate_up_prologue(w, inner, 2 * (size_t)k);
     const __half* xs = norm_prologue(residual, gamma, eps, normed, norm_threads, k);
     gemv_gate_up_body<1, true>(w, xs, act, inner, k);
 }

@@ -43,6 +43,28 @@ struct QW8 {
     }
     DEV static float row_scale(const void* scales, int row) { return static_cast<const float*>(scales)[row]; }
     DEV static float chunk_scale(const void*, int, int, int, int) { return 1.0f; }
+    // The half2 path: sum of q / 128 * x over the chunk's 16 columns. 0x64XX is the fp16 1024 + byte, so
+    // 1024 + byte scaled by 1/128 minus 9 is q / 128 exactly; x's natural half2 pairs line up with the bytes.
+    static constexpr bool HALF2 = true;
+    static constexpr float HALF2_SCALE = 128.0f;
+    template <bool XS>
+    DEV static float dot_h2(const uint4& raw, const __half* x) {
+        unsigned words[4] = {raw.x, raw.y, raw.z, raw.w};
+        float sum = 0.f;
+#pragma unroll
+        for (int j = 0; j < 2; j++) {  // 8 columns: words 2j and 2j + 1, one 16-byte load of x
+            uint4 xv = load_x<XS>(x + 8 * j);
+            unsigned xw[4] = {xv.x, xv.y, xv.z, xv.w};
+            unsigned p = 0x80008000u;
+#pragma unroll
+            for (int h = 0; h < 4; h++) {  // half2 h holds columns 2h, 2h + 1 of the 8
+                unsigned v = byte_perm(words[2 * j + h / 2], 0x64646464u, h % 2 == 0 ? 0x4140u : 0x4342u);
+                p = h2_fma(h2_fma(v, 0x20002000u, 0xC880C880u), xw[h], p);  // (v / 128 - 9) * x + p
+            }
+            sum += h2_sum(p);
+        }
+        return sum;
+    }
 };
 
 struct QW4 {
@@ -62,6 +84,30 @@ struct QW4 {
         int groups = k / group;
         return __half2float(static_cast<const __half*>(scales)[(size_t)row * groups + chunk * PER_CHUNK / group]);
     }
+    // The half2 path: sum of q / 8 * x over the chunk's 32 columns. Nibbles n and n + 4 of a word masked into
+    // 0x640N halves are 1024 + nibble; scaled by 1/8 minus 129 that is q / 8 exactly. They pair with columns n and
+    // n + 4, so x's halves are regrouped to match.
+    static constexpr bool HALF2 = true;
+    static constexpr float HALF2_SCALE = 8.0f;
+    template <bool XS>
+    DEV static float dot_h2(const uint4& raw, const __half* x) {
+        unsigned words[4] = {raw.x, raw.y, raw.z, raw.w};
+        float sum = 0.f;
+#pragma unroll
+        for (int i = 0; i < 4; i++) {  // word i: 8 columns, one 16-byte load of x
+            uint4 xv = load_x<XS>(x + 8 * i);
+            unsigned xs[4] = {byte_perm(xv.x, xv.z, 0x5410u), byte_perm(xv.x, xv.z, 0x7632u),
+                              byte_perm(xv.y, xv.w, 0x5410u), byte_perm(xv.y, xv.w, 0x7632u)};  // (n, n + 4)
+            unsigned p = 0x80008000u;
+#pragma unroll
+            for (int n = 0; n < 4; n++) {
+                unsigned v = ((words[i] >> (4 * n)) & 0x000F000Fu) | 0x64006400u;
+                p = h2_fma(h2_fma(v, 0x30003000u, 0xD808D808u), xs[n], p);  // (v / 8 - 129) * x + p
+            }
+            sum += h2_sum(p);
+        }
+        return sum;
+    }
 };
 
 // FP8 e4m3 (sm_89+ only: the host refuses FP8 weights on older GPUs), stored as is; scales fp32 [rows] hold
@@ -78,6 +124,10 @@ DEV float e4m3_to_float(unsigned b) {
 struct QF8 {
     static constexpr int PER_CHUNK = 16;
     static constexpr int BITS = 8;
+    static constexpr bool HALF2 = false;  // x arrives as e4m3 values: the fp32 path
+    static constexpr float HALF2_SCALE = 1.0f;
+    template <bool XS>
+    DEV static float dot_h2(const uint4&, const __half*) { return 0.f; }
     DEV static void decode(const uint4& raw, float* v) {
         unsigned words[4] = {raw.x, raw.y, raw.z, raw.w};
 #pragma unroll
@@ -119,7 +169,13 @@ DEV void qgemv_row(const uint8_t* __restrict__ w, const void* __restrict__ scale
 #pragma unroll
         for (int u = 0; u < QGEMV_UNROLL; u++) {
             int c = base + 32 * ks * u;
-            if (c < chunks) {
+            if (F::HALF2 && p == nullptr && c < chunks) {  // warp-uniform; AWQ's pre-scale takes the fp32 path
+                float s = F::chunk_scale(scales, row, c, k, group) * F::HALF2_SCALE;
+#pragma unroll
+                for (int t = 0; t < NT; t++) {
+                    acc[t] = fmaf(F::template dot_h2<XS>(wv[u], x + (size_t)t * k + (size_t)c * PER), s, acc[t]);
+                }
+            } else if (c < chunks) {
                 float wf[PER];
                 F::decode(wv[u], wf);
                 if (p != nullptr) {  // warp-uniform
@@ -224,19 +280,19 @@ DEV void dequant_body(const uint8_t* __restrict__ w, const void* __restrict__ sc
     extern "C" __global__ void __launch_bounds__(QGEMV_THREADS) tinyrt_qgemv_##FMT##_n##NT##_f16(                   \
         const uint8_t* w, const void* scales, int group, const float* pre, int pre_split, const __half* x,          \
         __half* out, int m, int k, int ks) {                                                                         \
-        PDL_PROLOGUE;                                                                                                \
+        gemv_prologue(w, m, (size_t)k * F::BITS / 8, ks);                                                            \
         qgemv_body<F, NT, __half>(w, scales, group, pre, pre_split, x, out, m, k, ks);                               \
     }                                                                                                                \
     extern "C" __global__ void __launch_bounds__(QGEMV_THREADS) tinyrt_qgemv_##FMT##_n##NT##_f32(                   \
         const uint8_t* w, const void* scales, int group, const float* pre, int pre_split, const __half* x,          \
         float* out, int m, int k, int ks) {                                                                          \
-        PDL_PROLOGUE;                                                                                                \
+        gemv_prologue(w, m, (size_t)k * F::BITS / 8, ks);                                                            \
         qgemv_body<F, NT, float>(w, scales, group, pre, pre_split, x, out, m, k, ks);                                \
     }                                                                                                                \
     extern "C" __global__ void __launch_bounds__(QGEMV_THREADS) tinyrt_qgemv_##FMT##_gate_up_n##NT(                 \
         const uint8_t* w, const void* scales, int group, const float* pre, int pre_split, const __half* x,          \
         __half* act, int inner, int k) {                                                                             \
-        PDL_PROLOGUE;                                                                                                \
+        gate_up_prologue(w, inner, (size_t)k * F::BITS / 8);                                                         \
         qgemv_gate_up_body<F, NT>(w, scales, group, pre, pre_split, x, act, inner, k);                               \
     }
 
@@ -255,20 +311,20 @@ DEV void dequant_body(const uint8_t* __restrict__ w, const void* __restrict__ sc
     extern "C" __global__ void __launch_bounds__(QGEMV_THREADS) tinyrt_qgemv_##FMT##_res(                           \
         const uint8_t* w, const void* scales, int group, const float* pre, int pre_split, const __half* x,          \
         __half* out, float* residual, int m, int k, int ks) {                                                        \
-        PDL_PROLOGUE;                                                                                                \
+        gemv_prologue(w, m, (size_t)k * F::BITS / 8, ks);                                                            \
         qgemv_body<F, 1, __half>(w, scales, group, pre, pre_split, x, out, m, k, ks, residual);                      \
     }                                                                                                                \
     extern "C" __global__ void __launch_bounds__(QGEMV_THREADS) tinyrt_qgemv_##FMT##_norm(                          \
         const uint8_t* w, const void* scales, int group, const float* pre, int pre_split, const float* residual,    \
         const __half* gamma, float eps, __half* normed, int norm_threads, __half* out, int m, int k, int ks) {      \
-        PDL_PROLOGUE;                                                                                                \
+        gemv_prologue(w, m, (size_t)k * F::BITS / 8, ks);                                                            \
         const __half* xs = norm_prologue(residual, gamma, eps, normed, norm_threads, k);                             \
         qgemv_body<F, 1, __half, true>(w, scales, group, pre, pre_split, xs, out, m, k, ks);                         \
     }                                                                                                                \
     extern "C" __global__ void __launch_bounds__(QGEMV_THREADS) tinyrt_qgemv_##FMT##_gate_up_norm(                  \
         const uint8_t* w, const void* scales, int group, const float* pre, int pre_split, const float* residual,    \
         const __half* gamma, float eps, __half* normed, int norm_threads, __half* act, int inner, int k) {          \
-        PDL_PROLOGUE;                                                                                                \
+        gate_up_prologue(w, inner, (size_t)k * F::BITS / 8);                                                         \
         const __half* xs = norm_prologue(residual, gamma, eps, normed, norm_threads, k);                             \
         qgemv_gate_up_body<F, 1, true>(w, scales, group, pre, pre_split, xs, act, inner, k);                         \
     }

@@ -390,9 +390,11 @@ public final class CudaSelfTest implements Callable<Integer> {
                             Both<Tensor> out = empty(n, m, wideOut);
                             gpu.matmul(x.gpu(), w.gpu(), out.gpu());
                             cpu.matmul(x.cpu(), w.cpu(), out.cpu());
+                            // the int8/int4 GEMVs multiply in fp16 pairs (q/128 or q/8 times x, four products
+                            // summed per pair, qgemv.cuh): ~3e-4 relative, a tenth of the quantization's own error
                             same(String.format("matmul %s n=%d m=%d k=%d %s%s", label, n, m, k, t,
                                     wideOut ? " fp32-out" : ""), out, t == MatmulTactics.Tactic.GEMV && wideOut
-                                    ? 1e-4 : 3e-3);
+                                    ? 1e-3 : 3e-3);
                         }
                     }
                 }
@@ -1011,8 +1013,9 @@ public final class CudaSelfTest implements Callable<Integer> {
             GreedyDecode.Result eager = GreedyDecode.run(m.model(), prompt, 16);
             b.useGraphs(true);
             GreedyDecode.Result graphed = GreedyDecode.run(m.model(), prompt, 16);
+            // a first divergence counts as a near-tie within the same bound the logits are held to
             greedyAgainstCpu(label, cpuGreedy.tokens(), eager.tokens(), cpuContinuationLogits,
-                    fp8 ? QUANTIZED_KV_NEAR_TIE_FP8 : QUANTIZED_KV_NEAR_TIE_INT8);
+                    Math.max(fp8 ? QUANTIZED_KV_NEAR_TIE_FP8 : QUANTIZED_KV_NEAR_TIE_INT8, 2 * quantization));
             boolean graphsSame = Arrays.equals(eager.tokens(), graphed.tokens());
             record(new Check(label + ": greedy with CUDA graphs = eager", graphsSame ? 0 : 1, 0, 0, graphsSame,
                     b.graphReport()));
@@ -1051,7 +1054,10 @@ public final class CudaSelfTest implements Callable<Integer> {
     }
 
     private static final double NEAR_TIE = 1e-2;
-    /** Near-tie bands with quantized KV caches: one int8 / e4m3 step apart on CPU and GPU moves logits this much. */
+    /**
+     * Least near-tie bands with quantized KV caches: one int8 / e4m3 step apart on CPU and GPU moves logits this
+     * much; the band widens to twice the quantization's own effect on the model, the bound its logits are held to.
+     */
     private static final double QUANTIZED_KV_NEAR_TIE_INT8 = 2e-2;
     private static final double QUANTIZED_KV_NEAR_TIE_FP8 = 3e-2;
 
