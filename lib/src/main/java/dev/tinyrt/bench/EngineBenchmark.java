@@ -52,7 +52,9 @@ public final class EngineBenchmark {
     }
 
     static ExecutorConfig executorConfig(LoadedModel model, PointPlan p, Settings s) {
-        ExecutorConfig d = model.defaultExecutorConfig(s.kvCacheFreeGpuMemFraction());
+        // sized for the point's batch: the default (or an engine's build limit, e.g. 64) would cap the cache at that
+        // many full-context sequences and quietly run a max batch of 1024 with fewer in flight
+        ExecutorConfig d = model.defaultExecutorConfig(s.kvCacheFreeGpuMemFraction(), p.batchSize());
         int block = d.tokensPerBlock();
         int perSequence = (p.longestSequence() + block - 1) / block * block;
         int needed = perSequence * p.concurrency();

@@ -285,6 +285,15 @@ public final class LoadedModel implements AutoCloseable {
      * max_batch_size full-context sequences can use.
      */
     public ExecutorConfig defaultExecutorConfig(double kvCacheFreeGpuMemFraction) {
+        return defaultExecutorConfig(kvCacheFreeGpuMemFraction, 0);
+    }
+
+    /**
+     * As {@link #defaultExecutorConfig(double)} for {@code maxBatchSize} sequences (0: the default or the engine's
+     * build limit): the KV cache may then hold that many full-context sequences, memory permitting, so a larger
+     * batch than the engine was built for is not silently capped by the build's.
+     */
+    public ExecutorConfig defaultExecutorConfig(double kvCacheFreeGpuMemFraction, int maxBatchSize) {
         if (!(kvCacheFreeGpuMemFraction > 0 && kvCacheFreeGpuMemFraction <= 1)) {
             throw new TinyrtException("kv_cache_free_gpu_mem_fraction must be in (0, 1], got "
                     + kvCacheFreeGpuMemFraction);
@@ -315,6 +324,9 @@ public final class LoadedModel implements AutoCloseable {
         if (limits != null) {  // an engine's build_config
             d = new ExecutorConfig(limits.maxBatchSize(), limits.maxNumTokens(), limits.maxInputLen(), d.kvCacheTokens(),
                     limits.tokensPerBlock(), d.prefixCaching(), d.policy());
+        }
+        if (maxBatchSize > 0) {
+            d = d.withMaxBatchSize(maxBatchSize);
         }
         int context = limits != null ? limits.maxSeqLen() : config.maxPositionEmbeddings();
         int needed = (int) Math.min(Integer.MAX_VALUE, (long) d.maxBatchSize() * context);

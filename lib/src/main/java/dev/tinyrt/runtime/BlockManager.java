@@ -32,6 +32,8 @@ public final class BlockManager {
     /** Free blocks that still hold reusable content, least recently freed first. */
     private final LinkedHashSet<Integer> freeCached = new LinkedHashSet<>();
     private final Map<Long, Integer> byHash = new HashMap<>();
+    /** Blocks with more than one user, kept as references change (read after every executor step). */
+    private int shared;
     private long lookups;
     private long hits;
 
@@ -67,13 +69,7 @@ public final class BlockManager {
 
     /** Blocks currently used by more than one sequence. */
     public int sharedBlocks() {
-        int n = 0;
-        for (Block b : blocks) {
-            if (b.refCount > 1) {
-                n++;
-            }
-        }
-        return n;
+        return shared;
     }
 
     /** Full prompt blocks looked up / found in the cache so far. */
@@ -142,6 +138,8 @@ public final class BlockManager {
             Block block = blocks[byHash.get(hash)];
             if (block.refCount == 0) {
                 freeCached.remove(block.id);
+            } else if (block.refCount == 1) {
+                shared++;
             }
             block.refCount++;
             table[b] = block.id;
@@ -195,7 +193,9 @@ public final class BlockManager {
     public void free(int[] table, int used) {
         for (int i = used - 1; i >= 0; i--) {
             Block block = blocks[table[i]];
-            if (--block.refCount == 0) {
+            if (--block.refCount == 1) {
+                shared--;
+            } else if (block.refCount == 0) {
                 if (block.tokens != null) {
                     freeCached.add(block.id);
                 } else {

@@ -44,6 +44,8 @@ public final class Executor implements AutoCloseable {
     private final AtomicLong ids = new AtomicLong();
     private final Thread thread;
     private volatile boolean closed;
+    /** Set by a cancel: the engine scans its queues for cancelled requests only then. */
+    private final java.util.concurrent.atomic.AtomicBoolean cancels = new java.util.concurrent.atomic.AtomicBoolean();
     private volatile Consumer<StepStats> stepListener = s -> { };
     private long steps;
     /** Blocks promised to admitted sequences but not yet taken (GUARANTEED_NO_EVICT). */
@@ -61,6 +63,7 @@ public final class Executor implements AutoCloseable {
         int registered;     // leading full blocks offered for prefix reuse
         int reservation;    // blocks still promised to this sequence
         int maxBlocks;
+        boolean active;     // in {@link #running}; cleared when it leaves (removed from the list lazily)
 
         Sequence(long id, Request request, RequestHandle handle, SequenceDecoding decoding) {
             this.id = id;
@@ -106,7 +109,7 @@ public final class Executor implements AutoCloseable {
     /** Queues a request. Invalid requests come back with a failed future; the others are unaffected. */
     public RequestHandle submit(Request request) {
         long id = ids.incrementAndGet();
-        RequestHandle handle = new RequestHandle(id, request.params().maxNewTokens() + 2, this::wake);
+        RequestHandle handle = new RequestHandle(id, request.params().maxNewTokens() + 2, this::cancelled);
         if (closed) {
             handle.fail(new TinyrtException("the executor is closed"));
             return handle;
@@ -163,6 +166,11 @@ public final class Executor implements AutoCloseable {
         return results;
     }
 
+    private void cancelled() {
+        cancels.set(true);
+        wake();
+    }
+
     private void wake() {
         lock.lock();
         try {
@@ -174,10 +182,14 @@ public final class Executor implements AutoCloseable {
 
     private void loop() {
         while (!closed) {
+            // the flag first: a request cancelled before it is cleared was submitted before, so is polled below
+            boolean cancelled = cancels.getAndSet(false);
             for (Sequence s; (s = submitted.poll()) != null; ) {
                 waiting.add(s);
             }
-            retireCancelled();
+            if (cancelled) {
+                retireCancelled();
+            }
             if (waiting.isEmpty() && running.isEmpty()) {
                 lock.lock();
                 try {
@@ -196,6 +208,7 @@ public final class Executor implements AutoCloseable {
             } catch (RuntimeException | Error e) {
                 // a bug in a step fails everything in flight rather than hanging every caller
                 for (Sequence s : new ArrayList<>(running)) {
+                    s.active = false;
                     release(s);
                     s.handle.fail(e);
                 }
@@ -221,6 +234,7 @@ public final class Executor implements AutoCloseable {
             Sequence s = it.next();
             if (s.handle.cancelRequested()) {
                 it.remove();
+                s.active = false;
                 release(s);
                 s.decoding.cancel();
                 s.handle.complete(s.decoding.result());
@@ -231,26 +245,28 @@ public final class Executor implements AutoCloseable {
     /** One iteration: schedule, run the model once, sample and retire. */
     private void step() {
         long t0 = System.nanoTime();
-        List<Sequence> batch = new ArrayList<>();
-        List<Integer> chunks = new ArrayList<>();
+        List<Sequence> batch = new ArrayList<>(Math.min(config.maxBatchSize(), running.size() + waiting.size()));
+        int[] chunks = new int[Math.min(config.maxBatchSize(), running.size() + waiting.size())];
         int budget = config.maxNumTokens();
-        // decodes first (one token each), then prompt chunks, oldest first
-        List<Sequence> order = new ArrayList<>(running);
-        order.sort((a, b) -> Boolean.compare(a.pending() != 1, b.pending() != 1));
-        for (Sequence s : order) {
-            if (batch.size() == config.maxBatchSize() || budget == 0) {
-                break;
+        // decodes first (one token each), then prompt chunks, each in running order (a stable partition);
+        // a snapshot, as preemption removes from running
+        Sequence[] order = running.toArray(new Sequence[0]);
+        for (int pass = 0; pass < 2; pass++) {
+            for (Sequence s : order) {
+                if (batch.size() == config.maxBatchSize() || budget == 0) {
+                    break;
+                }
+                if ((s.pending() == 1) != (pass == 0) || !s.active) {
+                    continue;  // the other pass's, or preempted earlier in this step
+                }
+                int n = Math.min(s.pending(), budget);
+                if (!ensureBlocks(s, s.computed + n, batch)) {
+                    continue;  // preempted or waiting for a block (MAX_UTILIZATION only)
+                }
+                chunks[batch.size()] = n;
+                batch.add(s);
+                budget -= n;
             }
-            if (!running.contains(s)) {
-                continue;  // preempted earlier in this step
-            }
-            int n = Math.min(s.pending(), budget);
-            if (!ensureBlocks(s, s.computed + n, batch)) {
-                continue;  // preempted or waiting for a block (MAX_UTILIZATION only)
-            }
-            batch.add(s);
-            chunks.add(n);
-            budget -= n;
         }
         while (!waiting.isEmpty() && batch.size() < config.maxBatchSize() && budget > 0) {
             Sequence s = waiting.peek();
@@ -259,10 +275,11 @@ public final class Executor implements AutoCloseable {
             }
             waiting.poll();
             running.add(s);
+            s.active = true;
             int n = Math.min(s.pending(), budget);
             ensureBlocks(s, s.computed + n, batch);
+            chunks[batch.size()] = n;
             batch.add(s);
-            chunks.add(n);
             budget -= n;
         }
         if (batch.isEmpty()) {
@@ -274,7 +291,7 @@ public final class Executor implements AutoCloseable {
         for (int i = 0; i < batch.size(); i++) {
             Sequence s = batch.get(i);
             int promptLeft = Math.max(0, s.decoding.prompt().length - s.computed);
-            prefill += Math.min(promptLeft, chunks.get(i));
+            prefill += Math.min(promptLeft, chunks[i]);
             decode += promptLeft == 0 ? 1 : 0;
         }
         run(batch, chunks);
@@ -341,6 +358,7 @@ public final class Executor implements AutoCloseable {
             Sequence victim = running.get(i);
             if (victim != keep && !scheduled.contains(victim)) {
                 running.remove(i);
+                victim.active = false;
                 release(victim);
                 victim.computed = 0;
                 victim.registered = 0;
@@ -360,35 +378,38 @@ public final class Executor implements AutoCloseable {
         s.blocksHeld = 0;
     }
 
-    private void run(List<Sequence> batch, List<Integer> chunks) {
-        int total = chunks.stream().mapToInt(Integer::intValue).sum();
+    private void run(List<Sequence> batch, int[] chunks) {
+        int total = 0;
+        for (int i = 0; i < batch.size(); i++) {
+            total += chunks[i];
+        }
         int[] tokens = new int[total];
         int[] positions = new int[total];
-        List<StepBatch.Chunk> parts = new ArrayList<>();
-        List<Integer> logitRows = new ArrayList<>();
-        List<SequenceDecoding> wanting = new ArrayList<>();
+        List<StepBatch.Chunk> parts = new ArrayList<>(batch.size());
+        int[] logitRows = new int[batch.size()];
+        List<SequenceDecoding> wanting = new ArrayList<>(batch.size());
         int row = 0;
         for (int i = 0; i < batch.size(); i++) {
             Sequence s = batch.get(i);
-            int n = chunks.get(i);
-            int[] all = s.decoding.tokens();
+            int n = chunks[i];
+            s.decoding.copyTokens(s.computed, tokens, row, n);
             for (int j = 0; j < n; j++) {
-                tokens[row + j] = all[s.computed + j];
                 positions[row + j] = s.computed + j;
             }
             parts.add(new StepBatch.Chunk(row, n, s.computed + n, Arrays.copyOf(s.table, s.blocksHeld)));
             if (s.computed + n == s.decoding.length()) {
-                logitRows.add(row + n - 1);
+                logitRows[wanting.size()] = row + n - 1;
                 wanting.add(s.decoding);
             }
             row += n;
         }
         StepSampler.Picks picks = StepSampler.run(model, new StepBatch(tokens, positions, parts,
-                logitRows.stream().mapToInt(Integer::intValue).toArray()), cache, wanting);
+                Arrays.copyOf(logitRows, wanting.size())), cache, wanting);
         int next = 0;
+        boolean retired = false;
         for (int i = 0; i < batch.size(); i++) {
             Sequence s = batch.get(i);
-            s.computed += chunks.get(i);
+            s.computed += chunks[i];
             registerFullBlocks(s);
             if (s.computed < s.decoding.length()) {
                 continue;  // a prompt chunk: more to prefill
@@ -397,23 +418,28 @@ public final class Executor implements AutoCloseable {
             try {
                 finished = picks.accept(next++, s.decoding);
             } catch (RuntimeException e) {
-                running.remove(s);
+                s.active = false;
+                retired = true;
                 release(s);
                 s.handle.fail(new TinyrtException("request " + s.id + " failed in its token callback: " + e, e));
                 continue;
             }
             if (finished) {
-                running.remove(s);
+                s.active = false;
+                retired = true;
                 release(s);
                 s.handle.complete(s.decoding.result());
             }
+        }
+        if (retired) {
+            running.removeIf(s -> !s.active);  // one pass, not a search per finished sequence
         }
     }
 
     private void registerFullBlocks(Sequence s) {
         int full = s.computed / blocks.blockSize();
         if (full > s.registered) {
-            int[] all = s.decoding.tokens();
+            int[] all = s.decoding.tokensView();
             for (int b = s.registered; b < full; b++) {
                 blocks.registerFull(s.table, all, b);
             }

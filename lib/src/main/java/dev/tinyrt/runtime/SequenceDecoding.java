@@ -134,6 +134,22 @@ final class SequenceDecoding {
         return Arrays.copyOf(history, length);
     }
 
+    /** Copies tokens {@code from .. from + n} into {@code dst} at {@code at} (no copy of the whole history). */
+    void copyTokens(int from, int[] dst, int at, int n) {
+        if (from + n > length) {
+            throw new IndexOutOfBoundsException("tokens " + from + " + " + n + " of " + length);
+        }
+        System.arraycopy(history, from, dst, at, n);
+    }
+
+    /**
+     * The token array itself, valid up to {@link #length()} and only until the next token is accepted: for
+     * readers on the engine thread that must not pay a copy per step.
+     */
+    int[] tokensView() {
+        return history;
+    }
+
     int[] prompt() {
         return prompt;
     }
@@ -172,7 +188,9 @@ final class SequenceDecoding {
         }
 
         int[] ids() {
-            return Arrays.copyOf(ids, count);
+            return count == 0 ? NONE : Arrays.copyOf(ids, count);
         }
+
+        private static final int[] NONE = new int[0];
     }
 }

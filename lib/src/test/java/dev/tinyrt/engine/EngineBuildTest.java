@@ -77,6 +77,10 @@ class EngineBuildTest {
             assertEquals(512, d.maxNumTokens());
             assertEquals(16, d.tokensPerBlock());
             assertTrue(d.kvCacheTokens() <= 16 * 256, "KV cache capped by max_batch_size x max_seq_len");
+            ExecutorConfig wide = m.defaultExecutorConfig(ExecutorConfig.DEFAULT_KV_CACHE_FREE_GPU_MEM_FRACTION, 64);
+            assertEquals(64, wide.maxBatchSize(), "a benchmark's batch above the build limit");
+            assertTrue(wide.kvCacheTokens() > d.kvCacheTokens() && wide.kvCacheTokens() <= 64 * 256,
+                    "the cap follows the requested batch, not the build's: " + wide.kvCacheTokens());
         }
     }
 

@@ -39,6 +39,9 @@ final class DeviceSampler implements AutoCloseable {
     private long outPointer;
     private long outBytes;
     private int threads = DEFAULT_THREADS;
+    private int[] params = new int[0];
+    private static final int[] NO_IDS = new int[0];
+    private static final float[] NO_VALUES = new float[0];
 
     DeviceSampler(CudaDevice device, MemorySegment stream, DeviceArena memory, Launcher launcher) {
         this.device = device;
@@ -81,28 +84,33 @@ final class DeviceSampler implements AutoCloseable {
         long paramBytes = 4L * n * ROW_WORDS;
         long uploadBytes = paramBytes + 4 * Math.max(penalized, 1);
         MemorySegment in = upload.atLeast(uploadBytes);
+        // the parameters are assembled in a Java array and copied in once: per-word segment stores cost more
+        if (params.length < n * ROW_WORDS) {
+            params = new int[Math.max(n * ROW_WORDS, 2 * params.length)];
+        }
         int at = 0;
         for (int i = 0; i < n; i++) {
             SamplingRow r = rows[i];
             boolean penalty = r.repetitionPenalty() != 1f;
-            long base = (long) i * ROW_WORDS;
-            in.setAtIndex(JAVA_FLOAT, base, r.temperature());
-            in.setAtIndex(JAVA_INT, base + 1, r.topK());
-            in.setAtIndex(JAVA_FLOAT, base + 2, r.topP());
-            in.setAtIndex(JAVA_INT, base + 3, (int) r.seed());
-            in.setAtIndex(JAVA_INT, base + 4, (int) (r.seed() >>> 32));
-            in.setAtIndex(JAVA_INT, base + 5, (int) r.step());
-            in.setAtIndex(JAVA_INT, base + 6, (int) (r.step() >>> 32));
-            in.setAtIndex(JAVA_FLOAT, base + 7, r.repetitionPenalty());
-            in.setAtIndex(JAVA_INT, base + 8, at);
-            in.setAtIndex(JAVA_INT, base + 9, penalty ? r.penalized().length : 0);
-            in.setAtIndex(JAVA_INT, base + 10, Math.min(r.logprobs(), stride));
-            in.setAtIndex(JAVA_INT, base + 11, 0);
+            int base = i * ROW_WORDS;
+            params[base] = Float.floatToRawIntBits(r.temperature());
+            params[base + 1] = r.topK();
+            params[base + 2] = Float.floatToRawIntBits(r.topP());
+            params[base + 3] = (int) r.seed();
+            params[base + 4] = (int) (r.seed() >>> 32);
+            params[base + 5] = (int) r.step();
+            params[base + 6] = (int) (r.step() >>> 32);
+            params[base + 7] = Float.floatToRawIntBits(r.repetitionPenalty());
+            params[base + 8] = at;
+            params[base + 9] = penalty ? r.penalized().length : 0;
+            params[base + 10] = Math.min(r.logprobs(), stride);
+            params[base + 11] = 0;
             if (penalty) {
                 MemorySegment.copy(r.penalized(), 0, in, JAVA_INT, paramBytes + 4L * at, r.penalized().length);
                 at += r.penalized().length;
             }
         }
+        MemorySegment.copy(params, 0, in, JAVA_INT, 0, n * ROW_WORDS);
         long outputBytes = 4L * n + 8L * n * stride;
         long inDevice = input(uploadBytes);
         long outDevice = output(outputBytes);
@@ -120,6 +128,11 @@ final class DeviceSampler implements AutoCloseable {
         float[][] topValues = new float[n][];
         for (int i = 0; i < n; i++) {
             int k = Math.min(rows[i].logprobs(), stride);
+            if (k == 0) {
+                topIds[i] = NO_IDS;
+                topValues[i] = NO_VALUES;
+                continue;
+            }
             topIds[i] = new int[k];
             topValues[i] = new float[k];
             MemorySegment.copy(out, JAVA_INT, 4L * n + 4L * i * stride, topIds[i], 0, k);

@@ -2,7 +2,6 @@ package dev.tinyrt.backend.cuda;
 
 import dev.tinyrt.backend.StepBatch;
 
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 
@@ -14,8 +13,32 @@ import java.util.List;
  * else is read from device memory by the kernels, so a graph replays with new values.
  */
 final class StepPlan {
-    /** What a recorded step depends on besides its buffers: equal shapes launch identical kernels. */
-    record Shape(int tokens, int width, int logitRows, List<Integer> chunkTokens) {
+    /**
+     * What a recorded step depends on besides its buffers: equal shapes launch identical kernels. Compared by
+     * content; the hash is computed once, as every step looks its shape up (hundreds of chunks at large batches).
+     */
+    record Shape(int tokens, int width, int logitRows, int[] chunkTokens, int hash) {
+        Shape(int tokens, int width, int logitRows, int[] chunkTokens) {
+            this(tokens, width, logitRows, chunkTokens, 31 * (31 * (31 * tokens + width) + logitRows)
+                    + Arrays.hashCode(chunkTokens));
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Shape s && s.hash == hash && s.tokens == tokens && s.width == width
+                    && s.logitRows == logitRows && Arrays.equals(s.chunkTokens, chunkTokens);
+        }
+
+        @Override
+        public int hashCode() {
+            return hash;
+        }
+
+        @Override
+        public String toString() {
+            return "Shape[tokens=" + tokens + ", width=" + width + ", logitRows=" + logitRows + ", chunkTokens="
+                    + Arrays.toString(chunkTokens) + "]";
+        }
     }
 
     private final int tokens;
@@ -30,7 +53,7 @@ final class StepPlan {
     private final Shape shape;
 
     private StepPlan(int tokens, int sequences, int width, int logitRows, int tiles, boolean decodeOnly,
-                     int maxPosition, long keysRead, int[] packed, List<Integer> chunkTokens) {
+                     int maxPosition, long keysRead, int[] packed, int[] chunkTokens) {
         this.tokens = tokens;
         this.sequences = sequences;
         this.width = width;
@@ -59,8 +82,8 @@ final class StepPlan {
                 : Integer.highestOneBit(longestTable) << 1;
         int[] slots = new int[n];
         int[] rowSeq = new int[n];
-        List<int[]> tileList = new ArrayList<>();
-        List<Integer> chunkTokens = new ArrayList<>(chunks.size());
+        int tiles = 0;
+        int[] chunkTokens = new int[chunks.size()];
         boolean decodeOnly = true;
         int maxPosition = 0;
         long keysRead = 0;
@@ -73,7 +96,7 @@ final class StepPlan {
                             + " blocks");
                 }
             }
-            chunkTokens.add(c.tokenCount());
+            chunkTokens[s] = c.tokenCount();
             decodeOnly &= c.tokenCount() == 1;
             for (int r = c.tokenStart(); r < c.tokenStart() + c.tokenCount(); r++) {
                 int pos = positions[r];
@@ -89,29 +112,30 @@ final class StepPlan {
                 maxPosition = Math.max(maxPosition, pos);
                 keysRead += pos + 1;
             }
-            for (int first = c.tokenStart(); first < c.tokenStart() + c.tokenCount(); first += rowsPerTile) {
-                int count = Math.min(rowsPerTile, c.tokenStart() + c.tokenCount() - first);
-                tileList.add(new int[]{s, first, count});
-            }
+            tiles += (c.tokenCount() + rowsPerTile - 1) / rowsPerTile;
         }
         int[] logits = batch.logitRows();
-        int[] packed = new int[4 * n + logits.length + 3 * tileList.size() + chunks.size() * width];
+        int[] packed = new int[4 * n + logits.length + 3 * tiles + chunks.size() * width];
         System.arraycopy(batch.tokens(), 0, packed, 0, n);
         System.arraycopy(positions, 0, packed, n, n);
         System.arraycopy(slots, 0, packed, 2 * n, n);
         System.arraycopy(rowSeq, 0, packed, 3 * n, n);
         System.arraycopy(logits, 0, packed, 4 * n, logits.length);
         int at = 4 * n + logits.length;
-        for (int[] t : tileList) {
-            System.arraycopy(t, 0, packed, at, 3);
-            at += 3;
+        for (int s = 0; s < chunks.size(); s++) {  // prefill attention tiles: (sequence, first row, rows)
+            StepBatch.Chunk c = chunks.get(s);
+            for (int first = c.tokenStart(); first < c.tokenStart() + c.tokenCount(); first += rowsPerTile) {
+                packed[at++] = s;
+                packed[at++] = first;
+                packed[at++] = Math.min(rowsPerTile, c.tokenStart() + c.tokenCount() - first);
+            }
         }
         for (StepBatch.Chunk c : chunks) {
             System.arraycopy(c.blockTable(), 0, packed, at, c.blockTable().length);
             at += width;
         }
-        return new StepPlan(n, chunks.size(), width, logits.length, tileList.size(), decodeOnly, maxPosition,
-                keysRead, packed, List.copyOf(chunkTokens));
+        return new StepPlan(n, chunks.size(), width, logits.length, tiles, decodeOnly, maxPosition,
+                keysRead, packed, chunkTokens);
     }
 
     int tokens() {
