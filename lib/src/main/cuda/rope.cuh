@@ -35,13 +35,6 @@ DEV unsigned float_to_e4m3(float x) {
     return sign | static_cast<unsigned>(min(code, 0x7E));
 }
 
-// e4m3 to fp32, exact but for the NaN codes (never stored from finite values): the sign-extended byte shifted left
-// by 20 puts sign, exponent and mantissa in fp32 position; 2^120 rebiases the exponent (and fixes subnormals).
-DEV float kv_e4m3_to_float(unsigned b) {
-    unsigned bits = static_cast<unsigned>(static_cast<int>(static_cast<signed char>(b))) << 20;
-    return __uint_as_float(bits & 0x87F00000u) * 0x1p120f;
-}
-
 struct KvF16 {
     using T = __half;
     using Chunk = uint4;
@@ -80,8 +73,8 @@ struct KvFp8 {
     static DEV void unpack(const Chunk& c, float* out) {
 #pragma unroll
         for (int k = 0; k < 4; k++) {
-            out[k] = kv_e4m3_to_float((c.x >> (8 * k)) & 0xffu);
-            out[4 + k] = kv_e4m3_to_float((c.y >> (8 * k)) & 0xffu);
+            out[k] = e4m3_to_float((c.x >> (8 * k)) & 0xffu);
+            out[4 + k] = e4m3_to_float((c.y >> (8 * k)) & 0xffu);
         }
     }
     static DEV Chunk pack(const float* in, float inv) {
