@@ -85,6 +85,27 @@ struct KvFp8 {
     }
 };
 
+// A chunk as 8 fp16 values (the batched decode attention stages its tiles so). Exact: int8 values and every finite
+// e4m3 value (2^-9 .. 448, 3 mantissa bits) are fp16 numbers.
+template <typename KV>
+DEV uint4 kv_chunk_to_half8(const typename KV::Chunk& c) {
+    float f[8];
+    KV::unpack(c, f);
+    return pack8(f);
+}
+template <>
+DEV uint4 kv_chunk_to_half8<KvF16>(const uint4& c) { return c; }
+
+// 8 fp16 values as a chunk, quantized with inv = 1 / kv_scale (fp16: the values' own bits).
+template <typename KV>
+DEV typename KV::Chunk kv_chunk_from_half8(const uint4& raw, float inv) {
+    float f[8];
+    unpack8(raw, f);
+    return KV::pack(f, inv);
+}
+template <>
+DEV uint4 kv_chunk_from_half8<KvF16>(const uint4& raw, float) { return raw; }
+
 // grid: token rows, block: 256. cos/sin: [max_positions, head_dim / 2] fp32 (computed as HF does, on the host).
 // The rotated key is stored from fp32 (fp16 rounds it as before, int8/fp8 quantize it with kv_scale).
 template <typename KV>
