@@ -18,6 +18,10 @@
 // tinyrt_rope_store_kv's work for its KV head, with the arithmetic of attention.cuh's fused decode: q is rotated in
 // fp32 (not rounded), the new key is rotated, rounded to fp16, written to the cache with its value and used from
 // there on; the rest of the cache is read as the paged layout of rope.cuh describes.
+// KV caches of int8 or fp8 e4m3 (KV traits of rope.cuh) are read as 8-byte chunks and widened to fp16 as they enter
+// shared memory (exact, kv_chunk_to_half8), so the tile arithmetic is the fp16 one; as in the latency kernel the
+// layer's kv_scale is folded into q and the output instead of each key and value, and the fused new key and value
+// are quantized with it (KV::pack) before they are stored and used.
 #pragma once
 #include "common.cuh"
 #include "rope.cuh"
@@ -47,19 +51,20 @@ DEV void rope_chunk(float* x, const __half* head, int c, int pos, const float* _
     }
 }
 
-template <int D, int G>
-DEV void attn_decode_batch_body(const __half* __restrict__ qkv, int qkv_stride, __half* __restrict__ k_cache,
-                                __half* __restrict__ v_cache, const int* __restrict__ positions,
+template <int D, int G, typename KV>
+DEV void attn_decode_batch_body(const __half* __restrict__ qkv, int qkv_stride, typename KV::T* __restrict__ k_cache,
+                                typename KV::T* __restrict__ v_cache, const int* __restrict__ positions,
                                 const int* __restrict__ row_seq, const int* __restrict__ block_tables,
                                 int table_width, int block_size, int heads, int kv_heads, int split_len,
                                 int num_splits, float scale, float* __restrict__ part_o,
                                 float* __restrict__ part_ml, int* __restrict__ counters, __half* __restrict__ out,
                                 const float* __restrict__ cos_t, const float* __restrict__ sin_t,
-                                const int* __restrict__ slots, int fuse_rope) {
+                                const int* __restrict__ slots, int fuse_rope, float kv_scale) {
+    using Chunk = typename KV::Chunk;
     constexpr int NT = BATCH_ATTN_THREADS(D);
     constexpr int WARPS = NT / 32;
     constexpr int T = BATCH_ATTN_TILE;
-    constexpr int CH = D / 8;                    // 16-byte chunks per key row
+    constexpr int CH = D / 8;                    // 8-value chunks per key row (16 bytes in fp16)
     constexpr int LOADS = T * CH / NT;           // chunks of K (and of V) each thread moves per tile
     constexpr int HG = G <= 4 ? 1 : 2;           // head groups of the P.V product
     constexpr int GH = G / HG;                   // heads per group
@@ -102,24 +107,24 @@ DEV void attn_decode_batch_body(const __half* __restrict__ qkv, int qkv_stride, 
         unpack8(*reinterpret_cast<const uint4*>(qh + c * 8), q);
         if (fuse_rope) rope_chunk<D>(q, qh, c, pos, cos_t, sin_t);
 #pragma unroll
-        for (int e = 0; e < 8; e++) q_s[g][c * 8 + e] = q[e] * scale;
+        for (int e = 0; e < 8; e++) q_s[g][c * 8 + e] = q[e] * (scale * kv_scale);  // keys are read without it
     }
     if (tid < G) {
         m_s[tid] = -INFINITY;
         l_s[tid] = 0.f;
     }
 
-    uint4 kr[LOADS], vr[LOADS];
+    Chunk kr[LOADS], vr[LOADS];
     auto load = [&](int t0) {  // issue the tile's loads; the new key (fused) comes from qkv instead
 #pragma unroll
         for (int u = 0; u < LOADS; u++) {
             int i = tid + u * NT, j = t0 + i / CH, c = i % CH;
             if (j < end && !(fuse_rope && j == pos)) {
                 size_t at = cache_offset(table[j / block_size], kvh, j % block_size, kv_heads, block_size, D) + c * 8;
-                kr[u] = *reinterpret_cast<const uint4*>(k_cache + at);
-                vr[u] = *reinterpret_cast<const uint4*>(v_cache + at);
+                kr[u] = *reinterpret_cast<const Chunk*>(k_cache + at);
+                vr[u] = *reinterpret_cast<const Chunk*>(v_cache + at);
             } else {
-                kr[u] = vr[u] = make_uint4(0u, 0u, 0u, 0u);  // keys past the span: finite, and their p is 0
+                kr[u] = vr[u] = Chunk{};  // keys past the span: zeros (finite), and their p is 0
             }
         }
     };
@@ -128,18 +133,18 @@ DEV void attn_decode_batch_body(const __half* __restrict__ qkv, int qkv_stride, 
         for (int u = 0; u < LOADS; u++) {
             int i = tid + u * NT, jj = i / CH, c = i % CH;
             if (fuse_rope && t0 + jj == pos) {  // this step's key: rotate it, store it for later steps, use it
-                float kf[8];
+                float kf[8], inv = 1.f / kv_scale;
                 unpack8(*reinterpret_cast<const uint4*>(k_new + c * 8), kf);
                 rope_chunk<D>(kf, k_new, c, pos, cos_t, sin_t);
-                kr[u] = pack8(kf);
-                vr[u] = *reinterpret_cast<const uint4*>(v_new + c * 8);
+                kr[u] = KV::pack(kf, inv);
+                vr[u] = kv_chunk_from_half8<KV>(*reinterpret_cast<const uint4*>(v_new + c * 8), inv);
                 int slot = slots[row];
                 size_t at = cache_offset(slot / block_size, kvh, slot % block_size, kv_heads, block_size, D) + c * 8;
-                *reinterpret_cast<uint4*>(k_cache + at) = kr[u];
-                *reinterpret_cast<uint4*>(v_cache + at) = vr[u];
+                *reinterpret_cast<Chunk*>(k_cache + at) = kr[u];
+                *reinterpret_cast<Chunk*>(v_cache + at) = vr[u];
             }
-            *reinterpret_cast<uint4*>(&k_s[jj][c * 8]) = kr[u];
-            *reinterpret_cast<uint4*>(&v_s[jj][c * 8]) = vr[u];
+            *reinterpret_cast<uint4*>(&k_s[jj][c * 8]) = kv_chunk_to_half8<KV>(kr[u]);
+            *reinterpret_cast<uint4*>(&v_s[jj][c * 8]) = kv_chunk_to_half8<KV>(vr[u]);
         }
     };
 
@@ -247,7 +252,7 @@ DEV void attn_decode_batch_body(const __half* __restrict__ qkv, int qkv_stride, 
 #pragma unroll
         for (int w = 1; w < WARPS; w++) o += red[w][g][d];
         if (used == 1) {
-            out[(size_t)row * heads * D + (kvh * G + g) * D + d] = __float2half_rn(o / l_s[g]);
+            out[(size_t)row * heads * D + (kvh * G + g) * D + d] = __float2half_rn(o / l_s[g] * kv_scale);
         } else {
             size_t idx = ((size_t)(row * kv_heads + kvh) * num_splits + split) * G + g;
             part_o[idx * D + d] = o;
@@ -276,27 +281,32 @@ DEV void attn_decode_batch_body(const __half* __restrict__ qkv, int qkv_stride, 
             float o2 = __ldcg(part_o + idx * D + d);
             merge_partial<1>(mm, ll, &o, __ldcg(part_ml + 2 * idx), __ldcg(part_ml + 2 * idx + 1), &o2);
         }
-        out[(size_t)row * heads * D + (kvh * G + g) * D + d] = __float2half_rn(o / ll);
+        out[(size_t)row * heads * D + (kvh * G + g) * D + d] = __float2half_rn(o / ll * kv_scale);
     }
 }
 
-#define ATTN_DECODE_BATCH_KERNEL(D, G)                                                                                \
+// One kernel per (KV element type, head_dim, GQA group), named like the latency kernels: fp16 names carry no type
+// (tinyrt_attn_decode_batch_d64_g8), int8 and fp8 do (tinyrt_attn_decode_batch_int8_d64_g8, ..._fp8_d64_g8). The
+// latency kernel's argument list, so both launch alike.
+#define ATTN_DECODE_BATCH_KERNEL(P, KV, D, G)                                                                         \
     extern "C" __global__ void __launch_bounds__(BATCH_ATTN_THREADS(D), BATCH_ATTN_MIN_BLOCKS(D))                       \
-    tinyrt_attn_decode_batch_d##D##_g##G(                                                                             \
-        const __half* qkv, int qkv_stride, __half* k_cache, __half* v_cache, const int* positions,                    \
+    tinyrt_attn_decode_batch_##P##d##D##_g##G(                                                                        \
+        const __half* qkv, int qkv_stride, KV::T* k_cache, KV::T* v_cache, const int* positions,                      \
         const int* row_seq, const int* block_tables, int table_width, int block_size, int heads, int kv_heads,       \
         int split_len, int num_splits, float scale, float* part_o, float* part_ml, int* counters, __half* out,       \
         const float* cos_t, const float* sin_t, const int* slots, int fuse_rope, float kv_scale) {                    \
-        /* fp16 caches only (kv_scale is 1): the latency kernel's argument list, so both launch alike */              \
         PDL_PROLOGUE;                                                                                                 \
-        attn_decode_batch_body<D, G>(qkv, qkv_stride, k_cache, v_cache, positions, row_seq, block_tables,            \
-                                     table_width, block_size, heads, kv_heads, split_len, num_splits, scale, part_o, \
-                                     part_ml, counters, out, cos_t, sin_t, slots, fuse_rope);                         \
+        attn_decode_batch_body<D, G, KV>(qkv, qkv_stride, k_cache, v_cache, positions, row_seq, block_tables,        \
+                                         table_width, block_size, heads, kv_heads, split_len, num_splits, scale,     \
+                                         part_o, part_ml, counters, out, cos_t, sin_t, slots, fuse_rope, kv_scale);  \
     }
 
-#define ATTN_DECODE_BATCH_KERNELS_D(D)                                                                                \
-    ATTN_DECODE_BATCH_KERNEL(D, 1) ATTN_DECODE_BATCH_KERNEL(D, 2) ATTN_DECODE_BATCH_KERNEL(D, 4)                      \
-    ATTN_DECODE_BATCH_KERNEL(D, 6) ATTN_DECODE_BATCH_KERNEL(D, 8)
+#define ATTN_DECODE_BATCH_KERNELS_D(P, KV, D)                                                                         \
+    ATTN_DECODE_BATCH_KERNEL(P, KV, D, 1) ATTN_DECODE_BATCH_KERNEL(P, KV, D, 2) ATTN_DECODE_BATCH_KERNEL(P, KV, D, 4) \
+    ATTN_DECODE_BATCH_KERNEL(P, KV, D, 6) ATTN_DECODE_BATCH_KERNEL(P, KV, D, 8)
 
-ATTN_DECODE_BATCH_KERNELS_D(64)
-ATTN_DECODE_BATCH_KERNELS_D(128)
+#define ATTN_DECODE_BATCH_KERNELS(P, KV) ATTN_DECODE_BATCH_KERNELS_D(P, KV, 64) ATTN_DECODE_BATCH_KERNELS_D(P, KV, 128)
+
+ATTN_DECODE_BATCH_KERNELS(, KvF16)
+ATTN_DECODE_BATCH_KERNELS(int8_, KvInt8)
+ATTN_DECODE_BATCH_KERNELS(fp8_, KvFp8)

@@ -100,6 +100,15 @@ DEV unsigned byte_perm(unsigned x, unsigned y, unsigned s) {
 #endif
 }
 
+// FP8 e4m3 to fp32, exact for every code (the KV cache's fp8 and the software path of fp8 weights share it): the
+// sign-extended byte shifted left by 20 puts sign, exponent and mantissa in fp32 position; 2^120 rebiases the
+// exponent (and makes subnormals exact); the NaN codes (S.1111.111, never stored from finite values) stay NaN.
+DEV float e4m3_to_float(unsigned b) {
+    unsigned bits = static_cast<unsigned>(static_cast<int>(static_cast<signed char>(b))) << 20;
+    float v = __uint_as_float(bits & 0x87F00000u) * 0x1p120f;
+    return (b & 0x7fu) == 0x7fu ? __uint_as_float(0x7fc00000u) : v;
+}
+
 // Weights are read exactly once per step: stream them past L1 so activations stay cached there.
 DEV uint4 load_streaming(const void* p) {
 #ifdef __CUDA_ARCH__

@@ -114,13 +114,6 @@ struct QW4 {
 // weight scale * activation scale, since x arrives quantized to e4m3 and divided by the activation scale
 // (tinyrt_quant_e4m3). Decoded by the hardware's e4m3x2 -> f16x2 conversion, or exactly in software elsewhere
 // (the test emulator).
-DEV float e4m3_to_float(unsigned b) {
-    unsigned e = (b >> 3) & 0xfu, m = b & 7u;
-    float mag = e == 0 ? (float)m * 0.001953125f : __uint_as_float(((e + 120u) << 23) | (m << 20));
-    if ((b & 0x7fu) == 0x7fu) mag = __uint_as_float(0x7fc00000u);
-    return (b & 0x80u) ? -mag : mag;
-}
-
 struct QF8 {
     static constexpr int PER_CHUNK = 16;
     static constexpr int BITS = 8;

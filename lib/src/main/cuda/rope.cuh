@@ -35,13 +35,6 @@ DEV unsigned float_to_e4m3(float x) {
     return sign | static_cast<unsigned>(min(code, 0x7E));
 }
 
-// e4m3 to fp32, exact but for the NaN codes (never stored from finite values): the sign-extended byte shifted left
-// by 20 puts sign, exponent and mantissa in fp32 position; 2^120 rebiases the exponent (and fixes subnormals).
-DEV float kv_e4m3_to_float(unsigned b) {
-    unsigned bits = static_cast<unsigned>(static_cast<int>(static_cast<signed char>(b))) << 20;
-    return __uint_as_float(bits & 0x87F00000u) * 0x1p120f;
-}
-
 struct KvF16 {
     using T = __half;
     using Chunk = uint4;
@@ -80,8 +73,8 @@ struct KvFp8 {
     static DEV void unpack(const Chunk& c, float* out) {
 #pragma unroll
         for (int k = 0; k < 4; k++) {
-            out[k] = kv_e4m3_to_float((c.x >> (8 * k)) & 0xffu);
-            out[4 + k] = kv_e4m3_to_float((c.y >> (8 * k)) & 0xffu);
+            out[k] = e4m3_to_float((c.x >> (8 * k)) & 0xffu);
+            out[4 + k] = e4m3_to_float((c.y >> (8 * k)) & 0xffu);
         }
     }
     static DEV Chunk pack(const float* in, float inv) {
@@ -91,6 +84,27 @@ struct KvFp8 {
         return make_uint2(w[0], w[1]);
     }
 };
+
+// A chunk as 8 fp16 values (the batched decode attention stages its tiles so). Exact: int8 values and every finite
+// e4m3 value (2^-9 .. 448, 3 mantissa bits) are fp16 numbers.
+template <typename KV>
+DEV uint4 kv_chunk_to_half8(const typename KV::Chunk& c) {
+    float f[8];
+    KV::unpack(c, f);
+    return pack8(f);
+}
+template <>
+DEV uint4 kv_chunk_to_half8<KvF16>(const uint4& c) { return c; }
+
+// 8 fp16 values as a chunk, quantized with inv = 1 / kv_scale (fp16: the values' own bits).
+template <typename KV>
+DEV typename KV::Chunk kv_chunk_from_half8(const uint4& raw, float inv) {
+    float f[8];
+    unpack8(raw, f);
+    return KV::pack(f, inv);
+}
+template <>
+DEV uint4 kv_chunk_from_half8<KvF16>(const uint4& raw, float) { return raw; }
 
 // grid: token rows, block: 256. cos/sin: [max_positions, head_dim / 2] fp32 (computed as HF does, on the host).
 // The rotated key is stored from fp32 (fp16 rounds it as before, int8/fp8 quantize it with kv_scale).

@@ -28,10 +28,11 @@ Thunk thunk(void (*f)(A...)) {
     K(tinyrt_attn_prefill_##P##d##D##_g1) K(tinyrt_attn_prefill_##P##d##D##_g2)                               \
     K(tinyrt_attn_prefill_##P##d##D##_g4) K(tinyrt_attn_prefill_##P##d##D##_g8)
 #define ATTN_D(D) ATTN_DP(, D) ATTN_DP(int8_, D) ATTN_DP(fp8_, D)
-#define ATTN_BATCH_D(D)                                                                                        \
-    K(tinyrt_attn_decode_batch_d##D##_g1) K(tinyrt_attn_decode_batch_d##D##_g2)                                \
-    K(tinyrt_attn_decode_batch_d##D##_g4) K(tinyrt_attn_decode_batch_d##D##_g6)                                \
-    K(tinyrt_attn_decode_batch_d##D##_g8)
+#define ATTN_BATCH_DP(P, D)                                                                                    \
+    K(tinyrt_attn_decode_batch_##P##d##D##_g1) K(tinyrt_attn_decode_batch_##P##d##D##_g2)                      \
+    K(tinyrt_attn_decode_batch_##P##d##D##_g4) K(tinyrt_attn_decode_batch_##P##d##D##_g6)                      \
+    K(tinyrt_attn_decode_batch_##P##d##D##_g8)
+#define ATTN_BATCH_D(D) ATTN_BATCH_DP(, D) ATTN_BATCH_DP(int8_, D) ATTN_BATCH_DP(fp8_, D)
 #define QGEMV(F, NT) K(tinyrt_qgemv_##F##_n##NT##_f16) K(tinyrt_qgemv_##F##_n##NT##_f32) K(tinyrt_qgemv_##F##_gate_up_n##NT)
 #define QGEMV_EMU(F) QGEMV(F, 1) QGEMV(F, 2) QGEMV(F, 3) QGEMV(F, 4) QGEMV(F, 5) QGEMV(F, 6) QGEMV(F, 7) QGEMV(F, 8) \
     K(tinyrt_dequant_##F)

@@ -253,6 +253,52 @@ static int expected_params(const char *name) {
     return -1;
 }
 
+// The checks both decode attentions share (latency: attention.cuh, batched: attention_batch.cuh; the same arguments),
+// after each has checked its own grid and block: the scales, every row's qkv, output, partials, split counter (one
+// per row and block along x, all 0 between launches) and the cache blocks its context spans, and with fuse_rope the
+// cos/sin rows and the slot the new key is written to. es: bytes per cache element (from the kernel's name).
+static int check_decode(const Launch *l, int d) {
+    unsigned gx = l->g[0], gz = l->g[2], n = l->g[1];
+    int stride = I(l, 1), width = I(l, 7), bs = I(l, 8), heads = I(l, 9), kv = I(l, 10), es = kv_element_bytes(k);
+    int split = I(l, 11), splits = I(l, 12);
+    CHECK(es == 1 ? F(l, 22) > 0 && isfinite(F(l, 22)) : F(l, 22) == 1.0f, "%s: kv_scale %g", k, F(l, 22));
+    CHECK(stride == (heads + 2 * kv) * d && gz == (unsigned)splits, "%s: stride %d heads %d/%d splits %d grid z %u",
+          k, stride, heads, kv, splits, gz);
+    CHECK(fabsf(F(l, 13) - 1.0f / sqrtf((float)d)) < 1e-6f, "%s: scale %g", k, F(l, 13));
+    NEED(P(l, 0), n * (unsigned long long)stride * 2, "qkv");
+    NEED(P(l, 4), 4ull * n, "positions");
+    NEED(P(l, 5), 4ull * n, "row_seq");
+    NEED(P(l, 14), 4ull * n * heads * splits * d, "part_o");
+    NEED(P(l, 15), 8ull * n * heads * splits, "part_ml");
+    NEED(P(l, 16), 4ull * n * gx, "counters");
+    NEED(P(l, 17), 2ull * n * heads * d, "out");
+    for (unsigned r = 0; r < n; r++) {
+        int pos = RD(P(l, 4), r), seq = RD(P(l, 5), r);
+        CHECK(pos >= 0 && pos < width * bs && pos < split * splits, "%s: position %d, capacity %d", k, pos, width * bs);
+        NEED(P(l, 6) + 4ull * seq * width, 4ull * width, "block table row");
+        for (int j = 0; j <= pos; j += bs) {
+            int blk = RD(P(l, 6), (long long)seq * width + j / bs);
+            NEED(P(l, 2) + cache_off(blk, kv - 1, bs - 1, kv, bs, d, es), d * es, "k block");
+            NEED(P(l, 3) + cache_off(blk, kv - 1, bs - 1, kv, bs, d, es), d * es, "v block");
+        }
+    }
+    for (unsigned i = 0; i < n * gx; i++) CHECK(RD(P(l, 16), i) == 0, "%s: split counter %u is %d, not 0", k, i, RD(P(l, 16), i));
+    int fused = I(l, 21);
+    CHECK(fused == 0 || fused == 1, "%s: fuse_rope %d", k, fused);
+    if (fused) {  // RoPE + KV write of each row: cos/sin rows, the slot in the cache
+        NEED(P(l, 20), 4ull * n, "slots");
+        for (unsigned r = 0; r < n; r++) {
+            int pos = RD(P(l, 4), r), slot = RD(P(l, 20), r), seq = RD(P(l, 5), r);
+            NEED(P(l, 18) + (unsigned long long)pos * d / 2 * 4, d / 2 * 4, "cos row");
+            NEED(P(l, 19) + (unsigned long long)pos * d / 2 * 4, d / 2 * 4, "sin row");
+            CHECK(slot == RD(P(l, 6), (long long)seq * width + pos / bs) * bs + pos % bs,
+                  "%s: slot %d of row %u does not match its block table", k, slot, r);
+            NEED(P(l, 2) + cache_off(slot / bs, kv - 1, slot % bs, kv, bs, d, es), d * es, "k cache slot");
+        }
+    }
+    return 1;
+}
+
 static int check_launch(const Launch *l) {
     k = l->fn;
     CHECK(l->nparams == expected_params(k), "%s: %d arguments, the kernel takes %d", k, l->nparams, expected_params(k));
@@ -419,91 +465,21 @@ static int check_launch(const Launch *l) {
             NEED(P(l, 5), (unsigned long long)nt * kk * 2, "x");
             NEED(P(l, 6), (unsigned long long)nt * m * (o4 ? 4 : 2), "out");
         }
-    } else if (starts(k, "tinyrt_attn_decode_batch_d")) {  // same arguments as the latency kernel below
+    } else if (starts(k, "tinyrt_attn_decode_batch_")) {  // same arguments as the latency kernel below
         int d, g;
-        sscanf(k, "tinyrt_attn_decode_batch_d%d_g%d", &d, &g);
-        int stride = I(l, 1), width = I(l, 7), bs = I(l, 8), heads = I(l, 9), kv = I(l, 10);
-        int split = I(l, 11), splits = I(l, 12);
-        CHECK(stride == (heads + 2 * kv) * d && heads == kv * g && gx == (unsigned)kv && gz == (unsigned)splits
-              && b == 2u * d && l->smem == 0, "%s: stride %d heads %d/%d grid %ux%ux%u block %u", k, stride, heads, kv,
-              gx, gy, gz, b);
+        CHECK(sscanf(strrchr(k, 'd'), "d%d_g%d", &d, &g) == 2, "%s: name", k);
+        int heads = I(l, 9), kv = I(l, 10), split = I(l, 11);
+        CHECK(heads == kv * g && gx == (unsigned)kv && b == 2u * d && l->smem == 0,
+              "%s: heads %d/%d grid %ux%ux%u block %u", k, heads, kv, gx, gy, gz, b);
         CHECK(split > 0 && split % 64 == 0, "%s: split length %d is not a multiple of the 64-key tile", k, split);
-        CHECK(fabsf(F(l, 13) - 1.0f / sqrtf((float)d)) < 1e-6f, "%s: scale %g", k, F(l, 13));
-        unsigned n = gy;
-        NEED(P(l, 0), n * (unsigned long long)stride * 2, "qkv");
-        NEED(P(l, 4), 4ull * n, "positions");
-        NEED(P(l, 5), 4ull * n, "row_seq");
-        NEED(P(l, 14), 4ull * n * heads * splits * d, "part_o");
-        NEED(P(l, 15), 8ull * n * heads * splits, "part_ml");
-        NEED(P(l, 16), 4ull * n * kv, "counters");
-        NEED(P(l, 17), 2ull * n * heads * d, "out");
-        for (unsigned r = 0; r < n; r++) {
-            int pos = RD(P(l, 4), r), seq = RD(P(l, 5), r);
-            CHECK(pos >= 0 && pos < width * bs && pos < split * splits, "%s: position %d, capacity %d", k, pos, width * bs);
-            NEED(P(l, 6) + 4ull * seq * width, 4ull * width, "block table row");
-            for (int j = 0; j <= pos; j += bs) {
-                int blk = RD(P(l, 6), (long long)seq * width + j / bs);
-                NEED(P(l, 2) + cache_off(blk, kv - 1, bs - 1, kv, bs, d, 2), d * 2, "k block");
-                NEED(P(l, 3) + cache_off(blk, kv - 1, bs - 1, kv, bs, d, 2), d * 2, "v block");
-            }
-        }
-        for (unsigned i = 0; i < n * kv; i++) CHECK(RD(P(l, 16), i) == 0, "%s: split counter %u is %d, not 0", k, i, RD(P(l, 16), i));
-        int fused = I(l, 21);
-        CHECK(fused == 0 || fused == 1, "%s: fuse_rope %d", k, fused);
-        CHECK(F(l, 22) == 1.0f, "%s: kv_scale %g: the batched kernel reads fp16 caches only", k, F(l, 22));
-        if (fused) {
-            NEED(P(l, 20), 4ull * n, "slots");
-            for (unsigned r = 0; r < n; r++) {
-                int pos = RD(P(l, 4), r), slot = RD(P(l, 20), r), seq = RD(P(l, 5), r);
-                NEED(P(l, 18) + (unsigned long long)pos * d / 2 * 4, d / 2 * 4, "cos row");
-                NEED(P(l, 19) + (unsigned long long)pos * d / 2 * 4, d / 2 * 4, "sin row");
-                CHECK(slot == RD(P(l, 6), (long long)seq * width + pos / bs) * bs + pos % bs,
-                      "%s: slot %d of row %u does not match its block table", k, slot, r);
-                NEED(P(l, 2) + cache_off(slot / bs, kv - 1, slot % bs, kv, bs, d, 2), d * 2, "k cache slot");
-            }
-        }
+        if (!check_decode(l, d)) return 0;
     } else if (starts(k, "tinyrt_attn_decode_")) {
         int d, g;
         CHECK(sscanf(strrchr(k, 'd'), "d%d_g%d", &d, &g) == 2, "%s: name", k);
-        int stride = I(l, 1), width = I(l, 7), bs = I(l, 8), heads = I(l, 9), kv = I(l, 10), es = kv_element_bytes(k);
-        CHECK(es == 1 ? F(l, 22) > 0 && isfinite(F(l, 22)) : F(l, 22) == 1.0f, "%s: kv_scale %g", k, F(l, 22));
-        int split = I(l, 11), splits = I(l, 12);
-        CHECK(stride == (heads + 2 * kv) * d && b == 128 && gx == (unsigned)(heads / g) && gz == (unsigned)splits
-              && (heads / kv) % g == 0, "%s: stride %d heads %d/%d grid %ux%ux%u", k, stride, heads, kv, gx, gy, gz);
-        CHECK(l->smem == 0 && g <= 4, "%s: shared %u", k, l->smem);
-        CHECK(fabsf(F(l, 13) - 1.0f / sqrtf((float)d)) < 1e-6f, "%s: scale %g", k, F(l, 13));
-        unsigned n = gy;
-        NEED(P(l, 0), n * (unsigned long long)stride * 2, "qkv");
-        NEED(P(l, 4), 4ull * n, "positions");
-        NEED(P(l, 5), 4ull * n, "row_seq");
-        NEED(P(l, 14), 4ull * n * heads * splits * d, "part_o");
-        NEED(P(l, 15), 8ull * n * heads * splits, "part_ml");
-        NEED(P(l, 16), 4ull * n * gx, "counters");
-        NEED(P(l, 17), 2ull * n * heads * d, "out");
-        for (unsigned r = 0; r < n; r++) {
-            int pos = RD(P(l, 4), r), seq = RD(P(l, 5), r);
-            CHECK(pos >= 0 && pos < width * bs && pos < split * splits, "%s: position %d, capacity %d", k, pos, width * bs);
-            NEED(P(l, 6) + 4ull * seq * width, 4ull * width, "block table row");
-            for (int j = 0; j <= pos; j += bs) {
-                int blk = RD(P(l, 6), (long long)seq * width + j / bs);
-                NEED(P(l, 2) + cache_off(blk, kv - 1, bs - 1, kv, bs, d, es), d * es, "k block");
-                NEED(P(l, 3) + cache_off(blk, kv - 1, bs - 1, kv, bs, d, es), d * es, "v block");
-            }
-        }
-        for (unsigned i = 0; i < n * gx; i++) CHECK(RD(P(l, 16), i) == 0, "%s: split counter %u is %d, not 0", k, i, RD(P(l, 16), i));
-        int fused = I(l, 21);
-        CHECK(fused == 0 || fused == 1, "%s: fuse_rope %d", k, fused);
-        if (fused) {  // RoPE + KV write of each row: cos/sin rows, the slot in the cache
-            NEED(P(l, 20), 4ull * n, "slots");
-            for (unsigned r = 0; r < n; r++) {
-                int pos = RD(P(l, 4), r), slot = RD(P(l, 20), r), seq = RD(P(l, 5), r);
-                NEED(P(l, 18) + (unsigned long long)pos * d / 2 * 4, d / 2 * 4, "cos row");
-                NEED(P(l, 19) + (unsigned long long)pos * d / 2 * 4, d / 2 * 4, "sin row");
-                CHECK(slot == RD(P(l, 6), (long long)seq * width + pos / bs) * bs + pos % bs,
-                      "%s: slot %d of row %u does not match its block table", k, slot, r);
-                NEED(P(l, 2) + cache_off(slot / bs, kv - 1, slot % bs, kv, bs, d, es), d * es, "k cache slot");
-            }
-        }
+        int heads = I(l, 9), kv = I(l, 10);
+        CHECK(b == 128 && gx == (unsigned)(heads / g) && (heads / kv) % g == 0 && l->smem == 0 && g <= 4,
+              "%s: heads %d/%d grid %ux%ux%u block %u shared %u", k, heads, kv, gx, gy, gz, b, l->smem);
+        if (!check_decode(l, d)) return 0;
     } else if (starts(k, "tinyrt_attn_prefill_")) {
         int d, g;
         CHECK(sscanf(strrchr(k, 'd'), "d%d_g%d", &d, &g) == 2, "%s: name", k);

@@ -570,7 +570,8 @@ public final class CudaSelfTest implements Callable<Integer> {
     /**
      * The batched decode attention kernel (forced for every decode step): against the CPU over ragged batches (GQA
      * groups 8, 6 and 4, MHA, head dims 64 and 128, contexts of 1 to 131 keys across block and split boundaries, one
-     * split and several), and a sequence's output bits alone = in a batch.
+     * split and several), and a sequence's output bits alone = in a batch; on int8 and fp8 KV caches also against
+     * the latency kernel reading the same quantized cache.
      */
     private void batchedAttentions() {
         Scenario ragged = new Scenario("ragged batch, 1..131 keys", 32, 5,
@@ -589,10 +590,24 @@ public final class CudaSelfTest implements Callable<Integer> {
             gpu.fuseRope(true);
             for (int splitKeys : new int[]{DecodeAttention.BATCH_SPLIT_KEYS, 64}) {
                 gpu.batchAttention(1, splitKeys);
-                batchInvariance(32, 4, 64, splitKeys);
-                batchInvariance(8, 8, 128, splitKeys);
+                batchInvariance(32, 4, 64, splitKeys, KvCacheDtype.AUTO);
+                batchInvariance(8, 8, 128, splitKeys, KvCacheDtype.AUTO);
+            }
+            // int8 / fp8 KV: the fused write quantizes, the kernel widens the tiles and folds the layer's scale in
+            for (KvCacheDtype kv : new KvCacheDtype[]{KvCacheDtype.INT8, KvCacheDtype.FP8}) {
+                String label = " kv " + kv.label() + " (batched kernel";
+                gpu.batchAttention(1, DecodeAttention.BATCH_SPLIT_KEYS);
+                attention(32, 4, 64, ragged, label + ")", kv);
+                attention(8, 2, 128, ragged, label + ")", kv);
+                batchInvariance(32, 4, 64, DecodeAttention.BATCH_SPLIT_KEYS, kv);
+                kernelsAgree(8, 8, 128, DecodeAttention.BATCH_SPLIT_KEYS, kv);
+                gpu.batchAttention(1, 64);
+                attention(12, 2, 64, ragged, label + ", 64-key splits)", kv);
+                batchInvariance(8, 8, 128, 64, kv);
+                kernelsAgree(32, 4, 64, 64, kv);
             }
         } finally {
+            gpu.fuseRope(true);
             gpu.batchAttention(DecodeAttention.batchFromProperty(), DecodeAttention.BATCH_SPLIT_KEYS);
         }
         long launches = gpu.batchedAttentionLaunches() - before;
@@ -600,37 +615,52 @@ public final class CudaSelfTest implements Callable<Integer> {
                 launches + " launches"));
     }
 
+    /** Sequences of the batch-invariance and kernel-agreement checks: contexts of 0 to 130 keys, 5 blocks of 32. */
+    private static final int[] DECODE_LENGTHS = {0, 1, 31, 32, 33, 70, 130};
+    private static final int DECODE_BLOCK = 32;
+    private static final int DECODE_BLOCKS_PER_SEQUENCE = 5;
+
+    /** A KV cache of layer 0 filled by prefilling {@link #DECODE_LENGTHS} keys of each sequence. */
+    private KvCache prefilled(int heads, int kvHeads, int headDim, KvCacheDtype kv, RopeTable rope, int[][] tables) {
+        LlamaConfig config = new LlamaConfig(16, heads * headDim, 32, 2, heads, kvHeads, headDim, 1024, 1e-5f,
+                10000.0, false, "float16", 1, List.of(2));
+        KvCacheFormat format = kv.quantized() ? kvFormat(kv, config.numLayers()) : KvCacheFormat.AUTO;
+        KvCache cache = gpu.kvCache(config, DECODE_LENGTHS.length * DECODE_BLOCKS_PER_SEQUENCE, DECODE_BLOCK, format);
+        List<StepBatch.Chunk> prompts = new ArrayList<>();
+        List<Integer> positions = new ArrayList<>();
+        for (int s = 0; s < DECODE_LENGTHS.length; s++) {
+            if (DECODE_LENGTHS[s] > 0) {
+                prompts.add(new StepBatch.Chunk(positions.size(), DECODE_LENGTHS[s], DECODE_LENGTHS[s], tables[s]));
+                for (int i = 0; i < DECODE_LENGTHS[s]; i++) {
+                    positions.add(i);
+                }
+            }
+        }
+        int n = positions.size();
+        StepBatch prefill = new StepBatch(new int[n], positions.stream().mapToInt(Integer::intValue).toArray(),
+                prompts, new int[0]);
+        Tensor qkv = tensor(values(n, (heads + 2 * kvHeads) * headDim, 1.0, 0), false).gpu();
+        gpu.ropeAndStoreKv(qkv, cache, 0, prefill, rope);
+        gpu.attention(qkv, cache, 0, prefill, gpu.tensor(n, heads * headDim));
+        return cache;
+    }
+
+    private static String kvSuffix(KvCacheDtype kv) {
+        return kv.quantized() ? " kv " + kv.label() : "";
+    }
+
     /**
      * Each sequence's decode output alone must equal, bit for bit, its row of the same step batched with the others
      * (contexts of 0 to 130 keys; the new key's RoPE and cache write are fused, and rewrite the same values).
      */
-    private void batchInvariance(int heads, int kvHeads, int headDim, int splitKeys) {
-        String label = "batched attention h=" + heads + "/" + kvHeads + " d=" + headDim + " split " + splitKeys
-                + ": alone = batched, bit for bit";
-        LlamaConfig config = new LlamaConfig(16, heads * headDim, 32, 2, heads, kvHeads, headDim, 1024, 1e-5f,
-                10000.0, false, "float16", 1, List.of(2));
+    private void batchInvariance(int heads, int kvHeads, int headDim, int splitKeys, KvCacheDtype kv) {
+        String label = "batched attention h=" + heads + "/" + kvHeads + " d=" + headDim + kvSuffix(kv) + " split "
+                + splitKeys + ": alone = batched, bit for bit";
         RopeTable rope = new RopeTable(headDim, 1024, 10000.0);
-        int[] lengths = {0, 1, 31, 32, 33, 70, 130};
-        int blockSize = 32;
-        int[][] tables = shuffledTables(lengths.length, 5, heads * 17L + headDim);
+        int[] lengths = DECODE_LENGTHS;
+        int[][] tables = shuffledTables(lengths.length, DECODE_BLOCKS_PER_SEQUENCE, heads * 17L + headDim);
         int qkvCols = (heads + 2 * kvHeads) * headDim;
-        try (KvCache cache = gpu.kvCache(config, lengths.length * 5, blockSize)) {
-            List<StepBatch.Chunk> prompts = new ArrayList<>();
-            List<Integer> positions = new ArrayList<>();
-            for (int s = 0; s < lengths.length; s++) {
-                if (lengths[s] > 0) {
-                    prompts.add(new StepBatch.Chunk(positions.size(), lengths[s], lengths[s], tables[s]));
-                    for (int i = 0; i < lengths[s]; i++) {
-                        positions.add(i);
-                    }
-                }
-            }
-            int n = positions.size();
-            StepBatch prefill = new StepBatch(new int[n], positions.stream().mapToInt(Integer::intValue).toArray(),
-                    prompts, new int[0]);
-            Tensor qkv = tensor(values(n, qkvCols, 1.0, 0), false).gpu();
-            gpu.ropeAndStoreKv(qkv, cache, 0, prefill, rope);
-            gpu.attention(qkv, cache, 0, prefill, gpu.tensor(n, heads * headDim));
+        try (KvCache cache = prefilled(heads, kvHeads, headDim, kv, rope, tables)) {
             float[][] rows = values(lengths.length, qkvCols, 1.0, 0);
             int[] all = new int[lengths.length];
             Arrays.setAll(all, i -> i);
@@ -652,6 +682,38 @@ public final class CudaSelfTest implements Callable<Integer> {
             boolean ok = differing.isEmpty() && largest > 0;  // and not vacuously: real, finite outputs
             record(new Check(label, ok ? 0 : 1, largest, 0, ok, differing.isEmpty() ? "" : "contexts that differ: "
                     + differing));
+        }
+    }
+
+    /**
+     * One decode step over a quantized cache by the latency kernel, then by the batched one: they read the same
+     * stored keys and values (RoPE and the cache write are not fused here, so both see the bytes
+     * tinyrt_rope_store_kv wrote) and differ only in the order of their fp32 sums, so each output may differ by the
+     * rounding of one fp16 result: at most 2^-10 of the largest output. Tolerance 2e-3 (two fp16 ulps), 10x
+     * tighter than against the CPU, whose RoPE may put a key on the other side of a quantization step.
+     */
+    private void kernelsAgree(int heads, int kvHeads, int headDim, int splitKeys, KvCacheDtype kv) {
+        String label = "batched attention h=" + heads + "/" + kvHeads + " d=" + headDim + kvSuffix(kv) + " split "
+                + splitKeys + " = latency kernel on the same cache";
+        RopeTable rope = new RopeTable(headDim, 1024, 10000.0);
+        int[][] tables = shuffledTables(DECODE_LENGTHS.length, DECODE_BLOCKS_PER_SEQUENCE, heads * 23L + headDim);
+        float[][] rows = values(DECODE_LENGTHS.length, (heads + 2 * kvHeads) * headDim, 1.0, 0);
+        int[] all = new int[DECODE_LENGTHS.length];
+        Arrays.setAll(all, i -> i);
+        gpu.fuseRope(false);
+        try (KvCache cache = prefilled(heads, kvHeads, headDim, kv, rope, tables)) {
+            gpu.batchAttention(0, splitKeys);
+            float[][] latency = decode(cache, rope, tables, DECODE_LENGTHS, all, rows, heads * headDim);
+            long before = gpu.batchedAttentionLaunches();
+            gpu.batchAttention(1, splitKeys);
+            float[][] batched = decode(cache, rope, tables, DECODE_LENGTHS, all, rows, heads * headDim);
+            if (gpu.batchedAttentionLaunches() == before) {
+                record(new Check(label, 1, 0, 0, false, "the batched kernel did not run"));
+            } else {
+                compare(label, latency, batched, 2e-3);
+            }
+        } finally {
+            gpu.fuseRope(true);
         }
     }
 

@@ -4,7 +4,7 @@ import dev.tinyrt.backend.KvCacheDtype;
 
 /**
  * Which kernel runs a decode step's attention, and its grid. Both kernels take the same arguments (attention.cuh,
- * attention_batch.cuh) and write the same output:
+ * attention_batch.cuh), read fp16, int8 and fp8 KV caches alike (one variant per KV type) and write the same output:
  * <ul>
  *   <li>the latency kernel (batches below {@code batchFrom}, or shapes the other lacks): blocks of at most 4 query
  *   heads, a split per tile of keys, so a single sequence spreads over the GPU;</li>
@@ -35,10 +35,8 @@ record DecodeAttention(String kernel, int gridX, int threads, DecodeSplits split
     static DecodeAttention choose(KvCacheDtype kvDtype, int rows, int heads, int kvHeads, int headDim,
                                   int headsPerBlock, int capacity, int batchFrom, int splitKeys) {
         int group = heads / kvHeads;
-        // the batched kernel reads fp16 caches only; int8/fp8 caches keep the latency kernel's dequantizing variants
-        if (kvDtype == KvCacheDtype.FP16 && batchFrom > 0 && rows >= batchFrom
-                && KernelNames.hasBatchDecode(headDim, group)) {
-            return new DecodeAttention(KernelNames.attentionDecodeBatch(headDim, group), kvHeads, 2 * headDim,
+        if (batchFrom > 0 && rows >= batchFrom && KernelNames.hasBatchDecode(headDim, group)) {
+            return new DecodeAttention(KernelNames.attentionDecodeBatch(kvDtype, headDim, group), kvHeads, 2 * headDim,
                     new DecodeSplits(splitKeys, (capacity + splitKeys - 1) / splitKeys), true);
         }
         return new DecodeAttention(KernelNames.attentionDecode(kvDtype, headDim, headsPerBlock), heads / headsPerBlock,

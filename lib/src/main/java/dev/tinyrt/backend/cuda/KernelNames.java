@@ -135,8 +135,9 @@ final class KernelNames {
         return attentionDecode(KvCacheDtype.FP16, headDim, group);
     }
 
-    static String attentionDecodeBatch(int headDim, int group) {
-        return "tinyrt_attn_decode_batch_d" + headDim + "_g" + group;
+    /** fp16: tinyrt_attn_decode_batch_d64_g8; int8/fp8: tinyrt_attn_decode_batch_int8_d64_g8, ..._fp8_d64_g8. */
+    static String attentionDecodeBatch(KvCacheDtype kv, int headDim, int group) {
+        return "tinyrt_attn_decode_batch_" + kvInfix(kv) + "d" + headDim + "_g" + group;
     }
 
     /** Whether the batched decode attention has a kernel for this head dimension and GQA group. */
@@ -264,9 +265,11 @@ final class KernelNames {
                 }
             }
         }
-        for (int d : BATCH_DECODE_HEAD_DIMS) {
-            for (int g : BATCH_DECODE_GROUPS) {
-                names.add(attentionDecodeBatch(d, g));
+        for (KvCacheDtype kv : KV_DTYPES) {
+            for (int d : BATCH_DECODE_HEAD_DIMS) {
+                for (int g : BATCH_DECODE_GROUPS) {
+                    names.add(attentionDecodeBatch(kv, d, g));
+                }
             }
         }
         return names;

@@ -43,17 +43,31 @@ class DecodeAttentionTest {
         assertFalse(DecodeAttention.choose(KvCacheDtype.FP16, 64, 15, 5, 64, 1, 256, 8, SPLIT).batched(), "group 3");
         assertFalse(DecodeAttention.choose(KvCacheDtype.FP16, 64, 32, 2, 64, 4, 256, 8, SPLIT).batched(), "group 16");
         assertFalse(DecodeAttention.choose(KvCacheDtype.FP16, 512, 32, 4, 64, 4, 256, 0, SPLIT).batched(), "0 turns it off");
-        DecodeAttention int8 = DecodeAttention.choose(KvCacheDtype.INT8, 128, 32, 4, 64, 4, 256, 8, SPLIT);
-        assertFalse(int8.batched(), "quantized KV caches keep the dequantizing latency kernel");
+        DecodeAttention int8 = DecodeAttention.choose(KvCacheDtype.INT8, 7, 32, 4, 64, 4, 256, 8, SPLIT);
+        assertFalse(int8.batched());
         assertEquals("tinyrt_attn_decode_int8_d64_g4", int8.kernel());
         assertTrue(DecodeAttention.choose(KvCacheDtype.FP16, 1, 8, 8, 64, 1, 256, 1, SPLIT).batched(), "forced from one row");
     }
 
     @Test
+    void quantizedCachesUseTheBatchedKernelOfTheirTypeWithTheSameGridAndSplits() {
+        DecodeAttention fp16 = DecodeAttention.choose(KvCacheDtype.FP16, 128, 32, 4, 64, 4, 8192, 8, SPLIT);
+        for (KvCacheDtype kv : new KvCacheDtype[]{KvCacheDtype.INT8, KvCacheDtype.FP8}) {
+            DecodeAttention a = DecodeAttention.choose(kv, 128, 32, 4, 64, 4, 8192, 8, SPLIT);
+            assertTrue(a.batched(), kv.label());
+            assertEquals("tinyrt_attn_decode_batch_" + kv.label() + "_d64_g8", a.kernel());
+            assertEquals(new DecodeAttention(a.kernel(), fp16.gridX(), fp16.threads(), fp16.splits(), true), a);
+        }
+        assertFalse(DecodeAttention.choose(KvCacheDtype.FP8, 64, 8, 2, 32, 4, 256, 8, SPLIT).batched(), "head_dim 32");
+    }
+
+    @Test
     void everyBatchedKernelIsListed() {
-        for (int d : KernelNames.BATCH_DECODE_HEAD_DIMS) {
-            for (int g : KernelNames.BATCH_DECODE_GROUPS) {
-                assertTrue(KernelNames.all().contains(KernelNames.attentionDecodeBatch(d, g)));
+        for (KvCacheDtype kv : KernelNames.KV_DTYPES) {
+            for (int d : KernelNames.BATCH_DECODE_HEAD_DIMS) {
+                for (int g : KernelNames.BATCH_DECODE_GROUPS) {
+                    assertTrue(KernelNames.all().contains(KernelNames.attentionDecodeBatch(kv, d, g)));
+                }
             }
         }
     }

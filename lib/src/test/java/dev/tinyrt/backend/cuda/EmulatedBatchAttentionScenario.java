@@ -10,10 +10,15 @@ import java.nio.file.Path;
 /**
  * Runs in a child JVM whose fake driver executes tinyrt's real kernel sources on the CPU (emu.h): the GPU
  * self-test's batched decode attention group must pass (the batched kernel against the CPU backend over ragged
- * batches, and a sequence's output bits alone = batched), with the number of checks it is known to make.
+ * batches on fp16, int8 and fp8 KV caches, a sequence's output bits alone = batched, and on int8/fp8 caches the
+ * batched kernel = the latency kernel within two fp16 ulps), with the number of checks it is known to make.
  */
 public final class EmulatedBatchAttentionScenario {
-    static final int CHECKS = 1 + 8 * 4 + 4;  // "kernel ran", 8 scenarios x (rope + 3 steps), 4 invariance checks
+    /**
+     * "kernel ran"; fp16: 8 scenarios x (rope + 3 steps) and 4 invariance checks; int8 and fp8 each: 3 scenarios x 4,
+     * 2 invariance checks and 2 comparisons with the latency kernel.
+     */
+    static final int CHECKS = 1 + 8 * 4 + 4 + 2 * (3 * 4 + 2 + 2);
 
     public static void main(String... args) throws Exception {
         Path tmp = Files.createTempDirectory("tinyrt-emulated-batch-attention");
