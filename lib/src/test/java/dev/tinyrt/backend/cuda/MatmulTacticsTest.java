@@ -25,6 +25,17 @@ class MatmulTacticsTest {
     }
 
     @Test
+    void aQuantizedWeightTakesItsGemvWithoutTiming() {
+        MatmulTactics t = new MatmulTactics(true);
+        MatmulTactics.Shape q = new MatmulTactics.Shape(1, 2048, 2048, false, false, "W8A16");
+        assertEquals(MatmulTactics.Tactic.GEMV, t.choose(q, true, tactic -> {
+            throw new AssertionError("timed: back-to-back timing hides the dequantization in L2");
+        }));
+        MatmulTactics.Shape prefill = new MatmulTactics.Shape(64, 2048, 2048, false, false, "W4A16");
+        assertEquals(MatmulTactics.Tactic.CUBLAS, t.choose(prefill, true, tactic -> 1.0), "beyond the GEMV's rows");
+    }
+
+    @Test
     void measuresBothOnceAndKeepsTheFaster() {
         MatmulTactics t = new MatmulTactics(true);
         List<MatmulTactics.Tactic> timed = new ArrayList<>();
