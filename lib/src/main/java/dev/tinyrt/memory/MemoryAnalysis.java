@@ -90,7 +90,7 @@ public final class MemoryAnalysis {
             long weightBytes = weightResults.getFirst().component().computedBytes();
 
             log.accept("kv cache and activations");
-            long bpt = engineBytesPerToken(model);
+            long bpt = model.model().kvBytesPerToken();
             long budget = s.budgetBytes() > 0 ? s.budgetBytes() : 8L * maxSeqLen * bpt;
             EngineMeasurement.Result engine = EngineMeasurement.measure(model.model(), probe, start, weightBytes,
                     budget / bpt, activationTokens, ActivationBytes.of(model.backend()));
@@ -197,13 +197,6 @@ public final class MemoryAnalysis {
             }
         }
         return doc;
-    }
-
-    /** Bytes per token of the backend's KV cache, asked of a one-slot cache. */
-    static long engineBytesPerToken(LoadedModel model) {
-        try (var cache = model.model().kvCache(1, 1)) {  // the model's KV-cache dtype, as the executor allocates it
-            return cache.bytesPerToken();
-        }
     }
 
     private static final double GIB = 1024.0 * 1024 * 1024;
