@@ -41,6 +41,16 @@ public interface Backend extends AutoCloseable {
         throw new TinyrtException("the " + name() + " backend cannot store the KV cache as " + format.dtype().label());
     }
 
+    /**
+     * The {@link KvCache#bytesPerToken} a cache of {@code format} for {@code config} would have, computed without
+     * allocating one (a probe cache would take, and on CUDA keep, memory that sizing decisions then miss). The
+     * default stores {@link KvCacheDtype#AUTO} as fp32, other dtypes at their own size.
+     */
+    default long kvBytesPerToken(LlamaConfig config, KvCacheFormat format) {
+        KvCacheDtype stored = format.dtype() == KvCacheDtype.AUTO ? KvCacheDtype.FP32 : format.dtype();
+        return KvCache.bytesPerToken(config.numLayers(), config.kvDim(), stored.bytes());
+    }
+
     /** out[i] = table[ids[i]]. */
     void embed(Weight table, int[] ids, Tensor out);
 

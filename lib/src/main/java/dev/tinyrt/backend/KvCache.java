@@ -20,6 +20,14 @@ public interface KvCache extends AutoCloseable {
 
     long totalBytes();
 
+    /**
+     * Keys and values of one token over all layers, 2 × layers × kv_dim × element bytes: every backend stores one
+     * key and one value row of kv_dim elements per layer and token slot.
+     */
+    static long bytesPerToken(int layers, int kvDim, int elementBytes) {
+        return 2L * layers * kvDim * elementBytes;
+    }
+
     @Override
     void close();
 }

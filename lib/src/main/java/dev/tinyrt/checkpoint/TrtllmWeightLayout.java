@@ -40,7 +40,6 @@ public final class TrtllmWeightLayout implements WeightLayout {
     private final TensorSource source;
     private final TrtllmConfig config;
     private final LlamaConfig model;
-    private final Arena arena = Arena.ofAuto();
 
     public TrtllmWeightLayout(TensorSource source, TrtllmConfig config) {
         this.source = source;
@@ -198,8 +197,12 @@ public final class TrtllmWeightLayout implements WeightLayout {
         return source.toFloats(name);
     }
 
-    private MemorySegment segment(byte[] bytes) {
-        MemorySegment s = arena.allocate(bytes.length, 64);
+    /**
+     * A rearranged weight in native memory of its own: freed once the weight is dropped (backends copy or upload
+     * it), not kept for as long as this layout (the loaded model holds it for KV-cache calibration).
+     */
+    private static MemorySegment segment(byte[] bytes) {
+        MemorySegment s = Arena.ofAuto().allocate(bytes.length, 64);
         MemorySegment.copy(MemorySegment.ofArray(bytes), 0, s, 0, bytes.length);
         return s;
     }

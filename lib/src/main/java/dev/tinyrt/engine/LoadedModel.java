@@ -300,12 +300,9 @@ public final class LoadedModel implements AutoCloseable {
         }
         ExecutorConfig d = ExecutorConfig.defaults(KvCache.DEFAULT_BLOCK_SIZE);
         int byMemory;
+        long bytesPerToken = model.kvBytesPerToken();  // as the backend stores the model's KV-cache type
         if (backend instanceof CudaBackend cuda) {
             long free = cuda.device().memoryInfo()[0];
-            // the CUDA cache holds fp16, or one byte per element for int8/fp8 (computed: a probe cache's block
-            // would stay in the device arena and skew what is free)
-            KvCacheDtype stored = model.kvCacheFormat().dtype();
-            long bytesPerToken = 2L * config.numLayers() * config.kvDim() * (stored.quantized() ? 1 : 2);
             byMemory = ExecutorConfig.tokensForMemory(free, kvCacheFreeGpuMemFraction, bytesPerToken);
             if (byMemory < KvCache.DEFAULT_BLOCK_SIZE) {
                 throw new TinyrtException(String.format("%.2f of the GPU's free memory (%d MiB) cannot hold one KV-cache "
@@ -315,10 +312,6 @@ public final class LoadedModel implements AutoCloseable {
         } else {
             Runtime rt = Runtime.getRuntime();
             long free = rt.maxMemory() - (rt.totalMemory() - rt.freeMemory());
-            long bytesPerToken;
-            try (KvCache probe = model.kvCache(1, KvCache.DEFAULT_BLOCK_SIZE)) {
-                bytesPerToken = probe.bytesPerToken();  // as the backend stores the model's KV-cache type
-            }
             byMemory = ExecutorConfig.tokensForMemory(free, 0.5, bytesPerToken);
         }
         if (limits != null) {  // an engine's build_config

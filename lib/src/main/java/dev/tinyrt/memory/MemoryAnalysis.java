@@ -90,7 +90,7 @@ public final class MemoryAnalysis {
             long weightBytes = weightResults.getFirst().component().computedBytes();
 
             log.accept("kv cache and activations");
-            long bpt = engineBytesPerToken(model);
+            long bpt = model.model().kvBytesPerToken();
             long budget = s.budgetBytes() > 0 ? s.budgetBytes() : 8L * maxSeqLen * bpt;
             EngineMeasurement.Result engine = EngineMeasurement.measure(model.model(), probe, start, weightBytes,
                     budget / bpt, activationTokens, ActivationBytes.of(model.backend()));
@@ -197,13 +197,6 @@ public final class MemoryAnalysis {
             }
         }
         return doc;
-    }
-
-    /** Bytes per token of the backend's KV cache, asked of a one-slot cache. */
-    static long engineBytesPerToken(LoadedModel model) {
-        try (var cache = model.model().kvCache(1, 1)) {  // the model's KV-cache dtype, as the executor allocates it
-            return cache.bytesPerToken();
-        }
     }
 
     private static final double GIB = 1024.0 * 1024 * 1024;
@@ -406,11 +399,21 @@ public final class MemoryAnalysis {
         MemorySnapshot before = probe.snapshot();
         try (KvCache cache = model.model().kvCache(blocks, bs, format)) {
             Measured m = Measured.between(before, probe.snapshot());
+            long poolTokens = (long) blocks * bs;
             row.put("engine_stores_it", true);
             row.put("engine_bytes_per_token", cache.bytesPerToken());
-            row.put("pool_tokens", (long) blocks * bs);
+            row.put("pool_tokens", poolTokens);
             row.put("engine_pool_bytes", cache.totalBytes());
             row.set("measured_pool", m.toJson());
+            // the same check as the breakdown's pool: agree within 5 % or say why (G1's humongous regions)
+            Component pool = new Component("kv pool " + dtype.label(), cache.totalBytes(), m,
+                    EngineMeasurement.explain(cache.totalBytes(), m, MemoryFormulas.kvArraysPerLayer(c, poolTokens,
+                            KvDtype.ofElementSize(dtype.bytes())), "one keys and one values array per layer"));
+            row.put("pool_relative_difference", pool.relativeDifference());
+            row.put("pool_agrees_within_5_percent", pool.agrees());
+            if (pool.explanation() != null) {
+                row.put("pool_explanation", pool.explanation());
+            }
         } catch (TinyrtException | UnsupportedOperationException e) {
             row.put("engine_stores_it", false);
             row.put("why_not_measured", e.getMessage());

@@ -1,5 +1,6 @@
 package dev.tinyrt.memory;
 
+import dev.tinyrt.backend.KvCache;
 import dev.tinyrt.model.LlamaConfig;
 
 /**
@@ -13,7 +14,7 @@ public final class MemoryFormulas {
 
     /** Keys and values of one token over all layers: 2 × layers × kv_heads × head_dim × element size. */
     public static long kvBytesPerToken(LlamaConfig c, KvDtype dtype) {
-        return 2L * c.numLayers() * c.numKvHeads() * c.headDim() * dtype.bytes();
+        return KvCache.bytesPerToken(c.numLayers(), c.kvDim(), dtype.bytes());
     }
 
     /** Whole KV tokens that fit in {@code budgetBytes}. */

@@ -9,6 +9,8 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
@@ -114,7 +116,8 @@ public final class MemoryReport {
         md.append("## 5. Quantized KV cache\n\n");
         JsonNode kvq = doc.path("kv_quantization");
         md.append(kvq.has("how") ? kvq.path("how").asText() : kvq.path("why_not_measured").asText()).append(" ")
-                .append(doc.path("kv_quantization").path("quality").path("note").asText("")).append("\n\n");
+                .append(kvq.path("quality").path("note").asText("")).append(kvQuality(kvq.path("quality")))
+                .append("\n\n");
         md.append(MarkdownTable.render(MemoryTables.kvDtypes(doc))).append('\n');
 
         md.append("## 6. Capacity planner\n\n");
@@ -271,5 +274,17 @@ public final class MemoryReport {
     static String shortCommit(JsonNode doc) {
         String c = doc.path("commit").asText("unknown");
         return c.length() > 8 ? c.substring(0, 8) : c;
+    }
+
+    /** The quality_eval results of an int8/fp8 KV cache the analysis found, as one sentence (empty when none). */
+    static String kvQuality(JsonNode quality) {
+        List<String> parts = new ArrayList<>();
+        for (JsonNode r : quality.path("results")) {
+            parts.add(String.format(Locale.ROOT, "%s: perplexity ×%.4f, mean KLD %.2e, same top-1 %.1f %% (%s)",
+                    r.path("label").asText(), r.path("ppl_ratio").asDouble(), r.path("kld_mean").asDouble(),
+                    r.path("same_top1_pct").asDouble(), r.path("file").asText()));
+        }
+        return parts.isEmpty() ? "" : "Quality cost against the unquantized cache, from quality_eval results: "
+                + String.join("; ", parts) + ".";
     }
 }

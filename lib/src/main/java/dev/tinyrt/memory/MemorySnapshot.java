@@ -42,11 +42,24 @@ public record MemorySnapshot(long heapUsed, long heapCommitted, long rss, long r
                 ProcFiles.mappedRss(smaps, watched), ProcFiles.mappedSize(smaps, watched), nmt, deviceMemory == null ? null : deviceMemory.info());
     }
 
-    /** Two full collections: the second frees what the first's finalization and reference processing released. */
+    /**
+     * Two full collections: the second frees what the first's finalization and reference processing released.
+     * Native memory of unreachable auto arenas (weight copies made at load) is freed by the JDK's Cleaner thread
+     * after a collection, so each is followed by a short pause for it.
+     */
     static void settleHeap() {
-        System.gc();
-        System.gc();
+        for (int i = 0; i < 2; i++) {
+            System.gc();
+            try {
+                Thread.sleep(CLEANER_PAUSE_MS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
     }
+
+    private static final long CLEANER_PAUSE_MS = 20;
 
     /** This snapshot with the device's reading replaced (e.g. by the device's state before the model). */
     public MemorySnapshot withDevice(DeviceMemory.Info info) {

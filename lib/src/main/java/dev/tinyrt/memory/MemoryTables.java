@@ -104,27 +104,37 @@ public final class MemoryTables {
         StringColumn dtype = StringColumn.create("KV dtype");
         IntColumn bpt = IntColumn.create("bytes / token");
         IntColumn engineBpt = IntColumn.create("engine bytes / token");
+        DoubleColumn enginePool = DoubleColumn.create("engine pool MiB");
         DoubleColumn pool = DoubleColumn.create("measured pool MiB");
+        DoubleColumn poolDiff = DoubleColumn.create("difference %");
         IntColumn tokens = IntColumn.create("tokens in budget");
         DoubleColumn gain = DoubleColumn.create("capacity × engine");
         IntColumn maxSeqs = IntColumn.create("max seqs");
         BooleanColumn stored = BooleanColumn.create("engine stores it");
+        StringColumn why = StringColumn.create("why the pool differs");
         for (JsonNode r : doc.path("kv_quantization").path("dtypes")) {
             dtype.append(r.path("dtype").asText());
             bpt.append(r.path("bytes_per_token").asInt());
             if (r.has("engine_bytes_per_token")) {
                 engineBpt.append(r.path("engine_bytes_per_token").asInt());
-                pool.append(round(r.path("measured_pool").path("bytes").asDouble() / MIB, 2));
+                double engine = r.path("engine_pool_bytes").asDouble();
+                double measuredPool = r.path("measured_pool").path("bytes").asDouble();
+                enginePool.append(round(engine / MIB, 2));
+                pool.append(round(measuredPool / MIB, 2));
+                poolDiff.append(round(100 * (measuredPool - engine) / engine, 1));
             } else {
                 engineBpt.appendMissing();
+                enginePool.appendMissing();
                 pool.appendMissing();
+                poolDiff.appendMissing();
             }
+            why.append(r.path("pool_explanation").asText(""));
             tokens.append(r.path("tokens_in_budget").asInt());
             gain.append(round(r.path("capacity_vs_engine").asDouble(), 2));
             maxSeqs.append(r.path("max_concurrent").asInt());
             stored.append(r.path("engine_stores_it").asBoolean());
         }
-        return t.addColumns(dtype, bpt, engineBpt, pool, tokens, gain, maxSeqs, stored);
+        return t.addColumns(dtype, bpt, engineBpt, enginePool, pool, poolDiff, tokens, gain, maxSeqs, stored, why);
     }
 
     /** The planner's predictions next to the runs made to check them. */

@@ -174,6 +174,16 @@ public final class WeightMeasurement {
                     + "the heap (RoPE tables, the tensor index, weight objects)", m.mappedSize(),
                     100.0 * (m.mappedSize() - computed) / computed, m.mapped(), own);
         }
+        long excess = m.bytes() - computed;
+        if (m.nativeBytes() > 0 && excess > 0 && excess <= (1 + Component.TOLERANCE) * own) {
+            // quantized CPU weights: linear layers copied into the kernels' layout, the rest used in place
+            return String.format(Locale.ROOT, "the kernels' own copies of the weights they re-lay out (heap + native: "
+                    + "%,d bytes) and the weights used in place from the mapped checkpoint (%,d of the %,d resident "
+                    + "mapped bytes) make the computed size; the other %,d bytes are checkpoint pages the copies "
+                    + "were read from, still resident (those of weights rearranged from TensorRT-LLM's layout at "
+                    + "load are not released; file-backed: the OS can drop them, the engine never reads them again)", own,
+                    m.mapped() - excess, m.mapped(), excess);
+        }
         return String.format(Locale.ROOT, "measured heap %,d + native %,d + mapped %,d bytes against %,d computed",
                 m.heap(), m.nativeBytes(), m.mapped(), computed);
     }

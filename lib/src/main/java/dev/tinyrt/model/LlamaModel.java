@@ -149,6 +149,11 @@ public final class LlamaModel implements AutoCloseable {
         return backend.kvCache(config, numBlocks, blockSize, format);
     }
 
+    /** {@link KvCache#bytesPerToken} of this model's caches, asked of the backend without allocating one. */
+    public long kvBytesPerToken() {
+        return backend.kvBytesPerToken(config, kvCacheFormat);
+    }
+
     /** Installs (or with {@code null} removes) an observer of every linear layer's input. */
     public void observe(ActivationObserver observer) {
         this.observer = observer;

@@ -18,6 +18,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.lang.ref.Reference;
+import java.lang.ref.WeakReference;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -276,6 +279,25 @@ class TrtllmConverterTest {
             }
             return deq;
         }, WeightData.Int8PerChannel.class);
+    }
+
+    @Test
+    void aRearrangedWeightIsFreedOnceDroppedWhileTheLayoutLives() throws Exception {
+        Path out = convert(hfTied, "quantization:\n  algorithm: W8A16\n", "w8a16-free");
+        try (TrtllmCheckpoint ckpt = TrtllmCheckpoint.open(out)) {
+            TrtllmWeightLayout layout = ckpt.layout();  // held, as a loaded model holds it for KV calibration
+            var down = assertInstanceOf(WeightData.Int8PerChannel.class, layout.down(1));
+            assertTrue(down.weights().isNative() && !down.weights().isMapped(), "transposed back into a copy");
+            // an auto arena's memory goes when its scope is unreachable: the layout must not keep it
+            WeakReference<MemorySegment.Scope> scope = new WeakReference<>(down.weights().scope());
+            down = null;
+            for (int i = 0; i < 50 && scope.get() != null; i++) {
+                System.gc();
+                Thread.sleep(10);
+            }
+            assertNull(scope.get(), "the copy outlived its weight: the layout keeps every rearranged weight");
+            Reference.reachabilityFence(layout);
+        }
     }
 
     @Test

@@ -28,7 +28,7 @@ class AllocationRunsTest {
         model = LoadedModel.open(MemoryTestModels.write(MemoryTestModels.small(), tmp.resolve("m")),
                 new LoadedModel.Options("cpu", dev.tinyrt.model.StoragePrecision.AUTO, 1));
         runner = new WorkloadRunner(model.model(), model.eosIds(), null);
-        bpt = MemoryAnalysis.engineBytesPerToken(model);
+        bpt = model.model().kvBytesPerToken();
         mix = Workloads.lognormal(Workloads.Lognormal.SHAREGPT.scaledTo(MAX_SEQ_LEN).scaled(2), 40, 3, MAX_SEQ_LEN,
                 model.config().vocabSize());
     }

@@ -104,7 +104,7 @@ final class CpuKvCache implements KvCache {
 
     @Override
     public long bytesPerToken() {
-        return 2L * keys.length * kvDim * dtype.bytes();
+        return KvCache.bytesPerToken(keys.length, kvDim, dtype.bytes());
     }
 
     @Override

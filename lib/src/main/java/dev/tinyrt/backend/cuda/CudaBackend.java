@@ -612,9 +612,7 @@ public final class CudaBackend implements Backend {
         if (config.numHeads() % config.numKvHeads() != 0) {
             throw new IllegalArgumentException("heads must be a multiple of KV heads");
         }
-        if (format.dtype() == KvCacheDtype.FP32) {
-            throw new TinyrtException("the cuda backend stores the KV cache as fp16, int8 or fp8, not fp32");
-        }
+        refuseFp32(format);
         format.requireLayers(config.numLayers());
         int layers = config.numLayers();
         int kvHeads = config.numKvHeads();
@@ -632,6 +630,20 @@ public final class CudaBackend implements Backend {
             storage = openStorage(layers, numBlocks, blockSize, kvHeads, headDim, format);
         }
         return new CudaKvCache(this, storage, numBlocks, config.numHeads());
+    }
+
+    /** As {@link KvStorage} lays a cache of {@code format} out (fp16 for AUTO); fp32 is refused as kvCache does. */
+    @Override
+    public long kvBytesPerToken(LlamaConfig config, KvCacheFormat format) {
+        refuseFp32(format);
+        return KvStorage.bytesPerToken(config.numLayers(), config.numKvHeads(), config.headDim(),
+                KvStorage.storedDtype(format));
+    }
+
+    private static void refuseFp32(KvCacheFormat format) {
+        if (format.dtype() == KvCacheDtype.FP32) {
+            throw new TinyrtException("the cuda backend stores the KV cache as fp16, int8 or fp8, not fp32");
+        }
     }
 
     private KvStorage openStorage(int layers, int blocks, int blockSize, int kvHeads, int headDim,

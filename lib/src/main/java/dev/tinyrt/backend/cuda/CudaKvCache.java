@@ -38,7 +38,7 @@ final class CudaKvCache implements KvCache {
 
     @Override
     public long bytesPerToken() {
-        return 2L * storage.dtype.bytes() * storage.layers * storage.kvHeads * storage.headDim;
+        return KvStorage.bytesPerToken(storage.layers, storage.kvHeads, storage.headDim, storage.dtype);
     }
 
     @Override

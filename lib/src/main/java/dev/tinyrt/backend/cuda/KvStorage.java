@@ -34,10 +34,25 @@ final class KvStorage implements AutoCloseable {
         this.kvHeads = kvHeads;
         this.headDim = headDim;
         this.format = format;
-        this.dtype = format.dtype() == KvCacheDtype.AUTO ? KvCacheDtype.FP16 : format.dtype();
-        this.partBytes = (long) dtype.bytes() * blocks * kvHeads * blockSize * headDim;
+        this.dtype = storedDtype(format);
+        this.partBytes = slotBytes(kvHeads, headDim, dtype) * blocks * blockSize;
         this.arena = new DeviceArena(device, "KV cache");
         this.base = arena.allocate(2 * layers * partBytes);
+    }
+
+    /** The element type a storage of {@code format} holds: fp16 for AUTO. */
+    static KvCacheDtype storedDtype(KvCacheFormat format) {
+        return format.dtype() == KvCacheDtype.AUTO ? KvCacheDtype.FP16 : format.dtype();
+    }
+
+    /** Keys (or values) of one token slot of one layer: kv_heads × head_dim elements. */
+    private static long slotBytes(int kvHeads, int headDim, KvCacheDtype dtype) {
+        return (long) dtype.bytes() * kvHeads * headDim;
+    }
+
+    /** Keys and values of one token slot over all layers, as {@link #bytes()} holds them per block slot. */
+    static long bytesPerToken(int layers, int kvHeads, int headDim, KvCacheDtype dtype) {
+        return 2L * layers * slotBytes(kvHeads, headDim, dtype);
     }
 
     boolean fits(int layers, int blocks, int blockSize, int kvHeads, int headDim, KvCacheFormat format) {

@@ -3,11 +3,13 @@ package dev.tinyrt.backend.cpu;
 import dev.tinyrt.backend.KvCacheDtype;
 import dev.tinyrt.backend.KvCacheFormat;
 import dev.tinyrt.io.Numerics;
+import dev.tinyrt.model.LlamaConfig;
 import dev.tinyrt.quant.KvCacheQuant;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
+import java.util.List;
 import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -186,6 +188,24 @@ class KvCacheQuantTest {
             assertEquals(fp32 / 4, c.bytesPerToken());
             assertEquals(fp32 / 4 * 32, c.totalBytes());
             assertEquals(d, c.dtype());
+        }
+    }
+
+    @Test
+    void theBackendReportsBytesPerTokenAsItsCachesHoldThem() {
+        // 3 layers, 2 KV heads of 32 dims: the heads and head_dim differ so a formula mixing them up would show
+        LlamaConfig config = new LlamaConfig(100, 96, 128, 3, 6, 2, 32, 64, 1e-5f, 10000.0, false, "float32", 1,
+                List.of(2));
+        float[] scales = {0.1f, 0.2f, 0.3f};
+        try (CpuBackend cpu = new CpuBackend(1)) {
+            for (KvCacheFormat f : List.of(KvCacheFormat.AUTO, KvCacheFormat.of(KvCacheDtype.FP32),
+                    KvCacheFormat.of(KvCacheDtype.FP16), KvCacheFormat.quantized(KvCacheDtype.INT8, scales),
+                    KvCacheFormat.quantized(KvCacheDtype.FP8, scales))) {
+                try (var cache = cpu.kvCache(config, 2, 16, f)) {
+                    assertEquals(cache.bytesPerToken(), cpu.kvBytesPerToken(config, f), f.toString());
+                }
+            }
+            assertEquals(2L * 3 * 64 * 4, cpu.kvBytesPerToken(config, KvCacheFormat.AUTO), "AUTO is fp32 on the CPU");
         }
     }
 

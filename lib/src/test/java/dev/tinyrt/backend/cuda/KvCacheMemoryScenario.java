@@ -1,6 +1,8 @@
 package dev.tinyrt.backend.cuda;
 
 import dev.tinyrt.TinyrtException;
+import dev.tinyrt.backend.KvCacheDtype;
+import dev.tinyrt.backend.KvCacheFormat;
 import dev.tinyrt.checkpoint.RandomCheckpoint;
 import dev.tinyrt.engine.LoadedModel;
 import dev.tinyrt.io.DType;
@@ -54,8 +56,7 @@ public final class KvCacheMemoryScenario {
             check(b.device().memoryInfo()[0] < free, "the backend keeps the idle KV storage for reuse");
             b.releaseIdleMemory();
             check(b.device().memoryInfo()[0] == free, "releaseIdleMemory gives the idle KV storage back");
-            try (var cache = m.model().kvCache(64, 32, dev.tinyrt.backend.KvCacheFormat.of(
-                    dev.tinyrt.backend.KvCacheDtype.FP16))) {
+            try (var cache = m.model().kvCache(64, 32, KvCacheFormat.of(KvCacheDtype.FP16))) {
                 long taken = free - b.device().memoryInfo()[0];
                 check(taken == cache.totalBytes(), "a fresh 64-block cache takes " + taken + " device bytes, "
                         + "its own size " + cache.totalBytes());
@@ -63,6 +64,21 @@ public final class KvCacheMemoryScenario {
                 check(free - b.device().memoryInfo()[0] == taken, "a storage in use is not released");
             }
             b.releaseIdleMemory();
+            // the backend reports a cache's bytes per token as KvStorage lays it out, without allocating one
+            float[] scales = {0.5f, 0.5f, 0.5f, 0.5f};
+            for (KvCacheFormat f : List.of(KvCacheFormat.AUTO, KvCacheFormat.of(KvCacheDtype.FP16),
+                    KvCacheFormat.quantized(KvCacheDtype.INT8, scales), KvCacheFormat.quantized(KvCacheDtype.FP8,
+                    scales))) {
+                long reported = b.kvBytesPerToken(config, f);
+                check(b.device().memoryInfo()[0] == free, f + ": asking allocates nothing");
+                try (var cache = m.model().kvCache(16, 32, f)) {
+                    check(reported == cache.bytesPerToken(), f + ": " + reported + " bytes per token reported, "
+                            + cache.bytesPerToken() + " in the cache");
+                }
+                b.releaseIdleMemory();
+            }
+            check(b.kvBytesPerToken(config, KvCacheFormat.AUTO) == 4096, "fp16 by default");
+            refused(() -> b.kvBytesPerToken(config, KvCacheFormat.of(KvCacheDtype.FP32)), "not fp32");
             refused(() -> m.defaultExecutorConfig(0.0), "must be in (0, 1]");
             refused(() -> m.defaultExecutorConfig(1.5), "must be in (0, 1]");
             refused(() -> m.defaultExecutorConfig(1e-7), "cannot hold one KV-cache block");
