@@ -83,10 +83,17 @@ DEV unsigned h2_fma(unsigned a, unsigned b, unsigned c) {
     return out[0] | (static_cast<unsigned>(out[1]) << 16);
 #endif
 }
-DEV unsigned h2_mul(unsigned a, unsigned b) { return h2_fma(a, b, 0x80008000u); }  // + (-0): exact products stay
 DEV float h2_sum(unsigned a) {
     return __half2float(__ushort_as_half(static_cast<unsigned short>(a & 0xffffu)))
            + __half2float(__ushort_as_half(static_cast<unsigned short>(a >> 16)));
+}
+// sum over h < 4 of (v[h] * scale + offset) * x[h], accumulated in half2 from -0 (so exact products stay exact),
+// then its two lanes added in fp32: the weight-decoding GEMVs' dot product of eight columns
+DEV float h2_dot4(const unsigned* v, const unsigned* x, unsigned scale, unsigned offset) {
+    unsigned p = 0x80008000u;
+#pragma unroll
+    for (int h = 0; h < 4; h++) p = h2_fma(h2_fma(v[h], scale, offset), x[h], p);
+    return h2_sum(p);
 }
 // __byte_perm: byte i of the result is byte (s >> 4i) & 7 of {x, y}
 DEV unsigned byte_perm(unsigned x, unsigned y, unsigned s) {

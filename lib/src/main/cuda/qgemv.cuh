@@ -55,13 +55,12 @@ struct QW8 {
         for (int j = 0; j < 2; j++) {  // 8 columns: words 2j and 2j + 1, one 16-byte load of x
             uint4 xv = load_x<XS>(x + 8 * j);
             unsigned xw[4] = {xv.x, xv.y, xv.z, xv.w};
-            unsigned p = 0x80008000u;
+            unsigned v[4];
 #pragma unroll
             for (int h = 0; h < 4; h++) {  // half2 h holds columns 2h, 2h + 1 of the 8
-                unsigned v = byte_perm(words[2 * j + h / 2], 0x64646464u, h % 2 == 0 ? 0x4140u : 0x4342u);
-                p = h2_fma(h2_fma(v, 0x20002000u, 0xC880C880u), xw[h], p);  // (v / 128 - 9) * x + p
+                v[h] = byte_perm(words[2 * j + h / 2], 0x64646464u, h % 2 == 0 ? 0x4140u : 0x4342u);
             }
-            sum += h2_sum(p);
+            sum += h2_dot4(v, xw, 0x20002000u, 0xC880C880u);  // (v / 128 - 9) * x
         }
         return sum;
     }
@@ -98,13 +97,10 @@ struct QW4 {
             uint4 xv = load_x<XS>(x + 8 * i);
             unsigned xs[4] = {byte_perm(xv.x, xv.z, 0x5410u), byte_perm(xv.x, xv.z, 0x7632u),
                               byte_perm(xv.y, xv.w, 0x5410u), byte_perm(xv.y, xv.w, 0x7632u)};  // (n, n + 4)
-            unsigned p = 0x80008000u;
+            unsigned v[4];
 #pragma unroll
-            for (int n = 0; n < 4; n++) {
-                unsigned v = ((words[i] >> (4 * n)) & 0x000F000Fu) | 0x64006400u;
-                p = h2_fma(h2_fma(v, 0x30003000u, 0xD808D808u), xs[n], p);  // (v / 8 - 129) * x + p
-            }
-            sum += h2_sum(p);
+            for (int n = 0; n < 4; n++) v[n] = ((words[i] >> (4 * n)) & 0x000F000Fu) | 0x64006400u;
+            sum += h2_dot4(v, xs, 0x30003000u, 0xD808D808u);  // (v / 8 - 129) * x
         }
         return sum;
     }
