@@ -1,5 +1,6 @@
 package dev.tinyrt.backend.cuda;
 
+import dev.tinyrt.backend.KvCache;
 import dev.tinyrt.backend.KvCacheDtype;
 import dev.tinyrt.backend.KvCacheFormat;
 
@@ -52,7 +53,7 @@ final class KvStorage implements AutoCloseable {
 
     /** Keys and values of one token slot over all layers, as {@link #bytes()} holds them per block slot. */
     static long bytesPerToken(int layers, int kvHeads, int headDim, KvCacheDtype dtype) {
-        return 2L * layers * slotBytes(kvHeads, headDim, dtype);
+        return KvCache.bytesPerToken(layers, kvHeads * headDim, dtype.bytes());
     }
 
     boolean fits(int layers, int blocks, int blockSize, int kvHeads, int headDim, KvCacheFormat format) {
