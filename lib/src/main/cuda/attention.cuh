@@ -224,9 +224,32 @@ DEV void attn_decode_body(const __half* __restrict__ qkv, int qkv_stride, typena
 // ---------------------------------------------------------------------------------------------------------------
 // Prefill: flash-attention style, tiled over queries and keys with an online softmax.
 // A tile is up to 32 / G consecutive query rows of one sequence (tiles[3t] = sequence, [3t+1] = first row,
-// [3t+2] = row count; positions ascend within a sequence). grid (heads / G, tiles), block 128: 32 query vectors
-// (G heads x 32/G rows), 4 threads each, thread `sub` owning dims sub, sub + 4, ... Keys and values stream through
-// shared memory 32 at a time.
+// [3t+2] = row count; positions ascend within a sequence). grid (heads / G, tiles), block PREFILL_THREADS: 32 query
+// vectors (G heads x 32/G rows), each served by PREFILL_SPLITS groups of 4 lanes, lane `sub` owning the D/4
+// consecutive dims from sub * D/4. Keys and values stream through shared memory as fp16 (exact for fp16, int8 and
+// fp8 caches: the scale stays out) PREFILL_TILE at a time; split s takes keys s, s + S, ... of each tile and keeps
+// its own running max, sum and output, so a thread walks 1/S of the keys and a block has 4S warps to hide latency.
+// The S partials of a query vector sit in one warp (lanes 4s + sub of a 4S-lane group) and merge by shuffles.
+#define PREFILL_SPLITS 4
+#define PREFILL_THREADS (32 * 4 * PREFILL_SPLITS)
+#define PREFILL_TILE 64
+
+// N consecutive fp16 values from half index `at` of a shared-memory row (16-byte aligned for N >= 8), widened
+template <int N>
+DEV void load_halves(const uint4* row, int at, float* out) {
+    if constexpr (N % 8 == 0) {
+#pragma unroll
+        for (int c = 0; c < N / 8; c++) unpack8(row[at / 8 + c], out + 8 * c);
+    } else {
+        static_assert(N == 4, "a lane owns 4 or a multiple of 8 dims");
+        uint2 raw = reinterpret_cast<const uint2*>(row)[at / 4];
+        float e[8];
+        unpack8(make_uint4(raw.x, raw.y, 0u, 0u), e);
+#pragma unroll
+        for (int i = 0; i < 4; i++) out[i] = e[i];
+    }
+}
+
 template <int D, int G, typename KV>
 DEV void attn_prefill_body(const __half* __restrict__ qkv, int qkv_stride, const typename KV::T* __restrict__ k_cache,
                            const typename KV::T* __restrict__ v_cache, const int* __restrict__ positions,
@@ -234,15 +257,19 @@ DEV void attn_prefill_body(const __half* __restrict__ qkv, int qkv_stride, const
                            int block_size, int heads, int kv_heads, float scale, __half* __restrict__ out,
                            float kv_scale) {
     using Chunk = typename KV::Chunk;
-    constexpr int KT = 32;
+    constexpr int S = PREFILL_SPLITS;
+    constexpr int KT = PREFILL_TILE;
+    constexpr int KPS = KT / S;              // keys of a tile each split takes
     constexpr int DPT = D / 4;
     constexpr int CHUNKS = D / 8;
-    __shared__ __align__(16) float ks[KT][D];
-    __shared__ __align__(16) float vs[KT][D];
+    constexpr int ROW = CHUNKS + 1;          // 16-byte chunks per shared row, one of padding: the S keys a warp
+                                             // reads at once start in different banks
+    __shared__ uint4 ks[KT][ROW];
+    __shared__ uint4 vs[KT][ROW];
 
     int hb = blockIdx.x, tile = blockIdx.y;
     int seq = tiles[3 * tile], first = tiles[3 * tile + 1], count = tiles[3 * tile + 2];
-    int qv = threadIdx.x >> 2, sub = threadIdx.x & 3;
+    int sub = threadIdx.x & 3, split = (threadIdx.x >> 2) % S, qv = threadIdx.x / (4 * S);
     int g = qv % G, r = qv / G;
     bool valid = r < count;
     int row = first + min(r, count - 1);
@@ -253,16 +280,16 @@ DEV void attn_prefill_body(const __half* __restrict__ qkv, int qkv_stride, const
     const int* table = block_tables + (size_t)seq * table_width;
 
     float q[DPT], o[DPT];
-    const __half* qp = qkv + (size_t)row * qkv_stride + h * D;
+    const __half* qp = qkv + (size_t)row * qkv_stride + h * D + sub * DPT;
 #pragma unroll
     for (int i = 0; i < DPT; i++) {
-        q[i] = __half2float(qp[i * 4 + sub]) * (scale * kv_scale);  // keys are read without their scale
+        q[i] = __half2float(qp[i]) * (scale * kv_scale);  // keys are read without their scale
         o[i] = 0.f;
     }
     float m = -INFINITY, l = 0.f;
     for (int j0 = 0; j0 < max_span; j0 += KT) {
         __syncthreads();  // the previous tile has been consumed
-        for (int c = threadIdx.x; c < KT * CHUNKS; c += ATTN_THREADS) {
+        for (int c = threadIdx.x; c < KT * CHUNKS; c += PREFILL_THREADS) {
             int jj = c / CHUNKS, dc = c - jj * CHUNKS, j = j0 + jj;
             float kf[8], vf[8];
             if (j < max_span) {
@@ -270,29 +297,28 @@ DEV void attn_prefill_body(const __half* __restrict__ qkv, int qkv_stride, const
                 size_t off = cache_offset(blk, kv_head, j % block_size, kv_heads, block_size, D) + dc * 8;
                 KV::unpack(*reinterpret_cast<const Chunk*>(k_cache + off), kf);
                 KV::unpack(*reinterpret_cast<const Chunk*>(v_cache + off), vf);
-            } else {
+            } else {  // zeros, not garbage: masked keys get weight 0, and 0 * NaN would not be 0
 #pragma unroll
                 for (int e = 0; e < 8; e++) kf[e] = vf[e] = 0.f;
             }
-            float4* kd = reinterpret_cast<float4*>(&ks[jj][dc * 8]);
-            float4* vd = reinterpret_cast<float4*>(&vs[jj][dc * 8]);
-            kd[0] = make_float4(kf[0], kf[1], kf[2], kf[3]);
-            kd[1] = make_float4(kf[4], kf[5], kf[6], kf[7]);
-            vd[0] = make_float4(vf[0], vf[1], vf[2], vf[3]);
-            vd[1] = make_float4(vf[4], vf[5], vf[6], vf[7]);
+            ks[jj][dc] = pack8(kf);
+            vs[jj][dc] = pack8(vf);
         }
         __syncthreads();
-        float s[KT];
+        float s[KPS];
         float tile_max = -INFINITY;
 #pragma unroll
-        for (int jj = 0; jj < KT; jj++) {
+        for (int u = 0; u < KPS; u++) {
+            int jj = u * S + split;
+            float kf[DPT];
+            load_halves<DPT>(ks[jj], sub * DPT, kf);
             float acc = 0.f;
 #pragma unroll
-            for (int i = 0; i < DPT; i++) acc = fmaf(q[i], ks[jj][i * 4 + sub], acc);
+            for (int i = 0; i < DPT; i++) acc = fmaf(q[i], kf[i], acc);
             acc += __shfl_xor_sync(0xffffffffu, acc, 1);
             acc += __shfl_xor_sync(0xffffffffu, acc, 2);
-            s[jj] = j0 + jj < span ? acc : -INFINITY;
-            tile_max = fmaxf(tile_max, s[jj]);
+            s[u] = j0 + jj < span ? acc : -INFINITY;
+            tile_max = fmaxf(tile_max, s[u]);
         }
         if (tile_max > -INFINITY) {
             float m_new = fmaxf(m, tile_max);
@@ -301,19 +327,30 @@ DEV void attn_prefill_body(const __half* __restrict__ qkv, int qkv_stride, const
 #pragma unroll
             for (int i = 0; i < DPT; i++) o[i] *= corr;
 #pragma unroll
-            for (int jj = 0; jj < KT; jj++) {
-                float p = expf(s[jj] - m_new);
+            for (int u = 0; u < KPS; u++) {
+                float p = expf(s[u] - m_new);
+                float vf[DPT];
+                load_halves<DPT>(vs[u * S + split], sub * DPT, vf);
                 l += p;
 #pragma unroll
-                for (int i = 0; i < DPT; i++) o[i] = fmaf(p, vs[jj][i * 4 + sub], o[i]);
+                for (int i = 0; i < DPT; i++) o[i] = fmaf(p, vf[i], o[i]);
             }
             m = m_new;
         }
     }
-    if (valid) {
-        __half* dst = out + (size_t)row * heads * D + h * D;
 #pragma unroll
-        for (int i = 0; i < DPT; i++) dst[i * 4 + sub] = __float2half_rn(o[i] / l * kv_scale);
+    for (int offset = 4; offset < 4 * S; offset <<= 1) {  // merge the splits (lanes 4s + sub of the same vector)
+        float m2 = __shfl_xor_sync(0xffffffffu, m, offset);
+        float l2 = __shfl_xor_sync(0xffffffffu, l, offset);
+        float o2[DPT];
+#pragma unroll
+        for (int i = 0; i < DPT; i++) o2[i] = __shfl_xor_sync(0xffffffffu, o[i], offset);
+        merge_partial<DPT>(m, l, o, m2, l2, o2);
+    }
+    if (valid && split == 0) {
+        __half* dst = out + (size_t)row * heads * D + h * D + sub * DPT;
+#pragma unroll
+        for (int i = 0; i < DPT; i++) dst[i] = __float2half_rn(o[i] / l * kv_scale);
     }
 }
 
@@ -333,7 +370,7 @@ DEV void attn_prefill_body(const __half* __restrict__ qkv, int qkv_stride, const
     }
 
 #define ATTN_PREFILL_KERNEL(P, KV, D, G)                                                                              \
-    extern "C" __global__ void __launch_bounds__(ATTN_THREADS) tinyrt_attn_prefill_##P##d##D##_g##G(                  \
+    extern "C" __global__ void __launch_bounds__(PREFILL_THREADS) tinyrt_attn_prefill_##P##d##D##_g##G(                  \
         const __half* qkv, int qkv_stride, const KV::T* k_cache, const KV::T* v_cache, const int* positions,          \
         const int* tiles, const int* block_tables, int table_width, int block_size, int heads, int kv_heads,         \
         float scale, __half* out, float kv_scale) {                                                                   \

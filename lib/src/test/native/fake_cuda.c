@@ -485,7 +485,7 @@ static int check_launch(const Launch *l) {
         CHECK(sscanf(strrchr(k, 'd'), "d%d_g%d", &d, &g) == 2, "%s: name", k);
         int stride = I(l, 1), width = I(l, 7), bs = I(l, 8), heads = I(l, 9), kv = I(l, 10), es = kv_element_bytes(k);
         CHECK(es == 1 ? F(l, 13) > 0 && isfinite(F(l, 13)) : F(l, 13) == 1.0f, "%s: kv_scale %g", k, F(l, 13));
-        CHECK(stride == (heads + 2 * kv) * d && b == 128 && gx == (unsigned)(heads / g) && l->smem == 0,
+        CHECK(stride == (heads + 2 * kv) * d && b == 512 && gx == (unsigned)(heads / g) && l->smem == 0,
               "%s: stride %d heads %d/%d grid %ux%u", k, stride, heads, kv, gx, gy);
         CHECK(fabsf(F(l, 11) - 1.0f / sqrtf((float)d)) < 1e-6f, "%s: scale %g", k, F(l, 11));
         NEED(P(l, 5), 12ull * gy, "tiles");

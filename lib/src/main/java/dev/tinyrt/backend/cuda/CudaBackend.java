@@ -38,6 +38,8 @@ import static java.lang.foreign.ValueLayout.JAVA_SHORT;
  */
 public final class CudaBackend implements Backend {
     private static final int THREADS = 256;
+    /** Prefill attention block: 32 query vectors x 4 lanes x 4 key splits (PREFILL_THREADS in attention.cuh). */
+    private static final int PREFILL_ATTENTION_THREADS = 512;
     private static final long CUBLAS_WORKSPACE = 32L << 20;
     private static final int MAX_GRAPHS = 64;
     private static final long PROFILE_SPIN_NANOS = 5_000_000;
@@ -1208,7 +1210,7 @@ public final class CudaBackend implements Backend {
             profiled((a.batched() ? "attention decode batched" : "attention decode") + (fused ? " + rope_kv" : ""),
                     read + t.bytes() + o.bytes());
         } else {
-            launch(KernelNames.attentionPrefill(kv.dtype, d, g), heads / g, p.tiles(), 1, 128, 0,
+            launch(KernelNames.attentionPrefill(kv.dtype, d, g), heads / g, p.tiles(), 1, PREFILL_ATTENTION_THREADS, 0,
                     args.reset().ptr(t.pointer).i32(t.cols()).ptr(kv.keys(layer)).ptr(kv.values(layer))
                             .ptr(s.at(p.positionsAt())).ptr(s.at(p.tilesAt())).ptr(s.at(p.blockTablesAt()))
                             .i32(p.width()).i32(kv.blockSize).i32(heads).i32(kv.kvHeads).f32(scale).ptr(o.pointer)
