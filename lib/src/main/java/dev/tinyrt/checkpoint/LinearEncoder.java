@@ -60,9 +60,12 @@ final class LinearEncoder {
      * @param w      weight values {@code [rows, cols]} already rounded to the checkpoint dtype
      * @param input  calibration statistics of the layer's input (null when the algorithm needs none)
      * @param gram   second moments of the sampled input rows (only called for AWQ)
+     * @param sharedColumnMax SmoothQuant: max |W_:j| over all layers reading this input, so they share one
+     *                        pre-scale (null: this weight's own)
      * @return the AWQ search result, or null for other algorithms
      */
-    AwqSearch.Result encode(String module, float[] w, int rows, int cols, ActivationStats input, Supplier<Gram> gram) {
+    AwqSearch.Result encode(String module, float[] w, int rows, int cols, ActivationStats input, Supplier<Gram> gram,
+                            float[] sharedColumnMax) {
         String weight = module + ".weight";
         if (floatWeights) {
             // trtllm-build quantizes float W8A16/W4A16 weights itself (convert_utils.py weight_only_quantize_dict)
@@ -101,7 +104,8 @@ final class LinearEncoder {
                 return awq;
             }
             case W8A8_SQ_PER_CHANNEL -> {
-                SmoothQuant.Result sq = SmoothQuant.quantize(w, rows, cols, input.absMax(), smoothquantAlpha, dtype);
+                SmoothQuant.Result sq = SmoothQuant.quantize(w, rows, cols, input.absMax(), smoothquantAlpha, dtype,
+                        sharedColumnMax != null ? sharedColumnMax : SmoothQuant.columnAbsMax(w, rows, cols, null));
                 bytes(weight, shape(rows, cols), sq.weights().values());
                 writer.addFloats(module + ".weights_scaling_factor", DType.F32, shape(rows), sq.weights().scales());
                 writer.addFloats(module + ".activation_scaling_factor", DType.F32, shape(1),

@@ -21,6 +21,7 @@ import dev.tinyrt.quant.KvCacheQuant;
 import dev.tinyrt.quant.LinearInput;
 import dev.tinyrt.quant.QuantAlgo;
 import dev.tinyrt.quant.ScaleStorage;
+import dev.tinyrt.quant.SmoothQuant;
 import dev.tinyrt.quant.WeightDecoder;
 
 import java.io.IOException;
@@ -135,15 +136,18 @@ public final class TrtllmConverter {
             int h = model.hiddenSize();
             int inter = model.intermediateSize();
             linear(encoder, TrtllmNames.qkv(l), concat(qkv, dtype), model.qDim() + 2 * model.kvDim(), h, l,
-                    Linear.QKV, stats, grams, awq);
+                    Linear.QKV, stats, grams, awq, null);
             linear(encoder, TrtllmNames.dense(l), floats(layout.attentionOut(l), dtype), h, model.qDim(), l,
-                    Linear.DENSE, stats, grams, awq);
-            linear(encoder, TrtllmNames.fc(l), floats(gateUp.get(0), dtype), inter, h, l, Linear.GATE_UP, stats,
-                    grams, awq);
-            linear(encoder, TrtllmNames.gate(l), floats(gateUp.get(1), dtype), inter, h, l, Linear.GATE_UP, stats,
-                    grams, awq);
+                    Linear.DENSE, stats, grams, awq, null);
+            float[] fc = floats(gateUp.get(0), dtype);
+            float[] gate = floats(gateUp.get(1), dtype);
+            // SmoothQuant: gate and up read one input and are fused into one GEMM, so they share a pre-scale
+            float[] shared = config.quantization().algo() == QuantAlgo.W8A8_SQ_PER_CHANNEL
+                    ? SmoothQuant.columnAbsMax(gate, inter, h, SmoothQuant.columnAbsMax(fc, inter, h, null)) : null;
+            linear(encoder, TrtllmNames.fc(l), fc, inter, h, l, Linear.GATE_UP, stats, grams, awq, shared);
+            linear(encoder, TrtllmNames.gate(l), gate, inter, h, l, Linear.GATE_UP, stats, grams, awq, shared);
             linear(encoder, TrtllmNames.proj(l), floats(layout.down(l), dtype), h, inter, l, Linear.DOWN, stats,
-                    grams, awq);
+                    grams, awq, null);
         }
         KvCacheQuant kv = config.quantization().kvCache();
         if (kv != KvCacheQuant.NONE) {
@@ -153,10 +157,11 @@ public final class TrtllmConverter {
     }
 
     private static void linear(LinearEncoder encoder, String module, float[] w, int rows, int cols, int layer,
-                               Linear input, CalibrationStats stats, Map<Linear, Gram> grams, List<AwqChoice> awq) {
+                               Linear input, CalibrationStats stats, Map<Linear, Gram> grams, List<AwqChoice> awq,
+                               float[] sharedColumnMax) {
         var in = stats == null ? null : stats.inputs().get(new LinearInput(layer, input));
         AwqSearch.Result r = encoder.encode(module, w, rows, cols, in,
-                () -> grams.computeIfAbsent(input, k -> Gram.of(in.sampledRows(), cols)));
+                () -> grams.computeIfAbsent(input, k -> Gram.of(in.sampledRows(), cols)), sharedColumnMax);
         if (r != null) {
             awq.add(new AwqChoice(module, r.alpha(), r.loss(), r.rtnLoss()));
         }

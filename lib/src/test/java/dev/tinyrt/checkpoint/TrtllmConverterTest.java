@@ -33,6 +33,7 @@ import java.util.TreeSet;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -450,6 +451,16 @@ class TrtllmConverterTest {
             }
             return deq;
         }, WeightData.Int8W8A8.class);
+        // gate and up read one input and run as one GEMM that quantizes it once: one pre-scale, from both weights
+        try (TrtllmCheckpoint ckpt = TrtllmCheckpoint.open(out)) {
+            for (int l = 0; l < 2; l++) {
+                float[] fc = ckpt.source().toFloats(TrtllmNames.fc(l) + ".prequant_scaling_factor");
+                float[] gate = ckpt.source().toFloats(TrtllmNames.gate(l) + ".prequant_scaling_factor");
+                assertArrayEquals(fc, gate, "layer " + l + ": gate and up share the SmoothQuant pre-scale");
+                float[] qkv = ckpt.source().toFloats(TrtllmNames.qkv(l) + ".prequant_scaling_factor");
+                assertFalse(java.util.Arrays.equals(fc, qkv), "other inputs keep their own pre-scale");
+            }
+        }
     }
 
     @Test
