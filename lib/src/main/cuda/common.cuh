@@ -44,6 +44,18 @@ DEV float block_sum(float v, float* scratch) {
     return total;
 }
 
+// Max over the whole block; every thread gets the result. `scratch` as block_sum's.
+DEV float block_max(float v, float* scratch) {
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = (blockDim.x + 31) >> 5;
+    v = warp_max(v);
+    __syncthreads();
+    if (lane == 0) scratch[warp] = v;
+    __syncthreads();
+    float m = scratch[0];
+    for (int w = 1; w < warps; w++) m = fmaxf(m, scratch[w]);
+    return m;
+}
+
 // Eight fp16 values in one 16-byte vector, widened to fp32. Bit operations rather than pointer casts, so no
 // compiler may assume the uint4 and the halves do not alias.
 DEV void unpack8(const uint4& raw, float* out) {

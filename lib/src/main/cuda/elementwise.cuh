@@ -129,3 +129,28 @@ extern "C" __global__ void tinyrt_quant_e4m3(const __half* __restrict__ x, float
     for (long i = blockIdx.x * (long)blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
         out[i] = __float2half_rn(round_e4m3(__half2float(x[i]) / scale));
 }
+
+// SmoothQuant W8A8 activations, one block per row (token): y = x * pre (pre may be null), amax = max |y|,
+// q = rint(y * (127 / amax)) clamped to +-127 — TensorRT-LLM's per-token quantization and the CPU backend's
+// (InputFormat.int8PerToken), fp32 arithmetic in the same order — written as fp16 values q * (amax / 127), which the
+// W8A16 kernels multiply by the int8 weights: the CPU's integer dot times (token scale x row scale), but for the
+// rounding of the token scale to fp16.
+extern "C" __global__ void tinyrt_quant_int8_token(const __half* __restrict__ x, const float* __restrict__ pre,
+                                                   __half* __restrict__ out, int cols) { PDL_PROLOGUE;
+    __shared__ float scratch[32];
+    const __half* row = x + (long)blockIdx.x * cols;
+    __half* o = out + (long)blockIdx.x * cols;
+    float amax = 0.f;
+    for (int i = threadIdx.x; i < cols; i += blockDim.x) {
+        float y = pre ? __half2float(row[i]) * pre[i] : __half2float(row[i]);
+        amax = fmaxf(amax, fabsf(y));
+    }
+    amax = block_max(amax, scratch);
+    float inverse = amax > 0.f ? 127.f / amax : 0.f;
+    float scale = amax / 127.f;
+    for (int i = threadIdx.x; i < cols; i += blockDim.x) {
+        float y = pre ? __half2float(row[i]) * pre[i] : __half2float(row[i]);
+        float q = fminf(127.f, fmaxf(-127.f, rintf(y * inverse)));
+        o[i] = __float2half_rn(q * scale);
+    }
+}

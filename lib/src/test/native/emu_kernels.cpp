@@ -46,7 +46,7 @@ const std::map<std::string, Thunk>& table() {
         K(tinyrt_add_rms_norm_v8_f32) K(tinyrt_rope_store_kv) K(tinyrt_rope_store_kv_int8) K(tinyrt_rope_store_kv_fp8)
         K(tinyrt_sample_f32)
         GEMV(1) GEMV(2) GEMV(3) GEMV(4) GEMV(5) GEMV(6) GEMV(7) GEMV(8)
-        QGEMV_EMU(w8) QGEMV_EMU(w4) QGEMV_EMU(f8) K(tinyrt_quant_e4m3)
+        QGEMV_EMU(w8) QGEMV_EMU(w4) QGEMV_EMU(f8) K(tinyrt_quant_e4m3) K(tinyrt_quant_int8_token)
         K(tinyrt_gemv_res_f16) K(tinyrt_gemv_norm_f16) K(tinyrt_gemv_gate_up_norm)
         K(tinyrt_qgemv_w8_res) K(tinyrt_qgemv_w8_norm) K(tinyrt_qgemv_w8_gate_up_norm)
         K(tinyrt_qgemv_w4_res) K(tinyrt_qgemv_w4_norm) K(tinyrt_qgemv_w4_gate_up_norm)

@@ -242,7 +242,7 @@ static int expected_params(const char *name) {
         {"tinyrt_embed_", 4}, {"tinyrt_add_rms_norm_", 6}, {"tinyrt_rms_norm_", 5}, {"tinyrt_add_", 3},
         {"tinyrt_swiglu", 4}, {"tinyrt_gather_rows", 4}, {"tinyrt_f32_to_f16", 3}, {"tinyrt_bf16_to_f16", 3},
         {"tinyrt_argmax_f32", 3}, {"tinyrt_sample_f32", 8}, {"tinyrt_read_probe", 3}, {"tinyrt_spin", 1}, {"tinyrt_rope_store_kv", 13},
-        {"tinyrt_gemv_", 5}, {"tinyrt_qgemv_", 9}, {"tinyrt_dequant_", 8}, {"tinyrt_quant_e4m3", 4}, {"tinyrt_attn_decode_", 23}, {"tinyrt_attn_prefill_", 14}};
+        {"tinyrt_gemv_", 5}, {"tinyrt_qgemv_", 9}, {"tinyrt_dequant_", 8}, {"tinyrt_quant_e4m3", 4}, {"tinyrt_quant_int8_token", 4}, {"tinyrt_attn_decode_", 23}, {"tinyrt_attn_prefill_", 14}};
     static const struct { const char *name; int n; } fused[] = {{"tinyrt_gemv_res_f16", 7}, {"tinyrt_gemv_norm_f16", 10},
         {"tinyrt_gemv_gate_up_norm", 9}, {"tinyrt_qgemv_w8_res", 11}, {"tinyrt_qgemv_w4_res", 11}, {"tinyrt_qgemv_w8_norm", 14},
         {"tinyrt_qgemv_w4_norm", 14}, {"tinyrt_qgemv_w8_gate_up_norm", 13}, {"tinyrt_qgemv_w4_gate_up_norm", 13}};
@@ -347,6 +347,12 @@ static int check_launch(const Launch *l) {
         CHECK(F(l, 1) > 0, "%s: activation scale %g", k, F(l, 1));
         NEED(P(l, 0), n * 2, "x");
         NEED(P(l, 2), n * 2, "out");
+    } else if (!strcmp(k, "tinyrt_quant_int8_token")) {  // x pre out cols; one block per row
+        int cols = I(l, 3);
+        CHECK(cols > 0 && b % 32 == 0 && b <= 1024 && l->smem == 0, "%s: cols %d block %u shared %u", k, cols, b, l->smem);
+        NEED(P(l, 0), (unsigned long long)gx * cols * 2, "x");
+        if (P(l, 1)) NEED(P(l, 1), cols * 4ull, "pre-scale");
+        NEED(P(l, 2), (unsigned long long)gx * cols * 2, "out");
     } else if (!strcmp(k, "tinyrt_argmax_f32")) {
         NEED(P(l, 0), (unsigned long long)gx * I(l, 2) * 4, "logits");
         NEED(P(l, 1), 4ull * gx, "ids");

@@ -530,6 +530,12 @@ public final class CudaBackend implements Backend {
         if (pres.isEmpty() && previous != null) {
             pres.add(new CudaWeight.PreScale(0, previous));
         }
+        if (pres.size() > 1 && first.format == CudaWeight.Format.W8A8) {
+            throw new UnsupportedOperationException("concatRows of " + first.name + " and " + ((CudaWeight)
+                    parts[parts.length - 1]).name + ": SmoothQuant layers fused into one GEMM quantize one input, so "
+                    + "they need one pre-scale (prequant_scaling_factor); this checkpoint has different ones — "
+                    + "convert it again with convert_checkpoint.java, which smooths gate and up together");
+        }
         long valueBytes = first.valueBytesPerRow() * rows;
         long scaleBytes = first.scaleBytesPerRow() * rows;
         long values = memory.allocate(valueBytes);
@@ -977,8 +983,9 @@ public final class CudaBackend implements Backend {
     }
 
     /**
-     * The rows the weight's kernels multiply: x itself, or for FP8 x quantized to e4m3 with the weight's activation
-     * scale (as fp16 values, in a scratch buffer).
+     * The rows the weight's kernels multiply: x itself; for FP8 x quantized to e4m3 with the weight's activation
+     * scale; for W8A8 x times the pre-scale, quantized to int8 per token, times the token's scale (both as fp16
+     * values, in a scratch buffer).
      */
     private CudaTensor activations(CudaTensor x, CudaWeight w) {
         if (!w.format.quantizesActivations()) {
@@ -986,14 +993,23 @@ public final class CudaBackend implements Backend {
         }
         long n = (long) x.rows() * x.cols();
         long scratch = activationScratch.atLeast(2 * n);
-        launch(KernelNames.QUANT_E4M3, gridFor(n), 1, 1, THREADS, 0,
-                args.reset().ptr(x.pointer).f32(w.activationScale).ptr(scratch).i64(n));
+        if (w.format == CudaWeight.Format.W8A8) {
+            launch(KernelNames.QUANT_INT8_TOKEN, x.rows(), 1, 1, THREADS, 0,
+                    args.reset().ptr(x.pointer).ptr(w.preScale()).ptr(scratch).i32(x.cols()));
+        } else {
+            launch(KernelNames.QUANT_E4M3, gridFor(n), 1, 1, THREADS, 0,
+                    args.reset().ptr(x.pointer).f32(w.activationScale).ptr(scratch).i64(n));
+        }
         return new CudaTensor(scratch, x.rows(), x.cols(), false);
     }
 
-    /** The leading kernel arguments of a quantized weight: values, scales, group, pre-scale, pre-scale split. */
+    /**
+     * The leading kernel arguments of a quantized weight: values, scales, group, pre-scale, pre-scale split. W8A8's
+     * pre-scale went into its activation quantization, so the product gets none.
+     */
     private KernelArgs quantArgs(CudaWeight w) {
-        return args.reset().ptr(w.pointer()).ptr(w.scales()).i32(w.groupSize).ptr(w.preScale()).i32(w.preSplit);
+        long pre = w.format == CudaWeight.Format.W8A8 ? 0 : w.preScale();
+        return args.reset().ptr(w.pointer()).ptr(w.scales()).i32(w.groupSize).ptr(pre).i32(w.preSplit);
     }
 
     /** The weight's fp16 values: its own, or for a quantized weight a copy dequantized into scratch memory. */

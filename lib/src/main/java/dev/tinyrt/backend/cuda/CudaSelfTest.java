@@ -322,6 +322,12 @@ public final class CudaSelfTest implements Callable<Integer> {
         return new WeightData.Int8PerChannel(name, rows, cols, q, scales, preScale);
     }
 
+    /** Random SmoothQuant weights: int8 values, per-row scales, a pre-scale (null: none). */
+    private WeightData.Int8W8A8 w8a8(String name, int rows, int cols, float[] preScale) {
+        WeightData.Int8PerChannel q = int8(name, rows, cols, null);
+        return new WeightData.Int8W8A8(name, rows, cols, q.weights(), q.scales(), preScale);
+    }
+
     /** Random int4 weights (every nibble -8..7) with a scale per row and group. */
     private WeightData.Int4PerGroup int4(String name, int rows, int cols, int group, float[] preScale) {
         MemorySegment q = arena.allocate((long) rows * cols / 2, 16);
@@ -362,7 +368,8 @@ public final class CudaSelfTest implements Callable<Integer> {
     }
 
     /**
-     * W8A16, W4A16 (group 128 and per row) and AWQ (pre-scaled) weights against the CPU backend's quantized
+     * W8A16, W4A16 (group 128 and per row), AWQ (pre-scaled), FP8 and W8A8 (SmoothQuant, with and without a
+     * pre-scale) weights against the CPU backend's quantized
      * matmuls: the GEMV dequantizing in registers for 1..8 rows, the prefill path (dequantized copy + cuBLAS), the
      * gate|up GEMV with SwiGLU over weights fused with two different pre-scales, q|k|v fused with a shared one,
      * and a shape the kernels cannot read (dequantized to fp16 at load).
@@ -373,7 +380,8 @@ public final class CudaSelfTest implements Callable<Integer> {
             int m = s[0];
             int k = s[1];
             List<WeightData> forms = List.of(int8("w8", m, k, null), int4("w4g128", m, k, 128, null),
-                    int4("w4row", m, k, k, null), int4("awq", m, k, 128, preScale(k)), fp8("fp8", m, k, 3.5f / 448));
+                    int4("w4row", m, k, k, null), int4("awq", m, k, 128, preScale(k)), fp8("fp8", m, k, 3.5f / 448),
+                    w8a8("w8a8", m, k, preScale(k)), w8a8("w8a8 unscaled", m, k, null));
             for (WeightData d : forms) {
                 Both<Weight> w = weight(d);
                 String label = d.name() + " " + w.gpu().format();
@@ -402,10 +410,13 @@ public final class CudaSelfTest implements Callable<Integer> {
         }
         int inner = 160;
         int k = 256;
-        for (int variant = 0; variant < 4; variant++) {
+        float[] smoothing = preScale(k);  // SmoothQuant gate|up share one (SmoothQuant.columnAbsMax)
+        for (int variant = 0; variant < 5; variant++) {
             WeightData gate = variant == 0 ? int8("gate", inner, k, null) : variant == 3 ? fp8("gate", inner, k, 0.01f)
+                    : variant == 4 ? w8a8("gate", inner, k, smoothing)
                     : int4("gate", inner, k, 128, variant == 2 ? preScale(k) : null);
             WeightData up = variant == 0 ? int8("up", inner, k, null) : variant == 3 ? fp8("up", inner, k, 0.01f)
+                    : variant == 4 ? w8a8("up", inner, k, smoothing)
                     : int4("up", inner, k, 128, variant == 2 ? preScale(k) : null);
             Both<Weight> g = weight(gate);
             Both<Weight> u = weight(up);

@@ -13,13 +13,16 @@ import java.util.List;
  *   <li>{@link Format#W4A16}: offset-binary int4 values two per byte along the row, fp16 scale per row and group.</li>
  *   <li>{@link Format#FP8}: e4m3 values, fp32 per-row copies of weight scale * activation scale; x is quantized
  *       to e4m3 with {@link #activationScale} before the product.</li>
+ *   <li>{@link Format#W8A8}: SmoothQuant, W8A16's layout and kernels; x is pre-scaled and quantized to int8 per
+ *       token first (tinyrt_quant_int8_token), so the kernels multiply the int8 levels times the token's scale.</li>
  * </ul>
  * Quantized weights may carry an fp32 pre-scale of the activations ({@link #preScale}): one row, or two for a fused
- * weight whose rows from {@link #preSplit} on use the second (gate|up of an AWQ checkpoint).
+ * weight whose rows from {@link #preSplit} on use the second (gate|up of an AWQ checkpoint). W8A8 applies its one
+ * pre-scale before quantizing x, not in the product.
  */
 final class CudaWeight implements Weight {
     enum Format {
-        F16("F16", null), W8A16("W8A16", "w8"), W4A16("W4A16", "w4"), FP8("FP8", "f8");
+        F16("F16", null), W8A16("W8A16", "w8"), W4A16("W4A16", "w4"), FP8("FP8", "f8"), W8A8("W8A8", "w8");
 
         final String label;
         /** Kernel name part ({@code null} for fp16, whose kernels predate the quantized ones). */
@@ -34,9 +37,12 @@ final class CudaWeight implements Weight {
             return this != F16;
         }
 
-        /** Whether x is quantized before the product (FP8: to e4m3 with the static activation scale). */
+        /**
+         * Whether x is quantized before the product (FP8: to e4m3 with the static activation scale; W8A8: to int8
+         * per token after its pre-scale).
+         */
         boolean quantizesActivations() {
-            return this == FP8;
+            return this == FP8 || this == W8A8;
         }
     }
 
@@ -110,7 +116,7 @@ final class CudaWeight implements Weight {
     long valueBytesPerRow() {
         return switch (format) {
             case F16 -> 2L * cols;
-            case W8A16, FP8 -> cols;
+            case W8A16, FP8, W8A8 -> cols;
             case W4A16 -> cols / 2;
         };
     }
@@ -118,7 +124,7 @@ final class CudaWeight implements Weight {
     long scaleBytesPerRow() {
         return switch (format) {
             case F16 -> 0;
-            case W8A16, FP8 -> 4;
+            case W8A16, FP8, W8A8 -> 4;
             case W4A16 -> 2L * (cols / groupSize);
         };
     }

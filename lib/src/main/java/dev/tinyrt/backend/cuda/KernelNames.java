@@ -109,6 +109,7 @@ final class KernelNames {
 
     static final List<String> QUANT_FORMATS = List.of("w8", "w4", "f8");
     static final String QUANT_E4M3 = "tinyrt_quant_e4m3";
+    static final String QUANT_INT8_TOKEN = "tinyrt_quant_int8_token";
 
     /**
      * Batch-1 GEMVs with the block boundary fused in (gemv.cuh's end): {@code res} adds the product into the fp32
@@ -236,7 +237,7 @@ final class KernelNames {
                 F32_TO_F16, BF16_TO_F16, ARGMAX_F32, READ_PROBE, SPIN, RMS_NORM_F16, RMS_NORM_F32, ADD_RMS_NORM_F16,
                 ADD_RMS_NORM_F32, RMS_NORM_V8_F16, RMS_NORM_V8_F32, ADD_RMS_NORM_V8_F16, ADD_RMS_NORM_V8_F32,
                 ROPE_STORE_KV, ropeStoreKv(KvCacheDtype.INT8), ropeStoreKv(KvCacheDtype.FP8), SAMPLE_F32,
-                QUANT_E4M3));
+                QUANT_E4M3, QUANT_INT8_TOKEN));
         for (int n = 1; n <= MAX_GEMV_ROWS; n++) {
             names.add(gemv(n, false));
             names.add(gemv(n, true));

@@ -12,10 +12,10 @@ import java.lang.foreign.ValueLayout;
 /**
  * Re-packs the canonical quantized {@link WeightData} forms into the bytes the CUDA kernels read (qgemv.cuh):
  * int8 and int4 values turned offset-binary (every byte XOR 0x80, every nibble XOR 8), W4A16 scales as fp16, FP8
- * bytes unchanged with the product of its two scales per row.
- * Shapes the kernels cannot read, and the format that has no kernels yet (W8A8), are dequantized to an fp16
- * matrix instead (pre-scale folded into the columns): correct, but with the fp16 engine's speed and without
- * quantized activations.
+ * bytes unchanged with the product of its two scales per row, W8A8 (SmoothQuant) as W8A16 with its pre-scale kept
+ * for the activation quantization.
+ * Shapes the kernels cannot read are dequantized to an fp16 matrix instead (pre-scale folded into the columns):
+ * correct, but with the fp16 engine's speed and without quantized activations.
  */
 final class WeightPacking {
     private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED;
@@ -33,6 +33,7 @@ final class WeightPacking {
     static boolean kernelsApply(WeightData data) {
         return switch (data) {
             case WeightData.Int8PerChannel q -> q.cols() % 16 == 0;
+            case WeightData.Int8W8A8 q -> q.cols() % 16 == 0;
             case WeightData.Int4PerGroup q -> q.cols() % 32 == 0 && q.groupSize() % 32 == 0;
             case WeightData.Fp8PerTensor f -> f.cols() % 16 == 0;
             default -> false;
@@ -42,6 +43,9 @@ final class WeightPacking {
     static Packed pack(WeightData data, Arena arena) {
         return switch (data) {
             case WeightData.Int8PerChannel q -> new Packed(CudaWeight.Format.W8A16,
+                    xorBytes(q.weights(), (byte) 0x80, arena), arena.allocateFrom(ValueLayout.JAVA_FLOAT, q.scales()),
+                    meaningful(q.preScale()), q.cols(), 0);
+            case WeightData.Int8W8A8 q -> new Packed(CudaWeight.Format.W8A8,
                     xorBytes(q.weights(), (byte) 0x80, arena), arena.allocateFrom(ValueLayout.JAVA_FLOAT, q.scales()),
                     meaningful(q.preScale()), q.cols(), 0);
             case WeightData.Int4PerGroup q -> new Packed(CudaWeight.Format.W4A16,

@@ -26,8 +26,10 @@
  * ({@code WeightPacking}), and dequantize them in registers; prefill dequantizes the weight into an fp16 scratch
  * matrix for cuBLAS. FP8 (e4m3, sm_89+: refused with a clear error on older GPUs) runs through the same GEMVs on
  * activations first quantized to e4m3 with the static activation scale ({@code tinyrt_quant_e4m3}, the CPU
- * backend's rounding). W8A8 weights, and shapes the quantized kernels cannot read, are dequantized to fp16 at load
- * for now. Long rows (the down projection) are split over several warps (split-K). At batch 1 the block
+ * backend's rounding). W8A8 (SmoothQuant) keeps W8A16's layout and GEMVs; its activations are first multiplied by
+ * the pre-scale and quantized to int8 per token ({@code tinyrt_quant_int8_token}, the CPU backend's rounding), so
+ * the product is the int8 levels times the token's scale. Shapes the quantized kernels cannot read are dequantized
+ * to fp16 at load. Long rows (the down projection) are split over several warps (split-K). At batch 1 the block
  * boundaries are fused into the GEMVs (unless -Dtinyrt.cuda.noNormFusion=true): the residual add into the product
  * before (o_proj, down: {@code *_res} kernels) and the RMSNorm into the products after (q|k|v, gate|up: {@code *_norm}
  * kernels recompute the norm of the residual row in every block, the same bits as the norm kernel), so a layer is
