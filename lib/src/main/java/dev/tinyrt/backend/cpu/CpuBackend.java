@@ -20,6 +20,7 @@ public final class CpuBackend implements Backend {
     /** Elements per swiglu job (a multiple of the vector width, so only a row's last piece is masked). */
     private static final int SWIGLU_GRAIN = 1024;
     private final Parallel parallel;
+    private volatile boolean f16QuantizerInputs;
 
     public CpuBackend() {
         this(Runtime.getRuntime().availableProcessors());
@@ -31,6 +32,16 @@ public final class CpuBackend implements Backend {
 
     public int threads() {
         return parallel.threads();
+    }
+
+    /**
+     * Whether the activations that FP8 and SmoothQuant weights quantize are first rounded to fp16, as the CUDA engine
+     * holds them (off by default). A quantizer's rounding decisions flip under such tiny changes and the flips
+     * compound over the layers, so how far this alone moves the logits is the yardstick for comparing the engines
+     * on those formats (CudaSpeed's cpu_check).
+     */
+    public void roundQuantizerInputsToF16(boolean on) {
+        f16QuantizerInputs = on;
     }
 
     @Override
@@ -158,7 +169,7 @@ public final class CpuBackend implements Backend {
             throw new IllegalArgumentException("matmul shapes: x " + tokens + "x" + in.cols() + ", w " + m.rows() + "x"
                     + cols + ", out " + o.rows() + "x" + outCols);
         }
-        Matmul.multiply(m, in.data, tokens, o.data, parallel);
+        Matmul.multiply(m, in.data, tokens, o.data, parallel, f16QuantizerInputs);
     }
 
     @Override

@@ -63,13 +63,23 @@ final class InputFormat {
 
     /** The rows the kernels multiply in place of {@code x [tokens, cols]}. */
     Activations prepare(float[] x, int tokens, int cols) {
+        return prepare(x, tokens, cols, false);
+    }
+
+    /**
+     * As {@link #prepare(float[], int, int)}; with {@code f16QuantizerInputs} a quantizing format first rounds x to
+     * fp16, as the CUDA engine holds it ({@link CpuBackend#roundQuantizerInputsToF16}).
+     */
+    Activations prepare(float[] x, int tokens, int cols, boolean f16QuantizerInputs) {
         if (isPlain()) {
             return Activations.plain(x);
         }
+        boolean f16 = f16QuantizerInputs && quantization != Quantization.NONE;
         int n = tokens * cols;
         float[] values = new float[n];
         for (int i = 0; i < n; i++) {
-            values[i] = preScale == null ? x[i] : x[i] * preScale[i % cols];
+            float v = f16 ? Float.float16ToFloat(Float.floatToFloat16(x[i])) : x[i];
+            values[i] = preScale == null ? v : v * preScale[i % cols];
         }
         return switch (quantization) {
             case NONE -> Activations.plain(values);

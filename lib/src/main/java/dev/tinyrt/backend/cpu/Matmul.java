@@ -49,7 +49,13 @@ final class Matmul {
 
     /** {@code out[t * w.rows() + r] = dot(row r of w, x[t * w.cols() ..])} for {@code t < tokens}. */
     static void multiply(CpuWeight w, float[] x, int tokens, float[] out, Parallel parallel) {
-        multiply(w, x, tokens, out, 0, w.rows(), parallel);
+        multiply(w, x, tokens, out, 0, w.rows(), parallel, false);
+    }
+
+    /** As {@link #multiply(CpuWeight, float[], int, float[], Parallel)}; see {@link InputFormat#prepare}. */
+    static void multiply(CpuWeight w, float[] x, int tokens, float[] out, Parallel parallel,
+                         boolean f16QuantizerInputs) {
+        multiply(w, x, tokens, out, 0, w.rows(), parallel, f16QuantizerInputs);
     }
 
     /**
@@ -57,16 +63,16 @@ final class Matmul {
      * {@link CpuWeight#input}); stacked parts that prepare theirs differently run one after another.
      */
     private static void multiply(CpuWeight w, float[] x, int tokens, float[] out, int outOff, int stride,
-                                 Parallel parallel) {
+                                 Parallel parallel, boolean f16QuantizerInputs) {
         if (w instanceof StackedWeight s && preparesInput(s)) {
             int first = 0;
             for (CpuWeight part : s.parts()) {
-                multiply(part, x, tokens, out, outOff + first, stride, parallel);
+                multiply(part, x, tokens, out, outOff + first, stride, parallel, f16QuantizerInputs);
                 first += part.rows();
             }
             return;
         }
-        Activations a = w.input().prepare(x, tokens, w.cols());
+        Activations a = w.input().prepare(x, tokens, w.cols(), f16QuantizerInputs);
         int rows = w.rows();
         if (tokens < TILE) {
             parallel.forRange(rows, DECODE_GRAIN, (from, to) -> fusedRows(w, a, tokens, out, outOff, stride, from, to));

@@ -429,6 +429,10 @@ public final class CudaSpeed implements Callable<Integer> {
             while (at < cpuTokens && cpuTokensOut[at] == gpuTokens[at]) {
                 at++;
             }
+            String algo = root.path("quant_algo").asText("");
+            if (algo.equals(QuantAlgo.FP8.name()) || algo.equals(QuantAlgo.W8A8_SQ_PER_CHANNEL.name())) {
+                quantizerSensitivity(n, cpu, prompt, cpuLast, cpuTokensOut, err / max);
+            }
             if (at < cpuTokens) {
                 // how close the CPU's own logits were between its choice and CUDA's at the first difference
                 int[] context = Arrays.copyOf(prompt, prompt.length + at);
@@ -444,6 +448,44 @@ public final class CudaSpeed implements Callable<Integer> {
             }
         }
     }
+
+    /**
+     * Formats that quantize activations (FP8, SmoothQuant) amplify the engines' different roundings: a value near a
+     * quantizer step flips to the next level under an fp16 rounding, and the flips compound over the layers. The
+     * CPU engine run again with only its quantizer inputs rounded to fp16 (as the GPU holds them) measures that
+     * amplification; the GPU is held to max(fp16 tolerance, twice that effect), the bound CudaSelfTest uses for
+     * quantized KV caches.
+     */
+    private void quantizerSensitivity(ObjectNode n, LoadedModel cpu, int[] prompt, float[] cpuLast, int[] cpuTokensOut,
+                                      double gpuRelative) {
+        dev.tinyrt.backend.cpu.CpuBackend backend = (dev.tinyrt.backend.cpu.CpuBackend) cpu.model().backend();
+        backend.roundQuantizerInputsToF16(true);
+        try {
+            float[] rounded = cpu.model().lastLogits(prompt);
+            double err = 0;
+            double max = 0;
+            for (int i = 0; i < cpuLast.length; i++) {
+                err = Math.max(err, Math.abs(cpuLast[i] - rounded[i]));
+                max = Math.max(max, Math.abs(cpuLast[i]));
+            }
+            int[] tokens = GreedyDecode.run(cpu.model(), prompt, cpuTokens).tokens();
+            int at = 0;
+            while (at < cpuTokens && tokens[at] == cpuTokensOut[at]) {
+                at++;
+            }
+            double bound = Math.max(FP16_RELATIVE_TOLERANCE, 2 * err / max);
+            n.putObject("cpu_sensitivity_to_f16_quantizer_inputs").put("relative_error", err / max)
+                    .put("greedy_identical", at == cpuTokens).put("first_difference_at", at)
+                    .put("note", "the CPU engine against itself with only the inputs of its activation quantizers "
+                            + "rounded to fp16");
+            n.put("relative_error_bound", bound).put("within_bound", gpuRelative <= bound);
+        } finally {
+            backend.roundQuantizerInputsToF16(false);
+        }
+    }
+
+    /** The parity bound of the fp16 engines against the CPU's fp32 (EmulatedScenario, cuda_check's parity). */
+    private static final double FP16_RELATIVE_TOLERANCE = 1e-2;
 
     private void summary() {
         System.out.println("[cuda_speed] " + root.path("gpu").path("name").asText() + ", "

@@ -263,6 +263,26 @@ class QuantizedMatmulTest {
     }
 
     @Test
+    void f16QuantizerInputsRoundOnlyWhatTheActivationQuantizersSee() {
+        Random r = new Random(15);
+        int cols = 37;
+        float[] x = gaussian(2 * cols, r);
+        float[] rounded = x.clone();
+        for (int i = 0; i < rounded.length; i++) {
+            rounded[i] = Float.float16ToFloat(Float.floatToFloat16(rounded[i]));
+        }
+        for (InputFormat f : List.of(InputFormat.int8PerToken(preScale(cols, r)), InputFormat.e4m3(0.004f))) {
+            Activations expected = f.prepare(rounded, 2, cols);
+            Activations actual = f.prepare(x, 2, cols, true);
+            assertBitsEqual(expected.values(), actual.values(), f.quantization() + " values");
+            assertBitsEqual(expected.scales(), actual.scales(), f.quantization() + " scales");
+        }
+        float[] pre = preScale(cols, r);
+        assertBitsEqual(InputFormat.preScaled(pre).prepare(x, 2, cols).values(),
+                InputFormat.preScaled(pre).prepare(x, 2, cols, true).values(), "weight-only formats keep fp32 x");
+    }
+
+    @Test
     void e4m3WideningIsExactForEveryCode() {
         MemorySegment codes = arena.allocate(256);
         for (int b = 0; b < 256; b++) {
