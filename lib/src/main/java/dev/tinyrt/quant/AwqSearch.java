@@ -2,6 +2,8 @@ package dev.tinyrt.quant;
 
 import dev.tinyrt.io.DType;
 
+import java.util.stream.IntStream;
+
 /**
  * Activation-aware weight quantization (AWQ, Lin et al. 2023) of one linear layer to INT4 groups. Channels that
  * see large activations matter more, so before quantizing, each input channel j of W is scaled up by
@@ -49,7 +51,7 @@ public final class AwqSearch {
             float[] preScale = preScale(meanAbs, alpha, dtype);
             QuantizedInts q = IntQuantizer.quantize(scaleColumns(w, cols, preScale, true), rows, cols, groupSize,
                     IntScheme.MODELOPT_INT4, dtype);
-            double loss = gram.outputError(w, scaleColumns(q.dequantize(), cols, preScale, false), rows);
+            double loss = gram.error(weightError(w, q, preScale), rows);
             if (i == 0) {
                 rtnLoss = loss;
             }
@@ -63,44 +65,73 @@ public final class AwqSearch {
         float[] scaled = scaleColumns(w, cols, best.preScale(), true);
         float[] amax = clippedAmax(scaled, rows, cols, groupSize, best.preScale(), gram, dtype);
         QuantizedInts q = IntQuantizer.quantize(scaled, rows, cols, groupSize, IntScheme.MODELOPT_INT4, dtype, amax);
-        double loss = gram.outputError(w, scaleColumns(q.dequantize(), cols, best.preScale(), false), rows);
+        double loss = gram.error(weightError(w, q, best.preScale()), rows);
         return loss < best.loss() ? new Result(q, best.preScale(), best.alpha(), loss, rtnLoss)
                 : new Result(best.weights(), best.preScale(), best.alpha(), best.loss(), rtnLoss);
     }
 
-    /** Per row and group, the clipped max |w| whose quantization errs least on that group's output share. */
+    /**
+     * Per row and group, the clipped max |w| whose quantization errs least on that group's output share. Group by
+     * group, the weight errors of all rows and clip steps form one {@code [rows · CLIP_STEPS, groupSize]} matrix
+     * whose block errors {@link Gram#blockErrors} computes in one batched product.
+     */
     static float[] clippedAmax(float[] scaled, int rows, int cols, int groupSize, float[] preScale, Gram gram,
                                DType dtype) {
         int groups = cols / groupSize;
         float[] amax = new float[rows * groups];
+        float[] full = new float[rows];
+        float[] d = new float[rows * CLIP_STEPS * groupSize];
         IntScheme scheme = IntScheme.MODELOPT_INT4;
-        java.util.stream.IntStream.range(0, rows).parallel().forEach(r -> {
-            double[] d = new double[groupSize];
-            for (int g = 0; g < groups; g++) {
-                int from = r * cols + g * groupSize;
-                float full = 0;
+        for (int g = 0; g < groups; g++) {
+            int col0 = g * groupSize;
+            IntStream.range(0, rows).parallel().forEach(r -> {
+                int from = r * cols + col0;
+                float max = 0;
                 for (int i = 0; i < groupSize; i++) {
-                    full = Math.max(full, Math.abs(scaled[from + i]));
+                    max = Math.max(max, Math.abs(scaled[from + i]));
                 }
-                float bestAmax = full;
-                double bestErr = Double.MAX_VALUE;
-                for (int step = 0; step < CLIP_STEPS && full > 0; step++) {
-                    float candidate = full * (1 - step / 20f);
-                    float s = ScaleStorage.scaleFor(candidate, scheme.divisor(), dtype);
+                full[r] = max;
+                for (int step = 0; step < CLIP_STEPS; step++) {
+                    float s = ScaleStorage.scaleFor(clipCandidate(max, step), scheme.divisor(), dtype);
+                    int at = (r * CLIP_STEPS + step) * groupSize;
                     for (int i = 0; i < groupSize; i++) {
                         float v = scaled[from + i];
-                        d[i] = (double) preScale[g * groupSize + i] * (v - scheme.quantize(v, s) * s);
+                        d[at + i] = preScale[col0 + i] * (v - scheme.quantize(v, s) * s);
                     }
-                    double err = gram.blockError(d, g * groupSize);
-                    if (err < bestErr) {
-                        bestErr = err;
-                        bestAmax = candidate;
+                }
+            });
+            double[] err = gram.blockErrors(d, rows * CLIP_STEPS, g, groupSize);
+            for (int r = 0; r < rows; r++) {
+                float bestAmax = full[r];
+                double bestErr = Double.MAX_VALUE;
+                for (int step = 0; step < CLIP_STEPS && full[r] > 0; step++) {
+                    if (err[r * CLIP_STEPS + step] < bestErr) {
+                        bestErr = err[r * CLIP_STEPS + step];
+                        bestAmax = clipCandidate(full[r], step);
                     }
                 }
                 amax[r * groups + g] = bestAmax;
             }
-        });
+        }
         return amax;
+    }
+
+    private static float clipCandidate(float full, int step) {
+        return full * (1 - step / 20f);
+    }
+
+    /** W - W'·diag(preScale) with W' the dequantized {@code q}: the weight error of a candidate. */
+    static float[] weightError(float[] w, QuantizedInts q, float[] preScale) {
+        int cols = q.cols();
+        byte[] v = q.values();
+        float[] d = new float[w.length];
+        IntStream.range(0, q.rows()).parallel().forEach(r -> {
+            for (int c = 0; c < cols; c++) {
+                int i = r * cols + c;
+                d[i] = w[i] - v[i] * q.scale(r, c) * preScale[c];
+            }
+        });
+        return d;
     }
 
     /** 1/s for s = x^α normalized by √(max·min), rounded to the storage dtype. */
@@ -125,10 +156,12 @@ public final class AwqSearch {
     /** w[:, j] / p[j] (divide) or w[:, j] * p[j]. */
     static float[] scaleColumns(float[] w, int cols, float[] p, boolean divide) {
         float[] out = new float[w.length];
-        for (int i = 0; i < w.length; i++) {
-            float pj = p[i % cols];
-            out[i] = divide ? w[i] / pj : w[i] * pj;
-        }
+        IntStream.range(0, w.length / cols).parallel().forEach(r -> {
+            for (int i = r * cols; i < (r + 1) * cols; i++) {
+                float pj = p[i - r * cols];
+                out[i] = divide ? w[i] / pj : w[i] * pj;
+            }
+        });
         return out;
     }
 }
