@@ -109,7 +109,7 @@ export -f parity_all make_model quant_all  # run under timeout through bash -c
   stage speed 180 $TINYRT_JAVA $jopts dev.tinyrt.backend.cuda.CudaSpeed --model "$tl" --prompt-len 128 --new-tokens 128 \
     --repeats 5 --cpu-check-tokens 16 --out "$OUT/cuda_speed.json" \
     --command "$command_line: cuda_speed --model <make_checkpoint --preset tinyllama-1.1b --seed 0 --dtype fp16> --prompt-len 128 --new-tokens 128"
-  stage quant 420 bash -c quant_all
+  stage quant 480 bash -c quant_all
   stage leak 80 $TINYRT_JAVA $jopts dev.tinyrt.backend.cuda.CudaLeakCheck --model data/models/tinyrt-12m --cycles 100 \
     --out "$work/leak.json"
 } 2>&1 | tee "$OUT/cuda_check.log"
@@ -222,5 +222,6 @@ for label, q in summary["quant"].items():
           (q["bytes_per_decode_step"] or {}).get("total"), "achieved GB/s:",
           (q["bytes_per_decode_step"] or {}).get("achieved_gb_s"), "| cpu check:",
           {k: (q["cpu_check"] or {}).get(k) for k in ("relative_error", "greedy_identical", "first_difference_at",
-                                                      "cpu_gap_at_first_difference")}, q["errors"] or "")
+                                                      "cpu_gap_at_first_difference", "relative_error_bound",
+                                                      "within_bound")}, q["errors"] or "")
 PY
