@@ -23,6 +23,8 @@ public record PointResult(String system, String backend, String precision, Strin
 
     /** The label of the system at this point's precision, as tables and charts show it. */
     public String label() {
-        return system + " " + precision + ("static".equals(batching) && "tinyrt".equals(system) ? " (static)" : "");
+        String kv = executor == null ? null : executor.quantizedKvCache();
+        return system + " " + precision + (kv == null ? "" : " KV-" + kv)
+                + ("static".equals(batching) && "tinyrt".equals(system) ? " (static)" : "");
     }
 }

@@ -8,6 +8,7 @@ import org.junit.jupiter.api.io.TempDir;
 import java.nio.file.Path;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -42,6 +43,25 @@ class BenchmarkJsonTest {
                         .map(java.util.Map.Entry::getKey).toList());
         assertTrue(run.path("request_info").has("avg_num_concurrent_requests"));
         assertTrue(tree.path("results").get(0).path("summary").path("system_output_throughput_tok_s").has("repeats"));
+    }
+
+    @Test
+    void aQuantizedKvCacheIsRecordedAndLabelledWhileOlderResultsWithoutItStillRead() throws Exception {
+        ObjectNode tree = (ObjectNode) BenchmarkJson.MAPPER.readTree(
+                BenchmarkJson.toJson(SyntheticResults.report("2026-11-26T12:00:00Z")));
+        ObjectNode executor = (ObjectNode) tree.path("results").get(0).path("executor");
+        assertEquals("auto", executor.path("kv_cache_dtype").asText());
+        executor.put("kv_cache_dtype", "int8");
+        PointResult int8 = BenchmarkJson.parse(tree.toString(), "int8").results().getFirst();
+        assertEquals("tinyrt fp16 KV-int8", int8.label());
+        executor.remove("kv_cache_dtype");
+        PointResult old = BenchmarkJson.parse(tree.toString(), "old").results().getFirst();
+        assertNull(old.executor().kvCacheDtype());
+        assertEquals("tinyrt fp16", old.label());
+        executor.remove("max_num_tokens");
+        assertThrows(TinyrtException.class, () -> BenchmarkJson.parse(tree.toString(), "missing"));
+        executor.put("max_num_tokens", 2048).put("surprise", 1);
+        assertThrows(TinyrtException.class, () -> BenchmarkJson.parse(tree.toString(), "unknown"));
     }
 
     @Test

@@ -46,7 +46,7 @@ public final class SyntheticResults {
         MemoryUsage memory = new MemoryUsage(500L << 20, tinyrt ? 100L << 20 : null, 50L << 20, tinyrt ? 8L << 20 : null,
                 null, null, null);
         return new PointResult(system, backend, precision, tinyrt ? "inflight" : "static", batch, batch, input,
-                output, batch, tinyrt ? new ExecutorSettings(batch, 2048, 4096, 32, false, "GUARANTEED_NO_EVICT") : null,
+                output, batch, tinyrt ? new ExecutorSettings(batch, 2048, 4096, 32, false, "GUARANTEED_NO_EVICT", "auto") : null,
                 1, runs, PointSummary.of(runs), memory,
                 tinyrt ? new KvCacheStats(4096, 32, 128, 64, 0.5, 0.25, 0.1, 100) : null,
                 Histogram.of(gaps.stream().mapToDouble(Double::doubleValue).toArray(), 40));
