@@ -288,10 +288,9 @@ DEV void attn_decode_batch_body(const __half* __restrict__ qkv, int qkv_stride, 
 // One kernel per (KV element type, head_dim, GQA group), named like the latency kernels: fp16 names carry no type
 // (tinyrt_attn_decode_batch_d64_g8), int8 and fp8 do (tinyrt_attn_decode_batch_int8_d64_g8, ..._fp8_d64_g8). The
 // latency kernel's argument list, so both launch alike.
-#define ATTN_DECODE_BATCH_KERNEL(P, KV, D, G)                                                                         \
-    extern "C" __global__ void __launch_bounds__(BATCH_ATTN_THREADS(D), BATCH_ATTN_MIN_BLOCKS(D))                       \
-    tinyrt_attn_decode_batch_##P##d##D##_g##G(                                                                        \
-        const __half* qkv, int qkv_stride, KV::T* k_cache, KV::T* v_cache, const int* positions,                      \
+#define ATTN_DECODE_BATCH_KERNEL_NAMED(NAME, MIN_BLOCKS, KV, D, G)                                                  \
+    extern "C" __global__ void __launch_bounds__(BATCH_ATTN_THREADS(D), MIN_BLOCKS)                                   \
+    NAME(const __half* qkv, int qkv_stride, KV::T* k_cache, KV::T* v_cache, const int* positions,                     \
         const int* row_seq, const int* block_tables, int table_width, int block_size, int heads, int kv_heads,       \
         int split_len, int num_splits, float scale, float* part_o, float* part_ml, int* counters, __half* out,       \
         const float* cos_t, const float* sin_t, const int* slots, int fuse_rope, float kv_scale) {                    \
@@ -300,6 +299,8 @@ DEV void attn_decode_batch_body(const __half* __restrict__ qkv, int qkv_stride, 
                                          table_width, block_size, heads, kv_heads, split_len, num_splits, scale,     \
                                          part_o, part_ml, counters, out, cos_t, sin_t, slots, fuse_rope, kv_scale);  \
     }
+#define ATTN_DECODE_BATCH_KERNEL(P, KV, D, G)                                                                         \
+    ATTN_DECODE_BATCH_KERNEL_NAMED(tinyrt_attn_decode_batch_##P##d##D##_g##G, BATCH_ATTN_MIN_BLOCKS(D), KV, D, G)
 
 #define ATTN_DECODE_BATCH_KERNELS_D(P, KV, D)                                                                         \
     ATTN_DECODE_BATCH_KERNEL(P, KV, D, 1) ATTN_DECODE_BATCH_KERNEL(P, KV, D, 2) ATTN_DECODE_BATCH_KERNEL(P, KV, D, 4) \
@@ -310,3 +311,9 @@ DEV void attn_decode_batch_body(const __half* __restrict__ qkv, int qkv_stride, 
 ATTN_DECODE_BATCH_KERNELS(, KvF16)
 ATTN_DECODE_BATCH_KERNELS(int8_, KvInt8)
 ATTN_DECODE_BATCH_KERNELS(fp8_, KvFp8)
+
+// Occupancy variants for tuning on the GPU: TinyLlama's shape (fp16 cache, d64, g8) again with launch bounds for 6
+// and 8 resident blocks per SM (at most ~80 / 64 registers a thread instead of 128), the same arithmetic;
+// -Dtinyrt.cuda.batchAttentionOccupancy=6|8 picks one (KernelNames.attentionDecodeBatch).
+ATTN_DECODE_BATCH_KERNEL_NAMED(tinyrt_attn_decode_batch_occ6_d64_g8, 6, KvF16, 64, 8)
+ATTN_DECODE_BATCH_KERNEL_NAMED(tinyrt_attn_decode_batch_occ8_d64_g8, 8, KvF16, 64, 8)

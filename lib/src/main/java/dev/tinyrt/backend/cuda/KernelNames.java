@@ -136,9 +136,37 @@ final class KernelNames {
         return attentionDecode(KvCacheDtype.FP16, headDim, group);
     }
 
-    /** fp16: tinyrt_attn_decode_batch_d64_g8; int8/fp8: tinyrt_attn_decode_batch_int8_d64_g8, ..._fp8_d64_g8. */
+    /**
+     * fp16: tinyrt_attn_decode_batch_d64_g8; int8/fp8: tinyrt_attn_decode_batch_int8_d64_g8, ..._fp8_d64_g8. With
+     * -Dtinyrt.cuda.batchAttentionOccupancy=6|8 the fp16 d64 g8 shape takes its variant of that many resident blocks
+     * per SM (tinyrt_attn_decode_batch_occ8_d64_g8: same arithmetic, fewer registers).
+     */
     static String attentionDecodeBatch(KvCacheDtype kv, int headDim, int group) {
+        if (BATCH_ATTENTION_OCCUPANCY != 0 && kv == KvCacheDtype.FP16 && headDim == 64 && group == 8) {
+            return batchOccupancyVariant(BATCH_ATTENTION_OCCUPANCY);
+        }
+        return defaultAttentionDecodeBatch(kv, headDim, group);
+    }
+
+    private static String defaultAttentionDecodeBatch(KvCacheDtype kv, int headDim, int group) {
         return "tinyrt_attn_decode_batch_" + kvInfix(kv) + "d" + headDim + "_g" + group;
+    }
+
+    /** Resident blocks per SM of the batched decode attention's tuning variants (0: the default kernels). */
+    static final int[] BATCH_OCCUPANCY_VARIANTS = {6, 8};
+    private static final int BATCH_ATTENTION_OCCUPANCY = batchAttentionOccupancy();
+
+    private static int batchAttentionOccupancy() {
+        int n = Integer.getInteger("tinyrt.cuda.batchAttentionOccupancy", 0);
+        if (n != 0 && !contains(BATCH_OCCUPANCY_VARIANTS, n)) {
+            throw new IllegalArgumentException("-Dtinyrt.cuda.batchAttentionOccupancy=" + n + ": the kernels have "
+                    + "variants for " + java.util.Arrays.toString(BATCH_OCCUPANCY_VARIANTS) + " (or 0, the default)");
+        }
+        return n;
+    }
+
+    static String batchOccupancyVariant(int blocksPerSm) {
+        return "tinyrt_attn_decode_batch_occ" + blocksPerSm + "_d64_g8";
     }
 
     /** Whether the batched decode attention has a kernel for this head dimension and GQA group. */
@@ -269,9 +297,12 @@ final class KernelNames {
         for (KvCacheDtype kv : KV_DTYPES) {
             for (int d : BATCH_DECODE_HEAD_DIMS) {
                 for (int g : BATCH_DECODE_GROUPS) {
-                    names.add(attentionDecodeBatch(kv, d, g));
+                    names.add(defaultAttentionDecodeBatch(kv, d, g));
                 }
             }
+        }
+        for (int n : BATCH_OCCUPANCY_VARIANTS) {
+            names.add(batchOccupancyVariant(n));
         }
         return names;
     }
