@@ -109,8 +109,16 @@ public final class LlamaTokenizer implements Tokenizer {
 
     @Override
     public StreamingDecoder streamingDecoder() {
-        return new StreamingDecoder(this::piece, vocabulary.specialIds());
+        StreamingDecoder.Pieces t = decoderTable;
+        if (t == null) {  // a race builds the same table twice, harmlessly
+            t = StreamingDecoder.Pieces.of(vocabulary.pieces(), vocabulary.specialIds());
+            decoderTable = t;
+        }
+        return new StreamingDecoder(t);
     }
+
+    /** Shared by every sequence's decoder, built at first use. */
+    private volatile StreamingDecoder.Pieces decoderTable;
 
     @Override
     public void close() {

@@ -17,6 +17,38 @@ public final class StreamingDecoder {
     private static final char SPACE_MARKER = '\u2581';
     private static final String REPLACEMENT = "\uFFFD";
 
+    /**
+     * What {@link #push} needs of each id of a vocabulary, worked out once: whether it is skipped, its byte if it is
+     * a byte-fallback piece, else its text with "▁" as a space. A tokenizer builds one and shares it across the
+     * sequences it decodes, so a token costs a few array reads (the executor decodes every generated token).
+     */
+    public static final class Pieces {
+        private final boolean[] skipped;
+        private final int[] byteValue;
+        private final String[] text;
+
+        private Pieces(boolean[] skipped, int[] byteValue, String[] text) {
+            this.skipped = skipped;
+            this.byteValue = byteValue;
+            this.text = text;
+        }
+
+        /** @param pieces the vocabulary entries by id; {@code skippedIds} produce no text (special tokens) */
+        public static Pieces of(String[] pieces, Set<Integer> skippedIds) {
+            int n = pieces.length;
+            boolean[] skipped = new boolean[n];
+            int[] bytes = new int[n];
+            String[] text = new String[n];
+            for (int id = 0; id < n; id++) {
+                skipped[id] = skippedIds.contains(id);
+                bytes[id] = byteValue(pieces[id]);
+                text[id] = bytes[id] >= 0 ? null : pieces[id].replace(SPACE_MARKER, ' ');
+            }
+            return new Pieces(skipped, bytes, text);
+        }
+    }
+
+    private final Pieces table;
     private final IntFunction<String> pieces;
     private final Set<Integer> skippedIds;
     private final ByteArrayOutputStream pendingBytes = new ByteArrayOutputStream();
@@ -27,25 +59,51 @@ public final class StreamingDecoder {
      * @param skippedIds ids that produce no text (special tokens)
      */
     public StreamingDecoder(IntFunction<String> pieces, Set<Integer> skippedIds) {
+        this.table = null;
         this.pieces = pieces;
         this.skippedIds = Set.copyOf(skippedIds);
     }
 
+    /** A decoder over a vocabulary's precomputed {@link Pieces} (the same text as the other constructor's). */
+    public StreamingDecoder(Pieces table) {
+        this.table = table;
+        this.pieces = null;
+        this.skippedIds = null;
+    }
+
     /** Adds one token and returns the text it completes; empty while a character is still incomplete. */
     public String push(int id) {
-        if (skippedIds.contains(id)) {
-            return "";
+        String text;
+        int b;
+        if (table != null) {
+            if (id < 0 || id >= table.text.length) {
+                throw new IllegalArgumentException("Token id " + id + " is outside the vocabulary [0, "
+                        + table.text.length + ")");
+            }
+            if (table.skipped[id]) {
+                return "";
+            }
+            b = table.byteValue[id];
+            text = table.text[id];
+        } else {
+            if (skippedIds.contains(id)) {
+                return "";
+            }
+            String piece = pieces.apply(id);
+            b = byteValue(piece);
+            text = b >= 0 ? null : piece.replace(SPACE_MARKER, ' ');
         }
-        String piece = pieces.apply(id);
-        int b = byteValue(piece);
         if (b >= 0) {
             pendingBytes.write(b);
             return emit(takeCompleteCharacters());
         }
+        if (pendingBytes.size() == 0) {
+            return emit(text);
+        }
         // A regular piece ends a run of byte pieces: what is still pending can no longer complete.
         String broken = REPLACEMENT.repeat(pendingBytes.size());
         pendingBytes.reset();
-        return emit(broken + piece.replace(SPACE_MARKER, ' '));
+        return emit(broken + text);
     }
 
     /** Ends the stream: returns U+FFFD for each byte of a character that never completed. */

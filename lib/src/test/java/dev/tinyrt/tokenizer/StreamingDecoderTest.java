@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 
 class StreamingDecoderTest {
@@ -47,6 +48,24 @@ class StreamingDecoderTest {
         out.append(stream.push(tokenizer.eosId())).append(stream.flush());
         assertEquals(tokenizer.decode(ids), out.toString());
         assertEquals(text, out.toString());
+    }
+
+    @Test
+    void thePrecomputedTableEmitsExactlyWhatThePieceFunctionDoes() {
+        java.util.Random r = new java.util.Random(3);
+        int vocab = tokenizer.vocabSize();
+        for (int seq = 0; seq < 50; seq++) {
+            StreamingDecoder table = tokenizer.streamingDecoder();
+            StreamingDecoder function = new StreamingDecoder(tokenizer::piece, java.util.Set.of(tokenizer.bosId(),
+                    tokenizer.eosId()));
+            for (int t = 0; t < 40; t++) {
+                // byte-fallback ids (3..258 in Llama vocabularies) often, to break and complete characters
+                int id = r.nextInt(3) == 0 ? 3 + r.nextInt(256) : 1 + r.nextInt(vocab - 1);  // not unk (0)
+                assertEquals(function.push(id), table.push(id), "sequence " + seq + " token " + t + " id " + id);
+            }
+            assertEquals(function.flush(), table.flush());
+        }
+        assertThrows(IllegalArgumentException.class, () -> tokenizer.streamingDecoder().push(vocab));
     }
 
     @Test
