@@ -9,8 +9,9 @@ export PATH="$JAVA_HOME/bin:$PATH"
 cd "$root"
 mkdir -p .device
 grep -qxF '/.device/' .git/info/exclude 2>/dev/null || echo '/.device/' >> .git/info/exclude
-# only the modules tinyrt uses there: the full default list costs ~6 MB of the carried 64 MiB
-export JRE_MODULES="${JRE_MODULES:-java.base,jdk.incubator.vector,java.logging,java.management,jdk.management,jdk.unsupported,java.net.http,java.xml,jdk.zipfs}"
+# only the modules tinyrt uses there (jdk.jfr: tune_batch.sh records the executor): the full default list costs
+# ~6 MB of the carried 64 MiB
+export JRE_MODULES="${JRE_MODULES:-java.base,jdk.incubator.vector,java.logging,java.management,jdk.management,jdk.unsupported,java.net.http,java.xml,jdk.zipfs,jdk.jfr}"
 if [ ! -f .device/jre.tar.xz ] || ! xz -t .device/jre.tar.xz 2>/dev/null; then
   bash "${PACK_JRE:-$root/../shared/device/pack-jre.sh}" "$root"
   # the tracked tree plus .device must stay under 64 MiB: recompress the runtime harder
