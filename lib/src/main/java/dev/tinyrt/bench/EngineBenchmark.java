@@ -97,7 +97,8 @@ public final class EngineBenchmark {
         MemoryUsage memory = new MemoryUsage(peaks.rssBytes(), peaks.heapBytes(), model.model().weightBytes(),
                 kvCacheBytes(model.config(), config), peaks.gpuUsedBytes(), nvml == null ? null : gpuBaseline, null);
         return new PointResult("tinyrt", backend, precision, p.batching().label(), p.batchSize(), p.concurrency(),
-                p.inputLen(), p.outputLen(), p.requests().size(), ExecutorSettings.of(config), s.warmup(), runs,
+                p.inputLen(), p.outputLen(), p.requests().size(), ExecutorSettings.of(config,
+                        model.model().kvCacheFormat(config.kvCacheDtype()).dtype()), s.warmup(), runs,
                 PointSummary.of(runs), memory, kv.stats(), Histogram.of(concat(gaps), 40));
     }
 

@@ -12,16 +12,18 @@ import java.io.IOException;
 /**
  * The executor limits a point ran with, in TensorRT-LLM's names.
  *
- * @param kvCacheDtype the KV cache's element type as asked for ("auto": the model's own; null in results written
- *                     before it was recorded: {@link Reader} accepts those, and nothing else that is missing)
+ * @param kvCacheDtype the KV cache's element type as it ran ("auto": the backend's own, fp32 on the CPU and fp16 on
+ *                     CUDA; null in results written before it was recorded: {@link Reader} accepts those, and nothing
+ *                     else that is missing)
  */
 @JsonDeserialize(using = ExecutorSettings.Reader.class)
 public record ExecutorSettings(int maxBatchSize, int maxNumTokens, int kvCacheTokens, int tokensPerBlock,
                                boolean prefixCaching, String schedulerPolicy, String kvCacheDtype) {
 
-    public static ExecutorSettings of(ExecutorConfig c) {
+    /** @param kvCacheDtype the element type the KV cache had (the model's own when the config said auto) */
+    public static ExecutorSettings of(ExecutorConfig c, dev.tinyrt.backend.KvCacheDtype kvCacheDtype) {
         return new ExecutorSettings(c.maxBatchSize(), c.maxNumTokens(), c.kvCacheTokens(), c.tokensPerBlock(),
-                c.prefixCaching(), c.policy().name(), c.kvCacheDtype().name().toLowerCase(java.util.Locale.ROOT));
+                c.prefixCaching(), c.policy().name(), kvCacheDtype.name().toLowerCase(java.util.Locale.ROOT));
     }
 
     /** An explicitly quantized KV cache ("int8", "fp8"), which tables and charts tell apart; else null. */

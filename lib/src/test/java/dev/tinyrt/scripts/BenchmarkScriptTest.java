@@ -101,6 +101,20 @@ class BenchmarkScriptTest {
     }
 
     @Test
+    void aQuantizedKvCacheIsRecordedAsItRanAndLabelsItsRows() {
+        // the bundled model: int8 KV scales are calibrated on its tokenizer's text
+        Path out = tmp.resolve("kv-int8.json");
+        ScriptHarness.Result r = ScriptHarness.run("benchmark.java", "--model",
+                dev.tinyrt.ProjectHome.defaultModel().toString(), "--backend", "cpu",
+                "--batch-sizes", "1", "--input-lens", "8", "--output-len", "2", "--requests", "1", "--warmup", "0",
+                "--repeats", "1", "--threads", "2", "--kv-cache-dtype", "int8", "--out", out.toString());
+        assertEquals(0, r.exitCode(), r.err());
+        PointResult p = BenchmarkJson.read(out).results().getFirst();
+        assertEquals("int8", p.executor().kvCacheDtype());
+        assertEquals("tinyrt " + p.precision() + " KV-int8", p.label());
+    }
+
+    @Test
     void outDirNamesTheFileAfterBackendModelAndPrecision() throws Exception {
         Path dir = tmp.resolve("outdir");
         ScriptHarness.Result r = ScriptHarness.run("benchmark.java", "--model", model.toString(), "--backend", "cpu",
