@@ -61,9 +61,13 @@ def reply_arrives(kc, msg_type, timeout):
     return False
 
 
-def one_start(kernel, timeout, log):
+def one_start(kernel, timeout, log, ports):
     """Returns (problem or None, seconds until the kernel answered kernel_info)."""
     km = KernelManager(kernel_name=kernel)
+    # Ports of this start's own (see main): jupyter_client picks free ports by binding and releasing them, so two
+    # clients in separate processes can hand the same port to two kernels ("Address already in use" in CI).
+    km.cache_ports = False
+    km.shell_port, km.iopub_port, km.stdin_port, km.hb_port, km.control_port = ports
     km.start_kernel(stdout=log, stderr=log)
     kc = km.client()
     kc.start_channels(hb=False)
@@ -101,9 +105,29 @@ def one_start(kernel, timeout, log):
     return problem, ready_s
 
 
-def logged_start(kernel, timeout, log_path):
+def logged_start(kernel, timeout, log_path, ports):
     with open(log_path, "a") as log:
-        return one_start(kernel, timeout, log)
+        return one_start(kernel, timeout, log, ports)
+
+
+PORTS_PER_START = 5
+
+
+def port_base(starts):
+    """The first of starts * 5 consecutive ports that are all free now (each start gets its own five)."""
+    import random
+    import socket
+    span = starts * PORTS_PER_START
+    for _ in range(100):
+        base = random.randrange(20000, 60000 - span)
+        try:
+            for port in range(base, base + span):
+                with socket.socket() as s:
+                    s.bind(("127.0.0.1", port))
+            return base
+        except OSError:
+            continue
+    raise SystemExit(f"no {span} consecutive free ports found for the kernels")
 
 
 def main():
@@ -121,7 +145,10 @@ def main():
     open(args.log, "w").close()
     # each start in its own process (separate Jupyter clients); --parallel 2 also loads the CPU harder
     with ProcessPoolExecutor(max_workers=args.parallel) as pool:
-        runs = {pool.submit(logged_start, args.kernel, args.timeout, args.log): i for i in range(1, args.starts + 1)}
+        base = port_base(args.starts)
+        runs = {pool.submit(logged_start, args.kernel, args.timeout, args.log,
+                            tuple(range(base + PORTS_PER_START * (i - 1), base + PORTS_PER_START * i))): i
+                for i in range(1, args.starts + 1)}
         for done, run in enumerate(as_completed(runs), start=1):
             problem, ready_s = run.result()
             if ready_s is not None:
