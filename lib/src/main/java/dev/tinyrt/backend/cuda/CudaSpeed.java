@@ -414,21 +414,14 @@ public final class CudaSpeed implements Callable<Integer> {
             long t0 = System.nanoTime();
             float[] cpuLast = cpu.model().lastLogits(prompt);
             n.put("cpu_prefill_seconds", (System.nanoTime() - t0) / 1e9);
-            double err = 0;
-            double max = 0;
-            for (int i = 0; i < cpuLast.length; i++) {
-                err = Math.max(err, Math.abs(cpuLast[i] - gpuLast[i]));
-                max = Math.max(max, Math.abs(cpuLast[i]));
-            }
+            double err = maxAbsDifference(cpuLast, gpuLast);
+            double max = maxAbs(cpuLast);
             n.put("last_logits_max_abs_error", err).put("max_abs_logit", max).put("relative_error", err / max);
             int[] cpuTokensOut = GreedyDecode.run(cpu.model(), prompt, cpuTokens).tokens();
             n.put("greedy_tokens", cpuTokens);
             n.put("greedy_identical", Arrays.equals(cpuTokensOut, gpuTokens));
             n.put("cpu_tokens", Arrays.toString(cpuTokensOut)).put("cuda_tokens", Arrays.toString(gpuTokens));
-            int at = 0;
-            while (at < cpuTokens && cpuTokensOut[at] == gpuTokens[at]) {
-                at++;
-            }
+            int at = commonPrefix(cpuTokensOut, gpuTokens, cpuTokens);
             String algo = root.path("quant_algo").asText("");
             if (algo.equals(QuantAlgo.FP8.name()) || algo.equals(QuantAlgo.W8A8_SQ_PER_CHANNEL.name())) {
                 quantizerSensitivity(n, cpu, prompt, cpuLast, cpuTokensOut, err / max);
@@ -438,10 +431,7 @@ public final class CudaSpeed implements Callable<Integer> {
                 int[] context = Arrays.copyOf(prompt, prompt.length + at);
                 System.arraycopy(cpuTokensOut, 0, context, prompt.length, at);
                 float[] l = cpu.model().lastLogits(context);
-                double largest = 0;
-                for (float v : l) {
-                    largest = Math.max(largest, Math.abs(v));
-                }
+                double largest = maxAbs(l);
                 n.put("first_difference_at", at);
                 n.put("cpu_gap_at_first_difference", (l[cpuTokensOut[at]] - l[gpuTokens[at]]) / largest);
                 n.put("note", "gap relative to max |logit|: a near-tie (below ~1e-2) is an fp16 rounding flip");
@@ -461,20 +451,11 @@ public final class CudaSpeed implements Callable<Integer> {
         dev.tinyrt.backend.cpu.CpuBackend backend = (dev.tinyrt.backend.cpu.CpuBackend) cpu.model().backend();
         backend.roundQuantizerInputsToF16(true);
         try {
-            float[] rounded = cpu.model().lastLogits(prompt);
-            double err = 0;
-            double max = 0;
-            for (int i = 0; i < cpuLast.length; i++) {
-                err = Math.max(err, Math.abs(cpuLast[i] - rounded[i]));
-                max = Math.max(max, Math.abs(cpuLast[i]));
-            }
+            double relative = maxAbsDifference(cpuLast, cpu.model().lastLogits(prompt)) / maxAbs(cpuLast);
             int[] tokens = GreedyDecode.run(cpu.model(), prompt, cpuTokens).tokens();
-            int at = 0;
-            while (at < cpuTokens && tokens[at] == cpuTokensOut[at]) {
-                at++;
-            }
-            double bound = Math.max(FP16_RELATIVE_TOLERANCE, 2 * err / max);
-            n.putObject("cpu_sensitivity_to_f16_quantizer_inputs").put("relative_error", err / max)
+            int at = commonPrefix(tokens, cpuTokensOut, cpuTokens);
+            double bound = Math.max(FP16_RELATIVE_TOLERANCE, 2 * relative);
+            n.putObject("cpu_sensitivity_to_f16_quantizer_inputs").put("relative_error", relative)
                     .put("greedy_identical", at == cpuTokens).put("first_difference_at", at)
                     .put("note", "the CPU engine against itself with only the inputs of its activation quantizers "
                             + "rounded to fp16");
@@ -482,6 +463,31 @@ public final class CudaSpeed implements Callable<Integer> {
         } finally {
             backend.roundQuantizerInputsToF16(false);
         }
+    }
+
+    private static double maxAbsDifference(float[] a, float[] b) {
+        double err = 0;
+        for (int i = 0; i < a.length; i++) {
+            err = Math.max(err, Math.abs(a[i] - b[i]));
+        }
+        return err;
+    }
+
+    private static double maxAbs(float[] v) {
+        double max = 0;
+        for (float x : v) {
+            max = Math.max(max, Math.abs(x));
+        }
+        return max;
+    }
+
+    /** How many of the first {@code n} entries of a and b agree before the first difference. */
+    private static int commonPrefix(int[] a, int[] b, int n) {
+        int at = 0;
+        while (at < n && a[at] == b[at]) {
+            at++;
+        }
+        return at;
     }
 
     /** The parity bound of the fp16 engines against the CPU's fp32 (EmulatedScenario, cuda_check's parity). */
