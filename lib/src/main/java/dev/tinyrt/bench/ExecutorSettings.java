@@ -33,6 +33,9 @@ public record ExecutorSettings(int maxBatchSize, int maxNumTokens, int kvCacheTo
 
     /** Strict like the rest of the schema, except that kv_cache_dtype may be absent (older results). */
     static final class Reader extends StdDeserializer<ExecutorSettings> {
+        private static final java.util.Set<String> KNOWN = java.util.Set.of("max_batch_size", "max_num_tokens",
+                "kv_cache_tokens", "tokens_per_block", "prefix_caching", "scheduler_policy", "kv_cache_dtype");
+
         Reader() {
             super(ExecutorSettings.class);
         }
@@ -40,10 +43,8 @@ public record ExecutorSettings(int maxBatchSize, int maxNumTokens, int kvCacheTo
         @Override
         public ExecutorSettings deserialize(JsonParser p, DeserializationContext ctx) throws IOException {
             JsonNode n = p.readValueAsTree();
-            java.util.Set<String> known = java.util.Set.of("max_batch_size", "max_num_tokens", "kv_cache_tokens",
-                    "tokens_per_block", "prefix_caching", "scheduler_policy", "kv_cache_dtype");
             for (var field : n.properties()) {
-                if (!known.contains(field.getKey())) {
+                if (!KNOWN.contains(field.getKey())) {
                     return ctx.reportInputMismatch(ExecutorSettings.class, "unknown executor setting "
                             + field.getKey());
                 }
