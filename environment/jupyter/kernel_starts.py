@@ -113,13 +113,28 @@ def logged_start(kernel, timeout, log_path, ports):
 PORTS_PER_START = 5
 
 
+def ephemeral_low():
+    """The lowest port the OS hands out to outgoing connections (Linux: ip_local_port_range)."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def port_base(starts):
-    """The first of starts * 5 consecutive ports that are all free now (each start gets its own five)."""
+    """The first of starts * 5 consecutive ports that are all free now (each start gets its own five).
+
+    The range lies below the ephemeral ports: a port that is free when checked can otherwise become the local end
+    of some outgoing connection (these clients' own, or Maven's) before its kernel binds it, which CI hit once."""
     import random
     import socket
     span = starts * PORTS_PER_START
+    top = ephemeral_low() - span
+    if top <= 10000:
+        raise SystemExit(f"no room for {span} kernel ports below the ephemeral range ({ephemeral_low()})")
     for _ in range(100):
-        base = random.randrange(20000, 60000 - span)
+        base = random.randrange(10000, top)
         try:
             for port in range(base, base + span):
                 with socket.socket() as s:
