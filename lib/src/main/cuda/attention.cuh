@@ -65,6 +65,10 @@ DEV void attn_decode_body(const __half* __restrict__ qkv, int qkv_stride, typena
     bool low = sub < HALF_CHUNKS;
     int partner = low ? sub + HALF_CHUNKS : sub - HALF_CHUNKS;
 
+    // PDL: with fuse_rope every key this kernel reads from the cache was written by an earlier step (the new one it
+    // takes from qkv), so the first tile's loads go out before the wait for the QKV product; metadata (positions,
+    // tables) and the RoPE tables come from the host. Every thread waits before qkv, partials or counters.
+    if (!fuse_rope) pdl_wait();
     if (end > start) {  // uniform per block
         float c[8], sn[8];
         if (fuse_rope) {
@@ -76,6 +80,24 @@ DEV void attn_decode_body(const __half* __restrict__ qkv, int qkv_stride, typena
                 sn[e] = sp[e];
             }
         }
+        Chunk kr[KPT], vr[KPT];
+        int j[KPT];
+        auto load_tile = [&](int t0) {
+#pragma unroll
+            for (int u = 0; u < KPT; u++) {
+                j[u] = t0 + u * KEYS + key;
+                if (j[u] < end) {
+                    size_t at = cache_offset(table[j[u] / block_size], kv_head, j[u] % block_size, kv_heads,
+                                             block_size, D) + sub * 8;
+                    kr[u] = *reinterpret_cast<const Chunk*>(k_cache + at);
+                    vr[u] = *reinterpret_cast<const Chunk*>(v_cache + at);
+                } else {
+                    kr[u] = vr[u] = Chunk{};
+                }
+            }
+        };
+        load_tile(start);
+        if (fuse_rope) pdl_wait();
         float q[G][8];
 #pragma unroll
         for (int g = 0; g < G; g++) {
@@ -98,21 +120,7 @@ DEV void attn_decode_body(const __half* __restrict__ qkv, int qkv_stride, typena
 #pragma unroll
             for (int e = 0; e < 8; e++) acc[g][e] = 0.f;
         }
-        for (int t0 = start; t0 < end; t0 += KEYS * KPT) {  // uniform per block; one tile for short contexts
-            Chunk kr[KPT], vr[KPT];
-            int j[KPT];
-#pragma unroll
-            for (int u = 0; u < KPT; u++) {
-                j[u] = t0 + u * KEYS + key;
-                if (j[u] < end) {
-                    size_t at = cache_offset(table[j[u] / block_size], kv_head, j[u] % block_size, kv_heads,
-                                             block_size, D) + sub * 8;
-                    kr[u] = *reinterpret_cast<const Chunk*>(k_cache + at);
-                    vr[u] = *reinterpret_cast<const Chunk*>(v_cache + at);
-                } else {
-                    kr[u] = vr[u] = Chunk{};
-                }
-            }
+        for (int t0 = start;;) {  // uniform per block; one tile for short contexts
             if (fuse_rope) {
 #pragma unroll
                 for (int u = 0; u < KPT; u++) {
@@ -154,6 +162,9 @@ DEV void attn_decode_body(const __half* __restrict__ qkv, int qkv_stride, typena
                     if (valid) merge_partial<8>(m[g], l[g], acc[g], s, 1.f, one);
                 }
             }
+            t0 += KEYS * KPT;
+            if (t0 >= end) break;
+            load_tile(t0);
         }
         // merge the lanes that own the same dims (one per key group), then the warps
 #pragma unroll
@@ -196,6 +207,8 @@ DEV void attn_decode_body(const __half* __restrict__ qkv, int qkv_stride, typena
                 }
             }
         }
+    } else if (fuse_rope) {
+        pdl_wait();
     }
     if (num_splits == 1) return;
     __threadfence();  // partials visible device-wide before this block is counted
@@ -363,7 +376,7 @@ DEV void attn_prefill_body(const __half* __restrict__ qkv, int qkv_stride, const
         const int* row_seq, const int* block_tables, int table_width, int block_size, int heads, int kv_heads,       \
         int split_len, int num_splits, float scale, float* part_o, float* part_ml, int* counters, __half* out,       \
         const float* cos_t, const float* sin_t, const int* slots, int fuse_rope, float kv_scale) {                   \
-        PDL_PROLOGUE;                                                                                                 \
+        pdl_launch(); /* the body waits (see there) */                                                               \
         attn_decode_body<D, G, KV>(qkv, qkv_stride, k_cache, v_cache, positions, row_seq, block_tables, table_width, \
                                    block_size, heads, kv_heads, split_len, num_splits, scale, part_o, part_ml,       \
                                    counters, out, cos_t, sin_t, slots, fuse_rope, kv_scale);                          \

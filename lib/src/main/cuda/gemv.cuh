@@ -15,12 +15,12 @@
 DEV int gemv_row(int ks) { return blockIdx.x * (GEMV_THREADS / 32 / ks) + (threadIdx.x >> 5) / ks; }
 DEV int gemv_slice(int ks) { return (threadIdx.x >> 5) % ks; }
 
-// The PDL prologue of a GEMV block with the prefetch of its weight rows (row_bytes each): the 8 / ks rows gemv_row
-// gives the block, or for the fused gate|up weight (gate_up) the block's gate rows and their up rows.
+// The PDL launch of a GEMV block with the prefetch of its weight rows (row_bytes each): the 8 / ks rows gemv_row
+// gives the block, or for the fused gate|up weight (gate_up) the block's gate rows and their up rows. The wait for
+// the previous kernel comes later, inside the body, once the first pass of weight loads is in flight (see Ready).
 DEV void gemv_prologue(const void* w, int m, size_t row_bytes, int ks) {
     pdl_launch();
     prefetch_rows_l2(w, m, row_bytes, blockIdx.x * (GEMV_THREADS / 32 / ks), GEMV_THREADS / 32 / ks);
-    pdl_wait();
 }
 DEV void gate_up_prologue(const void* w, int inner, size_t row_bytes) {
     pdl_launch();
@@ -28,8 +28,27 @@ DEV void gate_up_prologue(const void* w, int inner, size_t row_bytes) {
     prefetch_rows_l2(w, inner, row_bytes, first, GEMV_THREADS / 32, PREFETCH_MAX_BYTES / 2);
     prefetch_rows_l2(static_cast<const char*>(w) + (size_t)inner * row_bytes, inner, row_bytes, first,
                      GEMV_THREADS / 32, PREFETCH_MAX_BYTES / 2);
-    pdl_wait();
 }
+
+// What a GEMV body calls, from every thread of the block, between issuing its first pass of weight loads and using
+// x: waits for the previous kernel (PDL) and returns x, or also runs the fused RMSNorm prologue and returns the
+// normed row in shared memory. Weights never depend on an earlier kernel, so a block that starts early holds its
+// first weights in registers when the wait releases, and the norm's round trip overlaps their loads.
+struct ReadyX {
+    const __half* x;
+    DEV const __half* operator()() const {
+        pdl_wait();
+        return x;
+    }
+};
+struct ReadyNorm {
+    const float* residual;
+    const __half* gamma;
+    float eps;
+    __half* normed;
+    int norm_threads, cols;
+    DEV const __half* operator()() const;  // after norm_prologue, below
+};
 
 // acc[t] summed over the lanes of each warp, then over the ks warps of a row: the slice-0 warp ends with the totals.
 // Every warp of the block must call it (it synchronizes when ks > 1).
@@ -63,6 +82,16 @@ DEV uint4 load_x(const __half* p) {
         return *reinterpret_cast<const uint4*>(p);
     } else {
         return load_cached(p);
+    }
+}
+
+// One pass of a lane over a row: chunks base, base + step, ... (U of them), zeros past the row's end
+template <int U>
+DEV void load_pass(uint4* wv, const uint4* wrow, int base, int step, int chunks) {
+#pragma unroll
+    for (int u = 0; u < U; u++) {
+        int c = base + step * u;
+        wv[u] = c < chunks ? load_streaming(wrow + c) : make_uint4(0u, 0u, 0u, 0u);
     }
 }
 
@@ -106,6 +135,11 @@ DEV const __half* norm_prologue(const float* __restrict__ residual, const __half
     return xs;
 }
 
+DEV const __half* ReadyNorm::operator()() const {
+    pdl_wait();
+    return norm_prologue(residual, gamma, eps, normed, norm_threads, cols);
+}
+
 // Fused residual add epilogue: out = fp16(acc) as the product's output, and residual += that fp16 value, as the
 // add + norm kernel would add it (the same bits).
 DEV void store_res(__half* out, float* residual, size_t i, float acc) {
@@ -115,29 +149,28 @@ DEV void store_res(__half* out, float* residual, size_t i, float acc) {
 }
 DEV void store_res(float* out, float*, size_t i, float acc) { out[i] = acc; }  // never used with a residual
 
-// x [NT, k] is small and read through L1 by every warp of the block. With `residual` (NT = 1, fp16 out): the
-// fused residual add epilogue.
-template <int NT, typename TOut, bool XS = false>
-DEV void gemv_body(const __half* __restrict__ w, const __half* __restrict__ x, TOut* __restrict__ out, int m, int k,
-                   int ks, float* __restrict__ residual = nullptr) {
+// x [NT, k] is small and read through L1 by every warp of the block (or from shared memory: XS). With `residual`
+// (NT = 1, fp16 out): the fused residual add epilogue. ready() (every thread calls it) gives x.
+template <int NT, typename TOut, bool XS = false, class Ready>
+DEV void gemv_body(const __half* __restrict__ w, Ready ready, TOut* __restrict__ out, int m, int k, int ks,
+                   float* __restrict__ residual = nullptr) {
     int lane = threadIdx.x & 31;
     int row = gemv_row(ks), slice = gemv_slice(ks);
     bool active = row < m;  // inactive warps still join the split-K reduction
     const uint4* wrow = reinterpret_cast<const uint4*>(w + (size_t)(active ? row : 0) * k);
     int chunks = active ? k >> 3 : 0;
+    int step = 32 * ks;
     float acc[NT];
 #pragma unroll
     for (int t = 0; t < NT; t++) acc[t] = 0.f;
-    for (int base = 32 * slice + lane; base < chunks; base += 32 * ks * GEMV_UNROLL) {
-        uint4 wv[GEMV_UNROLL];
+    int base = 32 * slice + lane;
+    uint4 wv[GEMV_UNROLL];
+    load_pass<GEMV_UNROLL>(wv, wrow, base, step, chunks);
+    const __half* x = ready();
+    for (;;) {
 #pragma unroll
         for (int u = 0; u < GEMV_UNROLL; u++) {
-            int c = base + 32 * ks * u;
-            wv[u] = c < chunks ? load_streaming(wrow + c) : make_uint4(0u, 0u, 0u, 0u);
-        }
-#pragma unroll
-        for (int u = 0; u < GEMV_UNROLL; u++) {
-            int c = base + 32 * ks * u;
+            int c = base + step * u;
             if (c < chunks) {
                 float wf[8];
                 unpack8(wv[u], wf);
@@ -150,6 +183,9 @@ DEV void gemv_body(const __half* __restrict__ w, const __half* __restrict__ x, T
                 }
             }
         }
+        base += step * GEMV_UNROLL;
+        if (base >= chunks) break;
+        load_pass<GEMV_UNROLL>(wv, wrow, base, step, chunks);
     }
     gemv_reduce<NT>(acc, ks);
     if (active && slice == 0 && lane == 0) {
@@ -166,26 +202,24 @@ DEV void gemv_body(const __half* __restrict__ w, const __half* __restrict__ x, T
 // The gate|up product with SwiGLU in its epilogue: w is the fused [2 * inner, k] weight (gate rows, then up rows);
 // warp i computes gate row i and up row inner + i together (16 loads in flight per lane) and writes
 // act[t, i] = silu(gate) * up, rounded to fp16 once. act [NT, inner].
-template <int NT, bool XS = false>
-DEV void gemv_gate_up_body(const __half* __restrict__ w, const __half* __restrict__ x, __half* __restrict__ act,
-                           int inner, int k) {
+template <int NT, bool XS = false, class Ready>
+DEV void gemv_gate_up_body(const __half* __restrict__ w, Ready ready, __half* __restrict__ act, int inner, int k) {
     int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     int row = blockIdx.x * (GEMV_THREADS / 32) + warp;
-    if (row >= inner) return;  // uniform per warp
-    const uint4* wg = reinterpret_cast<const uint4*>(w + (size_t)row * k);
-    const uint4* wu = reinterpret_cast<const uint4*>(w + (size_t)(inner + row) * k);
-    int chunks = k >> 3;
+    bool active = row < inner;  // inactive warps still call ready()
+    const uint4* wg = reinterpret_cast<const uint4*>(w + (size_t)(active ? row : 0) * k);
+    const uint4* wu = reinterpret_cast<const uint4*>(w + (size_t)(active ? inner + row : 0) * k);
+    int chunks = active ? k >> 3 : 0;
     float ag[NT], au[NT];
 #pragma unroll
     for (int t = 0; t < NT; t++) ag[t] = au[t] = 0.f;
-    for (int base = lane; base < chunks; base += 32 * GEMV_UNROLL) {
-        uint4 g4[GEMV_UNROLL], u4[GEMV_UNROLL];
-#pragma unroll
-        for (int u = 0; u < GEMV_UNROLL; u++) {
-            int c = base + 32 * u;
-            g4[u] = c < chunks ? load_streaming(wg + c) : make_uint4(0u, 0u, 0u, 0u);
-            u4[u] = c < chunks ? load_streaming(wu + c) : make_uint4(0u, 0u, 0u, 0u);
-        }
+    int base = lane;
+    uint4 g4[GEMV_UNROLL], u4[GEMV_UNROLL];
+    load_pass<GEMV_UNROLL>(g4, wg, base, 32, chunks);
+    load_pass<GEMV_UNROLL>(u4, wu, base, 32, chunks);
+    const __half* x = ready();
+    if (!active) return;  // uniform per warp
+    for (;;) {
 #pragma unroll
         for (int u = 0; u < GEMV_UNROLL; u++) {
             int c = base + 32 * u;
@@ -205,6 +239,10 @@ DEV void gemv_gate_up_body(const __half* __restrict__ w, const __half* __restric
                 }
             }
         }
+        base += 32 * GEMV_UNROLL;
+        if (base >= chunks) break;
+        load_pass<GEMV_UNROLL>(g4, wg, base, 32, chunks);
+        load_pass<GEMV_UNROLL>(u4, wu, base, 32, chunks);
     }
 #pragma unroll
     for (int t = 0; t < NT; t++) {
@@ -219,11 +257,11 @@ DEV void gemv_gate_up_body(const __half* __restrict__ w, const __half* __restric
 
 #define GEMV_KERNELS(NT)                                                                                              \
     extern "C" __global__ void __launch_bounds__(GEMV_THREADS) tinyrt_gemv_n##NT##_f16(                               \
-        const __half* w, const __half* x, __half* out, int m, int k, int ks) { gemv_prologue(w, m, 2 * (size_t)k, ks);  gemv_body<NT, __half>(w, x, out, m, k, ks); } \
+        const __half* w, const __half* x, __half* out, int m, int k, int ks) { gemv_prologue(w, m, 2 * (size_t)k, ks);  gemv_body<NT, __half>(w, ReadyX{x}, out, m, k, ks); } \
     extern "C" __global__ void __launch_bounds__(GEMV_THREADS) tinyrt_gemv_n##NT##_f32(                               \
-        const __half* w, const __half* x, float* out, int m, int k, int ks) { gemv_prologue(w, m, 2 * (size_t)k, ks);  gemv_body<NT, float>(w, x, out, m, k, ks); } \
+        const __half* w, const __half* x, float* out, int m, int k, int ks) { gemv_prologue(w, m, 2 * (size_t)k, ks);  gemv_body<NT, float>(w, ReadyX{x}, out, m, k, ks); } \
     extern "C" __global__ void __launch_bounds__(GEMV_THREADS) tinyrt_gemv_gate_up_n##NT(                             \
-        const __half* w, const __half* x, __half* act, int inner, int k) { gate_up_prologue(w, inner, 2 * (size_t)k); gemv_gate_up_body<NT>(w, x, act, inner, k); }
+        const __half* w, const __half* x, __half* act, int inner, int k) { gate_up_prologue(w, inner, 2 * (size_t)k); gemv_gate_up_body<NT>(w, ReadyX{x}, act, inner, k); }
 
 GEMV_KERNELS(1)
 GEMV_KERNELS(2)
@@ -240,19 +278,19 @@ GEMV_KERNELS(8)
 extern "C" __global__ void __launch_bounds__(GEMV_THREADS) tinyrt_gemv_res_f16(
     const __half* w, const __half* x, __half* out, float* residual, int m, int k, int ks) {
     gemv_prologue(w, m, 2 * (size_t)k, ks);
-    gemv_body<1, __half>(w, x, out, m, k, ks, residual);
+    gemv_body<1, __half>(w, ReadyX{x}, out, m, k, ks, residual);
 }
-extern "C" __global__ void __launch_bounds__(GEMV_THREADS) tinyrt_gemv_norm_f16(
+// (The norm kernel is held to 80 registers, three blocks per SM, as qgemv.cuh's single-row kernels: with the first
+// weight pass held across the norm it would take 90, and the QKV product's 320 blocks two waves.)
+extern "C" __global__ void __launch_bounds__(GEMV_THREADS, 3) tinyrt_gemv_norm_f16(
     const __half* w, const float* residual, const __half* gamma, float eps, __half* normed, int norm_threads,
     __half* out, int m, int k, int ks) {
     gemv_prologue(w, m, 2 * (size_t)k, ks);
-    const __half* xs = norm_prologue(residual, gamma, eps, normed, norm_threads, k);
-    gemv_body<1, __half, true>(w, xs, out, m, k, ks);
+    gemv_body<1, __half, true>(w, ReadyNorm{residual, gamma, eps, normed, norm_threads, k}, out, m, k, ks);
 }
 extern "C" __global__ void __launch_bounds__(GEMV_THREADS) tinyrt_gemv_gate_up_norm(
     const __half* w, const float* residual, const __half* gamma, float eps, __half* normed, int norm_threads,
     __half* act, int inner, int k) {
     gate_up_prologue(w, inner, 2 * (size_t)k);
-    const __half* xs = norm_prologue(residual, gamma, eps, normed, norm_threads, k);
-    gemv_gate_up_body<1, true>(w, xs, act, inner, k);
+    gemv_gate_up_body<1, true>(w, ReadyNorm{residual, gamma, eps, normed, norm_threads, k}, act, inner, k);
 }

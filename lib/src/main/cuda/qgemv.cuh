@@ -18,7 +18,14 @@
 #include "common.cuh"
 
 #define QGEMV_THREADS 256
-#define QGEMV_UNROLL 4
+// Chunks per lane and pass: 6 lets the down projection's rows (k = 5632: 5.5 chunks per lane for W4, and for W8 at
+// split-K 2) finish in one pass. The gate|up kernels keep a pass of both rows in flight, F::GATE_UP_UNROLL chunks
+// each: one pass for k = 2048. More loads per lane than that only cost registers, hence occupancy.
+#define QGEMV_UNROLL 6
+// Single-row kernels are held to 80 registers, so three 256-thread blocks fit an SM (registers go to warps in units
+// of 256: 84 would leave room for two). At two blocks per SM a W4 QKV product (320 blocks) needs two waves: on the
+// H100 its GEMV took 5.3 instead of 3.9 us, and the W8 gate|up 10.3 instead of 8.9 (cuda_check at 7caffe2+).
+#define QGEMV_MIN_BLOCKS(NT) ((NT) == 1 ? 3 : 1)
 
 // 2^23 + b for the low 23 bits b, as a float
 DEV float magic_float(unsigned b) { return __uint_as_float(0x4B000000u | b); }
@@ -26,6 +33,8 @@ DEV float magic_float(unsigned b) { return __uint_as_float(0x4B000000u | b); }
 struct QW8 {
     static constexpr int PER_CHUNK = 16;  // values in one 16-byte load
     static constexpr int BITS = 8;
+    static constexpr int GATE_UP_UNROLL = 4;
+    static constexpr bool EARLY_LOADS = true;
     DEV static void decode(const uint4& raw, float* v) {
         unsigned words[4] = {raw.x, raw.y, raw.z, raw.w};
 #pragma unroll
@@ -69,6 +78,11 @@ struct QW8 {
 struct QW4 {
     static constexpr int PER_CHUNK = 32;
     static constexpr int BITS = 4;
+    static constexpr int GATE_UP_UNROLL = 2;
+    // On the H100 the W4 kernels lost with their weight loads issued before ready(): the norm prologue's registers
+    // then add to the loads' (~100 instead of ~76: 2 blocks per SM instead of 3) and the short W4 blocks run in
+    // more waves (cuda_check at 7caffe2+: int4 997 vs 1018 tok/s, while W8 gained 1103 -> 1163).
+    static constexpr bool EARLY_LOADS = false;
     DEV static void decode(const uint4& raw, float* v) {
         unsigned words[4] = {raw.x, raw.y, raw.z, raw.w};
 #pragma unroll
@@ -113,6 +127,8 @@ struct QW4 {
 struct QF8 {
     static constexpr int PER_CHUNK = 16;
     static constexpr int BITS = 8;
+    static constexpr int GATE_UP_UNROLL = 4;
+    static constexpr bool EARLY_LOADS = true;
     static constexpr bool HALF2 = false;  // x arrives as e4m3 values: the fp32 path
     static constexpr float HALF2_SCALE = 1.0f;
     template <bool XS>
@@ -139,27 +155,30 @@ struct QF8 {
     DEV static float chunk_scale(const void*, int, int, int, int) { return 1.0f; }
 };
 
-// acc[t] += sum over the row's columns of w[row, c] * pre[c] * x[t, c] (before the row scale), this lane's share.
-template <class F, int NT, bool XS = false>
-DEV void qgemv_row(const uint8_t* __restrict__ w, const void* __restrict__ scales, int group,
-                   const float* __restrict__ pre, int pre_split, const __half* __restrict__ x, int row, int k,
-                   int lane, float* acc, int ks = 1, int slice = 0, bool active = true) {
-    constexpr int PER = F::PER_CHUNK;
-    int chunks = active ? k / PER : 0;
-    const uint4* wrow = reinterpret_cast<const uint4*>(w + (size_t)(active ? row : 0) * ((size_t)k * F::BITS / 8));
-    const float* p = pre == nullptr ? nullptr : pre + (row >= pre_split ? k : 0);
-    for (int base = 32 * slice + lane; base < chunks; base += 32 * ks * QGEMV_UNROLL) {
-        uint4 wv[QGEMV_UNROLL];
+// One pass of a lane over a quantized row: U chunks (base, base + step, ...) with their group scales, loaded
+// together so the scales cost no extra round trip; zeros past the row's end.
+template <class F, int U>
+struct QPass {
+    uint4 wv[U];
+    float sc[U];
+    DEV void load(const uint4* wrow, const void* scales, int row, int base, int step, int chunks, int k, int group) {
 #pragma unroll
-        for (int u = 0; u < QGEMV_UNROLL; u++) {
-            int c = base + 32 * ks * u;
+        for (int u = 0; u < U; u++) {
+            int c = base + step * u;
             wv[u] = c < chunks ? load_streaming(wrow + c) : make_uint4(0u, 0u, 0u, 0u);
+            sc[u] = c < chunks ? F::chunk_scale(scales, row, c, k, group) : 0.f;
         }
+    }
+    // acc[t] += sum over this pass's columns of w[row, c] * pre[c] * x[t, c] (before the row scale)
+    template <int NT, bool XS>
+    DEV void accumulate(const float* __restrict__ p, const __half* __restrict__ x, int base, int step, int chunks,
+                        int k, float* acc) const {
+        constexpr int PER = F::PER_CHUNK;
 #pragma unroll
-        for (int u = 0; u < QGEMV_UNROLL; u++) {
-            int c = base + 32 * ks * u;
+        for (int u = 0; u < U; u++) {
+            int c = base + step * u;
             if (F::HALF2 && p == nullptr && c < chunks) {  // warp-uniform; AWQ's pre-scale takes the fp32 path
-                float s = F::chunk_scale(scales, row, c, k, group) * F::HALF2_SCALE;
+                float s = sc[u] * F::HALF2_SCALE;
 #pragma unroll
                 for (int t = 0; t < NT; t++) {
                     acc[t] = fmaf(F::template dot_h2<XS>(wv[u], x + (size_t)t * k + (size_t)c * PER), s, acc[t]);
@@ -174,7 +193,6 @@ DEV void qgemv_row(const uint8_t* __restrict__ w, const void* __restrict__ scale
                         wf[e] *= s.x; wf[e + 1] *= s.y; wf[e + 2] *= s.z; wf[e + 3] *= s.w;
                     }
                 }
-                float s = F::chunk_scale(scales, row, c, k, group);
 #pragma unroll
                 for (int t = 0; t < NT; t++) {
                     float d = 0.f;
@@ -185,26 +203,46 @@ DEV void qgemv_row(const uint8_t* __restrict__ w, const void* __restrict__ scale
 #pragma unroll
                         for (int e = 0; e < 8; e++) d = fmaf(wf[8 * j + e], xf[e], d);
                     }
-                    acc[t] = fmaf(d, s, acc[t]);
+                    acc[t] = fmaf(d, sc[u], acc[t]);
                 }
             }
         }
     }
+};
+
+DEV const uint4* qrow(const uint8_t* w, int row, int k, int bits) {
+    return reinterpret_cast<const uint4*>(w + (size_t)row * ((size_t)k * bits / 8));
 }
 
-// split-K over ks warps per row as gemv_body (gemv.cuh)
-template <class F, int NT, typename TOut, bool XS = false>
-DEV void qgemv_body(const uint8_t* w, const void* scales, int group, const float* pre, int pre_split,
-                    const __half* x, TOut* out, int m, int k, int ks, float* residual = nullptr) {
+// split-K over ks warps per row as gemv_body (gemv.cuh); ready() as there: called by every thread once the first
+// pass of weight loads is in flight (F::EARLY_LOADS; before them otherwise), it waits for the previous kernel and
+// gives x.
+template <class F, int NT, typename TOut, bool XS = false, class Ready>
+DEV void qgemv_body(const uint8_t* w, const void* scales, int group, const float* pre, int pre_split, Ready ready,
+                    TOut* out, int m, int k, int ks, float* residual = nullptr) {
     int lane = threadIdx.x & 31;
     int row = gemv_row(ks), slice = gemv_slice(ks);
     bool active = row < m;
+    int chunks = active ? k / F::PER_CHUNK : 0;
+    const uint4* wrow = qrow(w, active ? row : 0, k, F::BITS);
+    const float* p = pre == nullptr ? nullptr : pre + (row >= pre_split ? k : 0);
+    int step = 32 * ks, base = 32 * slice + lane;
+    float rs = active ? F::row_scale(scales, row) : 0.f;
     float acc[NT];
 #pragma unroll
     for (int t = 0; t < NT; t++) acc[t] = 0.f;
-    qgemv_row<F, NT, XS>(w, scales, group, pre, pre_split, x, row, k, lane, acc, ks, slice, active);
+    QPass<F, QGEMV_UNROLL> pass;
+    const __half* x = nullptr;
+    if constexpr (!F::EARLY_LOADS) x = ready();
+    pass.load(wrow, scales, row, base, step, chunks, k, group);
+    if constexpr (F::EARLY_LOADS) x = ready();
+    for (;;) {
+        pass.template accumulate<NT, XS>(p, x, base, step, chunks, k, acc);
+        base += step * QGEMV_UNROLL;
+        if (base >= chunks) break;
+        pass.load(wrow, scales, row, base, step, chunks, k, group);
+    }
     gemv_reduce<NT>(acc, ks);
-    float rs = active ? F::row_scale(scales, row) : 0.f;
 #pragma unroll
     for (int t = 0; t < NT; t++) acc[t] *= rs;
     if (active && slice == 0 && lane == 0) {
@@ -219,19 +257,39 @@ DEV void qgemv_body(const uint8_t* w, const void* scales, int group, const float
     }
 }
 
-// The fused gate|up weight ([2 * inner, k], gate rows first) with SwiGLU in the epilogue, as gemv_gate_up_body.
-template <class F, int NT, bool XS = false>
+// The fused gate|up weight ([2 * inner, k], gate rows first) with SwiGLU in the epilogue, as gemv_gate_up_body: a
+// warp's gate row and up row are loaded together, a pass of each in flight at once.
+template <class F, int NT, bool XS = false, class Ready>
 DEV void qgemv_gate_up_body(const uint8_t* w, const void* scales, int group, const float* pre, int pre_split,
-                            const __half* x, __half* act, int inner, int k) {
+                            Ready ready, __half* act, int inner, int k) {
     int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     int row = blockIdx.x * (QGEMV_THREADS / 32) + warp;
-    if (row >= inner) return;
+    bool active = row < inner;  // inactive warps still call ready()
+    int chunks = active ? k / F::PER_CHUNK : 0;
+    int gr = active ? row : 0, ur = active ? inner + row : 0;
+    const uint4 *wg = qrow(w, gr, k, F::BITS), *wu = qrow(w, ur, k, F::BITS);
+    const float* pg = pre == nullptr ? nullptr : pre + (gr >= pre_split ? k : 0);
+    const float* pu = pre == nullptr ? nullptr : pre + (ur >= pre_split ? k : 0);
+    float gs = active ? F::row_scale(scales, gr) : 0.f, us = active ? F::row_scale(scales, ur) : 0.f;
     float ag[NT], au[NT];
 #pragma unroll
     for (int t = 0; t < NT; t++) ag[t] = au[t] = 0.f;
-    qgemv_row<F, NT, XS>(w, scales, group, pre, pre_split, x, row, k, lane, ag);
-    qgemv_row<F, NT, XS>(w, scales, group, pre, pre_split, x, inner + row, k, lane, au);
-    float gs = F::row_scale(scales, row), us = F::row_scale(scales, inner + row);
+    int base = lane;
+    QPass<F, F::GATE_UP_UNROLL> gp, up;
+    const __half* x = nullptr;
+    if constexpr (!F::EARLY_LOADS) x = ready();
+    gp.load(wg, scales, gr, base, 32, chunks, k, group);
+    up.load(wu, scales, ur, base, 32, chunks, k, group);
+    if constexpr (F::EARLY_LOADS) x = ready();
+    if (!active) return;  // uniform per warp
+    for (;;) {
+        gp.template accumulate<NT, XS>(pg, x, base, 32, chunks, k, ag);
+        up.template accumulate<NT, XS>(pu, x, base, 32, chunks, k, au);
+        base += 32 * F::GATE_UP_UNROLL;
+        if (base >= chunks) break;
+        gp.load(wg, scales, gr, base, 32, chunks, k, group);
+        up.load(wu, scales, ur, base, 32, chunks, k, group);
+    }
 #pragma unroll
     for (int t = 0; t < NT; t++) {
         ag[t] = warp_sum(ag[t]) * gs;
@@ -266,23 +324,23 @@ DEV void dequant_body(const uint8_t* __restrict__ w, const void* __restrict__ sc
 }
 
 #define QGEMV_KERNELS(FMT, F, NT)                                                                                   \
-    extern "C" __global__ void __launch_bounds__(QGEMV_THREADS) tinyrt_qgemv_##FMT##_n##NT##_f16(                   \
+    extern "C" __global__ void __launch_bounds__(QGEMV_THREADS, QGEMV_MIN_BLOCKS(NT)) tinyrt_qgemv_##FMT##_n##NT##_f16(                   \
         const uint8_t* w, const void* scales, int group, const float* pre, int pre_split, const __half* x,          \
         __half* out, int m, int k, int ks) {                                                                         \
         gemv_prologue(w, m, (size_t)k * F::BITS / 8, ks);                                                            \
-        qgemv_body<F, NT, __half>(w, scales, group, pre, pre_split, x, out, m, k, ks);                               \
+        qgemv_body<F, NT, __half>(w, scales, group, pre, pre_split, ReadyX{x}, out, m, k, ks);                               \
     }                                                                                                                \
-    extern "C" __global__ void __launch_bounds__(QGEMV_THREADS) tinyrt_qgemv_##FMT##_n##NT##_f32(                   \
+    extern "C" __global__ void __launch_bounds__(QGEMV_THREADS, QGEMV_MIN_BLOCKS(NT)) tinyrt_qgemv_##FMT##_n##NT##_f32(                   \
         const uint8_t* w, const void* scales, int group, const float* pre, int pre_split, const __half* x,          \
         float* out, int m, int k, int ks) {                                                                          \
         gemv_prologue(w, m, (size_t)k * F::BITS / 8, ks);                                                            \
-        qgemv_body<F, NT, float>(w, scales, group, pre, pre_split, x, out, m, k, ks);                                \
+        qgemv_body<F, NT, float>(w, scales, group, pre, pre_split, ReadyX{x}, out, m, k, ks);                                \
     }                                                                                                                \
-    extern "C" __global__ void __launch_bounds__(QGEMV_THREADS) tinyrt_qgemv_##FMT##_gate_up_n##NT(                 \
+    extern "C" __global__ void __launch_bounds__(QGEMV_THREADS, QGEMV_MIN_BLOCKS(NT)) tinyrt_qgemv_##FMT##_gate_up_n##NT(                 \
         const uint8_t* w, const void* scales, int group, const float* pre, int pre_split, const __half* x,          \
         __half* act, int inner, int k) {                                                                             \
         gate_up_prologue(w, inner, (size_t)k * F::BITS / 8);                                                         \
-        qgemv_gate_up_body<F, NT>(w, scales, group, pre, pre_split, x, act, inner, k);                               \
+        qgemv_gate_up_body<F, NT>(w, scales, group, pre, pre_split, ReadyX{x}, act, inner, k);                               \
     }
 
 #define QGEMV_ALL(FMT, F)                                                                                           \
@@ -297,25 +355,25 @@ DEV void dequant_body(const uint8_t* __restrict__ w, const void* __restrict__ sc
 
 // the fused batch-1 kernels of gemv.cuh's end, for quantized weights
 #define QGEMV_FUSED(FMT, F)                                                                                         \
-    extern "C" __global__ void __launch_bounds__(QGEMV_THREADS) tinyrt_qgemv_##FMT##_res(                           \
+    extern "C" __global__ void __launch_bounds__(QGEMV_THREADS, 3) tinyrt_qgemv_##FMT##_res(                           \
         const uint8_t* w, const void* scales, int group, const float* pre, int pre_split, const __half* x,          \
         __half* out, float* residual, int m, int k, int ks) {                                                        \
         gemv_prologue(w, m, (size_t)k * F::BITS / 8, ks);                                                            \
-        qgemv_body<F, 1, __half>(w, scales, group, pre, pre_split, x, out, m, k, ks, residual);                      \
+        qgemv_body<F, 1, __half>(w, scales, group, pre, pre_split, ReadyX{x}, out, m, k, ks, residual);                      \
     }                                                                                                                \
-    extern "C" __global__ void __launch_bounds__(QGEMV_THREADS) tinyrt_qgemv_##FMT##_norm(                          \
+    extern "C" __global__ void __launch_bounds__(QGEMV_THREADS, 3) tinyrt_qgemv_##FMT##_norm(                          \
         const uint8_t* w, const void* scales, int group, const float* pre, int pre_split, const float* residual,    \
         const __half* gamma, float eps, __half* normed, int norm_threads, __half* out, int m, int k, int ks) {      \
         gemv_prologue(w, m, (size_t)k * F::BITS / 8, ks);                                                            \
-        const __half* xs = norm_prologue(residual, gamma, eps, normed, norm_threads, k);                             \
-        qgemv_body<F, 1, __half, true>(w, scales, group, pre, pre_split, xs, out, m, k, ks);                         \
+        qgemv_body<F, 1, __half, true>(w, scales, group, pre, pre_split,                                             \
+                                       ReadyNorm{residual, gamma, eps, normed, norm_threads, k}, out, m, k, ks);     \
     }                                                                                                                \
-    extern "C" __global__ void __launch_bounds__(QGEMV_THREADS) tinyrt_qgemv_##FMT##_gate_up_norm(                  \
+    extern "C" __global__ void __launch_bounds__(QGEMV_THREADS, 3) tinyrt_qgemv_##FMT##_gate_up_norm(                  \
         const uint8_t* w, const void* scales, int group, const float* pre, int pre_split, const float* residual,    \
         const __half* gamma, float eps, __half* normed, int norm_threads, __half* act, int inner, int k) {          \
         gate_up_prologue(w, inner, (size_t)k * F::BITS / 8);                                                         \
-        const __half* xs = norm_prologue(residual, gamma, eps, normed, norm_threads, k);                             \
-        qgemv_gate_up_body<F, 1, true>(w, scales, group, pre, pre_split, xs, act, inner, k);                         \
+        qgemv_gate_up_body<F, 1, true>(w, scales, group, pre, pre_split,                                             \
+                                       ReadyNorm{residual, gamma, eps, normed, norm_threads, k}, act, inner, k);     \
     }
 
 QGEMV_ALL(w8, QW8)
