@@ -18,14 +18,13 @@
 #include "common.cuh"
 
 #define QGEMV_THREADS 256
-// Chunks per lane and pass: 6 lets the down projection's rows (k = 5632: 5.5 chunks per lane for W4, and for W8 at
-// split-K 2) finish in one pass. The gate|up kernels keep a pass of both rows in flight, F::GATE_UP_UNROLL chunks
-// each: one pass for k = 2048. More loads per lane than that only cost registers, hence occupancy.
-#define QGEMV_UNROLL 6
-// Single-row kernels are held to 80 registers, so three 256-thread blocks fit an SM (registers go to warps in units
-// of 256: 84 would leave room for two). At two blocks per SM a W4 QKV product (320 blocks) needs two waves: on the
-// H100 its GEMV took 5.3 instead of 3.9 us, and the W8 gate|up 10.3 instead of 8.9 (cuda_check at 7caffe2+).
-#define QGEMV_MIN_BLOCKS(NT) ((NT) == 1 ? 3 : 1)
+// Chunks per lane and pass: 8 lets the down projection's rows (k = 5632: 5.5 chunks per lane for W4, and for W8 at
+// split-K 2) finish in one pass; the gate|up kernels keep a pass of QGEMV_GATE_UP_UNROLL chunks of both rows in
+// flight. On the H100 (cuda_check at f660938 vs the commit after it) fewer loads per lane (6, and 2 for W4 gate|up),
+// W4 loads after the wait and a cap of 80 registers (three blocks per SM) all lost: int8 1037 vs 1163 tok/s, int4
+// 978 vs 997; the W8 down GEMV took 6.6 instead of 5.0 us.
+#define QGEMV_UNROLL 8
+#define QGEMV_GATE_UP_UNROLL 4
 
 // 2^23 + b for the low 23 bits b, as a float
 DEV float magic_float(unsigned b) { return __uint_as_float(0x4B000000u | b); }
@@ -33,8 +32,6 @@ DEV float magic_float(unsigned b) { return __uint_as_float(0x4B000000u | b); }
 struct QW8 {
     static constexpr int PER_CHUNK = 16;  // values in one 16-byte load
     static constexpr int BITS = 8;
-    static constexpr int GATE_UP_UNROLL = 4;
-    static constexpr bool EARLY_LOADS = true;
     DEV static void decode(const uint4& raw, float* v) {
         unsigned words[4] = {raw.x, raw.y, raw.z, raw.w};
 #pragma unroll
@@ -78,11 +75,6 @@ struct QW8 {
 struct QW4 {
     static constexpr int PER_CHUNK = 32;
     static constexpr int BITS = 4;
-    static constexpr int GATE_UP_UNROLL = 2;
-    // On the H100 the W4 kernels lost with their weight loads issued before ready(): the norm prologue's registers
-    // then add to the loads' (~100 instead of ~76: 2 blocks per SM instead of 3) and the short W4 blocks run in
-    // more waves (cuda_check at 7caffe2+: int4 997 vs 1018 tok/s, while W8 gained 1103 -> 1163).
-    static constexpr bool EARLY_LOADS = false;
     DEV static void decode(const uint4& raw, float* v) {
         unsigned words[4] = {raw.x, raw.y, raw.z, raw.w};
 #pragma unroll
@@ -127,8 +119,6 @@ struct QW4 {
 struct QF8 {
     static constexpr int PER_CHUNK = 16;
     static constexpr int BITS = 8;
-    static constexpr int GATE_UP_UNROLL = 4;
-    static constexpr bool EARLY_LOADS = true;
     static constexpr bool HALF2 = false;  // x arrives as e4m3 values: the fp32 path
     static constexpr float HALF2_SCALE = 1.0f;
     template <bool XS>
@@ -215,8 +205,7 @@ DEV const uint4* qrow(const uint8_t* w, int row, int k, int bits) {
 }
 
 // split-K over ks warps per row as gemv_body (gemv.cuh); ready() as there: called by every thread once the first
-// pass of weight loads is in flight (F::EARLY_LOADS; before them otherwise), it waits for the previous kernel and
-// gives x.
+// pass of weight loads is in flight, it waits for the previous kernel and gives x.
 template <class F, int NT, typename TOut, bool XS = false, class Ready>
 DEV void qgemv_body(const uint8_t* w, const void* scales, int group, const float* pre, int pre_split, Ready ready,
                     TOut* out, int m, int k, int ks, float* residual = nullptr) {
@@ -232,10 +221,8 @@ DEV void qgemv_body(const uint8_t* w, const void* scales, int group, const float
 #pragma unroll
     for (int t = 0; t < NT; t++) acc[t] = 0.f;
     QPass<F, QGEMV_UNROLL> pass;
-    const __half* x = nullptr;
-    if constexpr (!F::EARLY_LOADS) x = ready();
     pass.load(wrow, scales, row, base, step, chunks, k, group);
-    if constexpr (F::EARLY_LOADS) x = ready();
+    const __half* x = ready();
     for (;;) {
         pass.template accumulate<NT, XS>(p, x, base, step, chunks, k, acc);
         base += step * QGEMV_UNROLL;
@@ -275,17 +262,15 @@ DEV void qgemv_gate_up_body(const uint8_t* w, const void* scales, int group, con
 #pragma unroll
     for (int t = 0; t < NT; t++) ag[t] = au[t] = 0.f;
     int base = lane;
-    QPass<F, F::GATE_UP_UNROLL> gp, up;
-    const __half* x = nullptr;
-    if constexpr (!F::EARLY_LOADS) x = ready();
+    QPass<F, QGEMV_GATE_UP_UNROLL> gp, up;
     gp.load(wg, scales, gr, base, 32, chunks, k, group);
     up.load(wu, scales, ur, base, 32, chunks, k, group);
-    if constexpr (F::EARLY_LOADS) x = ready();
+    const __half* x = ready();
     if (!active) return;  // uniform per warp
     for (;;) {
         gp.template accumulate<NT, XS>(pg, x, base, 32, chunks, k, ag);
         up.template accumulate<NT, XS>(pu, x, base, 32, chunks, k, au);
-        base += 32 * F::GATE_UP_UNROLL;
+        base += 32 * QGEMV_GATE_UP_UNROLL;
         if (base >= chunks) break;
         gp.load(wg, scales, gr, base, 32, chunks, k, group);
         up.load(wu, scales, ur, base, 32, chunks, k, group);
@@ -324,19 +309,19 @@ DEV void dequant_body(const uint8_t* __restrict__ w, const void* __restrict__ sc
 }
 
 #define QGEMV_KERNELS(FMT, F, NT)                                                                                   \
-    extern "C" __global__ void __launch_bounds__(QGEMV_THREADS, QGEMV_MIN_BLOCKS(NT)) tinyrt_qgemv_##FMT##_n##NT##_f16(                   \
+    extern "C" __global__ void __launch_bounds__(QGEMV_THREADS) tinyrt_qgemv_##FMT##_n##NT##_f16(                   \
         const uint8_t* w, const void* scales, int group, const float* pre, int pre_split, const __half* x,          \
         __half* out, int m, int k, int ks) {                                                                         \
         gemv_prologue(w, m, (size_t)k * F::BITS / 8, ks);                                                            \
         qgemv_body<F, NT, __half>(w, scales, group, pre, pre_split, ReadyX{x}, out, m, k, ks);                               \
     }                                                                                                                \
-    extern "C" __global__ void __launch_bounds__(QGEMV_THREADS, QGEMV_MIN_BLOCKS(NT)) tinyrt_qgemv_##FMT##_n##NT##_f32(                   \
+    extern "C" __global__ void __launch_bounds__(QGEMV_THREADS) tinyrt_qgemv_##FMT##_n##NT##_f32(                   \
         const uint8_t* w, const void* scales, int group, const float* pre, int pre_split, const __half* x,          \
         float* out, int m, int k, int ks) {                                                                          \
         gemv_prologue(w, m, (size_t)k * F::BITS / 8, ks);                                                            \
         qgemv_body<F, NT, float>(w, scales, group, pre, pre_split, ReadyX{x}, out, m, k, ks);                                \
     }                                                                                                                \
-    extern "C" __global__ void __launch_bounds__(QGEMV_THREADS, QGEMV_MIN_BLOCKS(NT)) tinyrt_qgemv_##FMT##_gate_up_n##NT(                 \
+    extern "C" __global__ void __launch_bounds__(QGEMV_THREADS) tinyrt_qgemv_##FMT##_gate_up_n##NT(                 \
         const uint8_t* w, const void* scales, int group, const float* pre, int pre_split, const __half* x,          \
         __half* act, int inner, int k) {                                                                             \
         gate_up_prologue(w, inner, (size_t)k * F::BITS / 8);                                                         \
@@ -355,20 +340,20 @@ DEV void dequant_body(const uint8_t* __restrict__ w, const void* __restrict__ sc
 
 // the fused batch-1 kernels of gemv.cuh's end, for quantized weights
 #define QGEMV_FUSED(FMT, F)                                                                                         \
-    extern "C" __global__ void __launch_bounds__(QGEMV_THREADS, 3) tinyrt_qgemv_##FMT##_res(                           \
+    extern "C" __global__ void __launch_bounds__(QGEMV_THREADS) tinyrt_qgemv_##FMT##_res(                           \
         const uint8_t* w, const void* scales, int group, const float* pre, int pre_split, const __half* x,          \
         __half* out, float* residual, int m, int k, int ks) {                                                        \
         gemv_prologue(w, m, (size_t)k * F::BITS / 8, ks);                                                            \
         qgemv_body<F, 1, __half>(w, scales, group, pre, pre_split, ReadyX{x}, out, m, k, ks, residual);                      \
     }                                                                                                                \
-    extern "C" __global__ void __launch_bounds__(QGEMV_THREADS, 3) tinyrt_qgemv_##FMT##_norm(                          \
+    extern "C" __global__ void __launch_bounds__(QGEMV_THREADS) tinyrt_qgemv_##FMT##_norm(                          \
         const uint8_t* w, const void* scales, int group, const float* pre, int pre_split, const float* residual,    \
         const __half* gamma, float eps, __half* normed, int norm_threads, __half* out, int m, int k, int ks) {      \
         gemv_prologue(w, m, (size_t)k * F::BITS / 8, ks);                                                            \
         qgemv_body<F, 1, __half, true>(w, scales, group, pre, pre_split,                                             \
                                        ReadyNorm{residual, gamma, eps, normed, norm_threads, k}, out, m, k, ks);     \
     }                                                                                                                \
-    extern "C" __global__ void __launch_bounds__(QGEMV_THREADS, 3) tinyrt_qgemv_##FMT##_gate_up_norm(                  \
+    extern "C" __global__ void __launch_bounds__(QGEMV_THREADS) tinyrt_qgemv_##FMT##_gate_up_norm(                  \
         const uint8_t* w, const void* scales, int group, const float* pre, int pre_split, const float* residual,    \
         const __half* gamma, float eps, __half* normed, int norm_threads, __half* act, int inner, int k) {          \
         gate_up_prologue(w, inner, (size_t)k * F::BITS / 8);                                                         \
