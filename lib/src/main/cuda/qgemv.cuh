@@ -18,13 +18,12 @@
 #include "common.cuh"
 
 #define QGEMV_THREADS 256
-// Chunks per lane and pass: 8 lets the down projection's rows (k = 5632: 5.5 chunks per lane for W4, and for W8 at
-// split-K 2) finish in one pass; the gate|up kernels keep a pass of QGEMV_GATE_UP_UNROLL chunks of both rows in
-// flight. On the H100 (cuda_check at f660938 vs the commit after it) fewer loads per lane (6, and 2 for W4 gate|up),
-// W4 loads after the wait and a cap of 80 registers (three blocks per SM) all lost: int8 1037 vs 1163 tok/s, int4
-// 978 vs 997; the W8 down GEMV took 6.6 instead of 5.0 us.
-#define QGEMV_UNROLL 8
-#define QGEMV_GATE_UP_UNROLL 4
+// Chunks per lane and pass: 6 lets the down projection's rows (k = 5632: 5.5 chunks per lane for W4, and for W8 at
+// split-K 2) finish in one pass. The gate|up kernels keep a pass of both rows in flight, F::GATE_UP_UNROLL chunks
+// each: one pass for k = 2048. On the H100 (GPU time per decode step, cuda_check json files of 2026-11-27) this
+// beat 8 chunks per lane and 4 per gate|up row for every format (int8 805 vs 878 us, int4 961 vs 990), and W4 loads
+// after the wait and a cap of 80 registers (three blocks per SM) lost too (int8 886, int4 976).
+#define QGEMV_UNROLL 6
 
 // 2^23 + b for the low 23 bits b, as a float
 DEV float magic_float(unsigned b) { return __uint_as_float(0x4B000000u | b); }
@@ -32,6 +31,7 @@ DEV float magic_float(unsigned b) { return __uint_as_float(0x4B000000u | b); }
 struct QW8 {
     static constexpr int PER_CHUNK = 16;  // values in one 16-byte load
     static constexpr int BITS = 8;
+    static constexpr int GATE_UP_UNROLL = 4;
     DEV static void decode(const uint4& raw, float* v) {
         unsigned words[4] = {raw.x, raw.y, raw.z, raw.w};
 #pragma unroll
@@ -75,6 +75,7 @@ struct QW8 {
 struct QW4 {
     static constexpr int PER_CHUNK = 32;
     static constexpr int BITS = 4;
+    static constexpr int GATE_UP_UNROLL = 2;
     DEV static void decode(const uint4& raw, float* v) {
         unsigned words[4] = {raw.x, raw.y, raw.z, raw.w};
 #pragma unroll
@@ -119,6 +120,7 @@ struct QW4 {
 struct QF8 {
     static constexpr int PER_CHUNK = 16;
     static constexpr int BITS = 8;
+    static constexpr int GATE_UP_UNROLL = 4;
     static constexpr bool HALF2 = false;  // x arrives as e4m3 values: the fp32 path
     static constexpr float HALF2_SCALE = 1.0f;
     template <bool XS>
@@ -262,7 +264,7 @@ DEV void qgemv_gate_up_body(const uint8_t* w, const void* scales, int group, con
 #pragma unroll
     for (int t = 0; t < NT; t++) ag[t] = au[t] = 0.f;
     int base = lane;
-    QPass<F, QGEMV_GATE_UP_UNROLL> gp, up;
+    QPass<F, F::GATE_UP_UNROLL> gp, up;
     gp.load(wg, scales, gr, base, 32, chunks, k, group);
     up.load(wu, scales, ur, base, 32, chunks, k, group);
     const __half* x = ready();
@@ -270,7 +272,7 @@ DEV void qgemv_gate_up_body(const uint8_t* w, const void* scales, int group, con
     for (;;) {
         gp.template accumulate<NT, XS>(pg, x, base, 32, chunks, k, ag);
         up.template accumulate<NT, XS>(pu, x, base, 32, chunks, k, au);
-        base += 32 * QGEMV_GATE_UP_UNROLL;
+        base += 32 * F::GATE_UP_UNROLL;
         if (base >= chunks) break;
         gp.load(wg, scales, gr, base, 32, chunks, k, group);
         up.load(wu, scales, ur, base, 32, chunks, k, group);
