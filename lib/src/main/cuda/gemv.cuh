@@ -40,6 +40,7 @@ struct ReadyX {
         pdl_wait();
         return x;
     }
+    DEV int up_offset() const { return 0; }  // gate|up: the up rows read x too
 };
 struct ReadyNorm {
     const float* residual;
@@ -48,6 +49,7 @@ struct ReadyNorm {
     __half* normed;
     int norm_threads, cols;
     DEV const __half* operator()() const;  // after norm_prologue, below
+    DEV int up_offset() const { return 0; }
 };
 
 // acc[t] summed over the lanes of each warp, then over the ks warps of a row: the slice-0 warp ends with the totals.

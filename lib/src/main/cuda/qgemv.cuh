@@ -268,10 +268,11 @@ DEV void qgemv_gate_up_body(const uint8_t* w, const void* scales, int group, con
     gp.load(wg, scales, gr, base, 32, chunks, k, group);
     up.load(wu, scales, ur, base, 32, chunks, k, group);
     const __half* x = ready();
+    const __half* xu = x + ready.up_offset();
     if (!active) return;  // uniform per warp
     for (;;) {
         gp.template accumulate<NT, XS>(pg, x, base, 32, chunks, k, ag);
-        up.template accumulate<NT, XS>(pu, x, base, 32, chunks, k, au);
+        up.template accumulate<NT, XS>(pu, xu, base, 32, chunks, k, au);
         base += 32 * F::GATE_UP_UNROLL;
         if (base >= chunks) break;
         gp.load(wg, scales, gr, base, 32, chunks, k, group);
@@ -363,8 +364,80 @@ DEV void dequant_body(const uint8_t* __restrict__ w, const void* __restrict__ sc
                                        ReadyNorm{residual, gamma, eps, normed, norm_threads, k}, act, inner, k);     \
     }
 
+// AWQ's pre-scale on the fp16-pair path: the batch-1 fused kernels (_pre_res, _pre_norm, _pre_gate_up_norm) stage
+// x * pre, rounded to fp16, in shared memory once per block, so the product multiplies in f16x2 like an unscaled W4
+// weight instead of widening every weight to fp32 to scale it (qgemv_row's fp32 path). Shared memory: [k] fp16 per
+// staged copy, after the norm's [k] where there is one. The host takes them only for a pre-scale shared by all rows,
+// or for gate|up one per half (pre_split == inner).
+DEV void stage_scaled(const __half* x, const float* __restrict__ pre, __half* dst, int k) {
+    for (int c = threadIdx.x * 8; c < k; c += blockDim.x * 8) {
+        float v[8];
+        unpack8(*reinterpret_cast<const uint4*>(x + c), v);
+        float4 s0 = *reinterpret_cast<const float4*>(pre + c), s1 = *reinterpret_cast<const float4*>(pre + c + 4);
+        v[0] *= s0.x; v[1] *= s0.y; v[2] *= s0.z; v[3] *= s0.w;
+        v[4] *= s1.x; v[5] *= s1.y; v[6] *= s1.z; v[7] *= s1.w;
+        *reinterpret_cast<uint4*>(dst + c) = pack8(v);
+    }
+}
+// x from global memory (the res kernels' input), scaled into shared memory [0, k)
+struct ReadyPreX {
+    const __half* x;
+    const float* pre;
+    int k;
+    DEV const __half* operator()() const {
+        pdl_wait();
+        DYNAMIC_SHARED(__half, xs);
+        stage_scaled(x, pre, xs, k);
+        __syncthreads();
+        return xs;
+    }
+    DEV int up_offset() const { return 0; }
+};
+// the norm's output (shared memory [0, k)) scaled into [k, 2k), and with two pre-scales (gate|up) the second half's
+// into [2k, 3k)
+struct ReadyPreNorm {
+    ReadyNorm norm;
+    const float* pre;
+    int k;
+    bool two;
+    DEV const __half* operator()() const {
+        const __half* normed = norm();
+        DYNAMIC_SHARED(__half, xs);
+        stage_scaled(normed, pre, xs + k, k);
+        if (two) stage_scaled(normed, pre + k, xs + 2 * k, k);
+        __syncthreads();
+        return xs + k;
+    }
+    DEV int up_offset() const { return two ? k : 0; }
+};
+
+#define QGEMV_PRE(FMT, F)                                                                                           \
+    extern "C" __global__ void __launch_bounds__(QGEMV_THREADS) tinyrt_qgemv_##FMT##_pre_res(                       \
+        const uint8_t* w, const void* scales, int group, const float* pre, int pre_split, const __half* x,          \
+        __half* out, float* residual, int m, int k, int ks) {                                                        \
+        gemv_prologue(w, m, (size_t)k * F::BITS / 8, ks);                                                            \
+        qgemv_body<F, 1, __half, true>(w, scales, group, nullptr, pre_split, ReadyPreX{x, pre, k}, out, m, k, ks,   \
+                                       residual);                                                                    \
+    }                                                                                                                \
+    extern "C" __global__ void __launch_bounds__(QGEMV_THREADS) tinyrt_qgemv_##FMT##_pre_norm(                      \
+        const uint8_t* w, const void* scales, int group, const float* pre, int pre_split, const float* residual,    \
+        const __half* gamma, float eps, __half* normed, int norm_threads, __half* out, int m, int k, int ks) {      \
+        gemv_prologue(w, m, (size_t)k * F::BITS / 8, ks);                                                            \
+        ReadyPreNorm ready{ReadyNorm{residual, gamma, eps, normed, norm_threads, k}, pre, k, false};                \
+        qgemv_body<F, 1, __half, true>(w, scales, group, nullptr, pre_split, ready, out, m, k, ks);                 \
+    }                                                                                                                \
+    extern "C" __global__ void __launch_bounds__(QGEMV_THREADS) tinyrt_qgemv_##FMT##_pre_gate_up_norm(              \
+        const uint8_t* w, const void* scales, int group, const float* pre, int pre_split, const float* residual,    \
+        const __half* gamma, float eps, __half* normed, int norm_threads, __half* act, int inner, int k) {          \
+        gate_up_prologue(w, inner, (size_t)k * F::BITS / 8);                                                         \
+        ReadyPreNorm ready{ReadyNorm{residual, gamma, eps, normed, norm_threads, k}, pre, k, pre_split == inner};    \
+        qgemv_gate_up_body<F, 1, true>(w, scales, group, nullptr, pre_split, ready, act, inner, k);                 \
+    }
+
 QGEMV_ALL(w8, QW8)
 QGEMV_ALL(w4, QW4)
 QGEMV_FUSED(w8, QW8)
 QGEMV_FUSED(w4, QW4)
+QGEMV_PRE(w8, QW8)
+QGEMV_PRE(w4, QW4)
 QGEMV_ALL(f8, QF8)

@@ -50,6 +50,8 @@ const std::map<std::string, Thunk>& table() {
         K(tinyrt_gemv_res_f16) K(tinyrt_gemv_norm_f16) K(tinyrt_gemv_gate_up_norm)
         K(tinyrt_qgemv_w8_res) K(tinyrt_qgemv_w8_norm) K(tinyrt_qgemv_w8_gate_up_norm)
         K(tinyrt_qgemv_w4_res) K(tinyrt_qgemv_w4_norm) K(tinyrt_qgemv_w4_gate_up_norm)
+        K(tinyrt_qgemv_w8_pre_res) K(tinyrt_qgemv_w8_pre_norm) K(tinyrt_qgemv_w8_pre_gate_up_norm)
+        K(tinyrt_qgemv_w4_pre_res) K(tinyrt_qgemv_w4_pre_norm) K(tinyrt_qgemv_w4_pre_gate_up_norm)
         ATTN_D(16) ATTN_D(32) ATTN_D(64) ATTN_D(128) ATTN_BATCH_D(64) ATTN_BATCH_D(128)
         K(tinyrt_attn_decode_batch_occ6_d64_g8) K(tinyrt_attn_decode_batch_occ8_d64_g8)
     };

@@ -245,7 +245,9 @@ static int expected_params(const char *name) {
         {"tinyrt_gemv_", 5}, {"tinyrt_qgemv_", 9}, {"tinyrt_dequant_", 8}, {"tinyrt_quant_e4m3", 4}, {"tinyrt_quant_int8_token", 4}, {"tinyrt_attn_decode_", 23}, {"tinyrt_attn_prefill_", 14}};
     static const struct { const char *name; int n; } fused[] = {{"tinyrt_gemv_res_f16", 7}, {"tinyrt_gemv_norm_f16", 10},
         {"tinyrt_gemv_gate_up_norm", 9}, {"tinyrt_qgemv_w8_res", 11}, {"tinyrt_qgemv_w4_res", 11}, {"tinyrt_qgemv_w8_norm", 14},
-        {"tinyrt_qgemv_w4_norm", 14}, {"tinyrt_qgemv_w8_gate_up_norm", 13}, {"tinyrt_qgemv_w4_gate_up_norm", 13}};
+        {"tinyrt_qgemv_w4_norm", 14}, {"tinyrt_qgemv_w8_gate_up_norm", 13}, {"tinyrt_qgemv_w4_gate_up_norm", 13},
+        {"tinyrt_qgemv_w8_pre_res", 11}, {"tinyrt_qgemv_w4_pre_res", 11}, {"tinyrt_qgemv_w8_pre_norm", 14},
+        {"tinyrt_qgemv_w4_pre_norm", 14}, {"tinyrt_qgemv_w8_pre_gate_up_norm", 13}, {"tinyrt_qgemv_w4_pre_gate_up_norm", 13}};
     for (unsigned i = 0; i < sizeof fused / sizeof fused[0]; i++) if (!strcmp(name, fused[i].name)) return fused[i].n;
     // the GEMVs (not the gate|up ones) take a split-K count after k
     if (starts(name, "tinyrt_gemv_") || starts(name, "tinyrt_qgemv_")) return (starts(name, "tinyrt_gemv_") ? 5 : 9) + !strstr(name, "gate_up");
@@ -424,20 +426,26 @@ static int check_launch(const Launch *l) {
         CHECK(gx == (unsigned)(m + 8 / ks - 1) / (8 / ks) && b == 256, "%s: m %d ks %d grid %u block %u", k, m, ks, gx, b);
         CHECK(kk % (w4 ? 32 : q ? 16 : 8) == 0, "%s: k %d", k, kk);
         NEED(P(l, 0), rows * kk * (w4 ? 1 : q ? 2 : 4) / 2, "w");
+        // _pre_ kernels stage x times the pre-scale in shared memory: one copy, or for gate|up with a pre-scale per
+        // half (pre_split == m) two, after the norm's own row
+        int pre = strstr(k, "_pre_") != 0, copies = 0;
         if (q) {
             int group = I(l, 2), split = I(l, 4);
             CHECK(!w4 || (group % 32 == 0 && kk % group == 0), "%s: group %d", k, group);
             NEED(P(l, 1), w4 ? rows * (kk / group) * 2 : rows * 4, "scales");
             if (P(l, 3)) NEED(P(l, 3), 4ull * kk * (split < (long long)rows ? 2 : 1), "pre-scale");
+            CHECK(!pre || (P(l, 3) && (split >= (long long)rows || (gate_up && split == m))),
+                  "%s: pre-scale %llu, split %d of %llu rows", k, P(l, 3), split, rows);
+            copies = pre ? (gate_up && split == m ? 2 : 1) : 0;
         }
         if (res) {
-            CHECK(l->smem == 0, "%s: shared %u", k, l->smem);
+            CHECK(l->smem == 2u * kk * copies, "%s: shared %u", k, l->smem);
             NEED(P(l, base), 2ull * kk, "x");
             NEED(P(l, base + 1), 2ull * m, "out");
             NEED(P(l, base + 2), 4ull * m, "residual");
         } else {
             int nt = I(l, base + 4);
-            CHECK(l->smem == 2u * kk && kk % 8 == 0 && nt >= 32 && nt <= 256 && nt * 16 >= kk, "%s: shared %u, k %d, norm threads %d", k, l->smem, kk, nt);
+            CHECK(l->smem == 2u * kk * (1 + copies) && kk % 8 == 0 && nt >= 32 && nt <= 256 && nt * 16 >= kk, "%s: shared %u, k %d, norm threads %d", k, l->smem, kk, nt);
             NEED(P(l, base), 4ull * kk, "residual");
             NEED(P(l, base + 1), 2ull * kk, "gamma");
             CHECK(F(l, base + 2) > 0 && F(l, base + 2) < 1, "%s: eps %g", k, F(l, base + 2));

@@ -80,6 +80,7 @@ public final class CudaBackend implements Backend {
     private int vocabulary = -1;
     private PendingRope pendingRope;
     private boolean fuseRope = !Boolean.getBoolean("tinyrt.cuda.noRopeFusion");
+    private final boolean preStaging = !Boolean.getBoolean("tinyrt.cuda.noPreStaging");
     private int batchAttentionFrom = DecodeAttention.batchFromProperty();
     private int batchAttentionSplitKeys = DecodeAttention.BATCH_SPLIT_KEYS;
     private long batchedAttentionLaunches;
@@ -873,9 +874,11 @@ public final class CudaBackend implements Backend {
             CudaWeight w = m.w();
             int ks = KernelNames.splitK(w.valueBytesPerRow(), forcedSplitK);
             KernelArgs a = w.format.quantized() ? quantArgs(w) : args.reset().ptr(w.pointer());
-            launch(KernelNames.gemvResidual(w.format.kernel), ceilDiv(w.rows(), KernelNames.gemvRowsPerBlock(ks)),
-                    1, 1, THREADS, 0, a.ptr(m.in().pointer).ptr(d.pointer).ptr(r.pointer).i32(w.rows()).i32(w.cols())
-                            .i32(ks));
+            int staged = preScaledShared(w, false, false);
+            launch(staged > 0 ? KernelNames.gemvPreScaled(w.format.kernel, "res")
+                            : KernelNames.gemvResidual(w.format.kernel),
+                    ceilDiv(w.rows(), KernelNames.gemvRowsPerBlock(ks)), 1, 1, THREADS, staged,
+                    a.ptr(m.in().pointer).ptr(d.pointer).ptr(r.pointer).i32(w.rows()).i32(w.cols()).i32(ks));
             profiledMatmul(w, MatmulTactics.Tactic.GEMV, " + residual add",
                     w.ownedBytes() + m.in().bytes() + d.bytes() + 2 * r.bytes());
             PendingNorm n = new PendingNorm(r, (CudaWeight) gamma, eps, o);
@@ -928,8 +931,12 @@ public final class CudaBackend implements Backend {
         if (n != null) {
             int ks = KernelNames.splitK(m.valueBytesPerRow(), forcedSplitK);
             KernelArgs a = m.format.quantized() ? quantArgs(m) : args.reset().ptr(m.pointer());
-            launch(KernelNames.gemvNorm(m.format.kernel), ceilDiv(m.rows(), KernelNames.gemvRowsPerBlock(ks)), 1, 1,
-                    THREADS, 2 * m.cols(), normPrologue(a, n).ptr(o.pointer).i32(m.rows()).i32(m.cols()).i32(ks));
+            int staged = preScaledShared(m, false, true);
+            launch(staged > 0 ? KernelNames.gemvPreScaled(m.format.kernel, "norm")
+                            : KernelNames.gemvNorm(m.format.kernel),
+                    ceilDiv(m.rows(), KernelNames.gemvRowsPerBlock(ks)), 1, 1, THREADS,
+                    staged > 0 ? staged : 2 * m.cols(),
+                    normPrologue(a, n).ptr(o.pointer).i32(m.rows()).i32(m.cols()).i32(ks));
             profiledMatmul(m, tactic, " + rms_norm", m.ownedBytes() + n.residual().bytes() + in.bytes() + o.bytes());
             return;
         }
@@ -1012,6 +1019,23 @@ public final class CudaBackend implements Backend {
         return args.reset().ptr(w.pointer()).ptr(w.scales()).i32(w.groupSize).ptr(pre).i32(w.preSplit);
     }
 
+    /**
+     * Shared memory of the pre-scaled fused kernel for {@code w} (KernelNames.gemvPreScaled), or 0 where it does not
+     * apply: no pre-scale, FP8 / W8A8, pre-scales that change within a product (gate|up: other than one per half),
+     * rows too long to stage, or -Dtinyrt.cuda.noPreStaging.
+     */
+    private int preScaledShared(CudaWeight w, boolean gateUp, boolean norm) {
+        boolean weightOnly = w.format == CudaWeight.Format.W8A16 || w.format == CudaWeight.Format.W4A16;
+        if (!preStaging || !weightOnly || w.preScale() == 0) {
+            return 0;
+        }
+        boolean halves = gateUp && w.preSplit == w.rows() / 2;
+        if (w.preSplit < w.rows() && !halves) {
+            return 0;
+        }
+        return KernelNames.preScaledShared(w.cols(), halves ? 2 : 1, norm);
+    }
+
     /** The weight's fp16 values: its own, or for a quantized weight a copy dequantized into scratch memory. */
     private long fp16Values(CudaWeight w) {
         if (!w.format.quantized()) {
@@ -1043,8 +1067,10 @@ public final class CudaBackend implements Backend {
             flushFusions();
         } else {
             KernelArgs ka = w.format.quantized() ? quantArgs(w) : args.reset().ptr(w.pointer());
-            launch(KernelNames.gemvGateUpNorm(w.format.kernel), ceilDiv(inner, THREADS / 32), 1, 1, THREADS,
-                    2 * w.cols(), normPrologue(ka, held).ptr(a.pointer).i32(inner).i32(w.cols()));
+            int staged = preScaledShared(w, true, true);
+            launch(staged > 0 ? KernelNames.gemvPreScaled(w.format.kernel, "gate_up_norm")
+                            : KernelNames.gemvGateUpNorm(w.format.kernel), ceilDiv(inner, THREADS / 32), 1, 1, THREADS,
+                    staged > 0 ? staged : 2 * w.cols(), normPrologue(ka, held).ptr(a.pointer).i32(inner).i32(w.cols()));
             profiled("matmul+swiglu " + w.rows() + "x" + w.cols() + formatLabel(w) + " gemv + rms_norm",
                     w.ownedBytes() + held.residual().bytes() + in.bytes() + a.bytes());
             return;

@@ -127,6 +127,25 @@ final class KernelNames {
         return format == null ? "tinyrt_gemv_gate_up_norm" : "tinyrt_qgemv_" + format + "_gate_up_norm";
     }
 
+    /**
+     * The fused batch-1 kernels for a quantized weight with a pre-scale (AWQ): x times the pre-scale is staged in
+     * shared memory once per block, so the product takes the fp16-pair path (qgemv.cuh, QGEMV_PRE). {@code kind} is
+     * "res", "norm" or "gate_up_norm".
+     */
+    static String gemvPreScaled(String format, String kind) {
+        check(format != null && !"f8".equals(format), "pre-scaled GEMV format " + format);
+        return "tinyrt_qgemv_" + format + "_pre_" + kind;
+    }
+
+    /**
+     * Dynamic shared memory of a pre-scaled fused kernel: {@code copies} scaled rows of x, after the norm's own row
+     * when {@code norm}; 0 when that exceeds the default 48 KB (the kernel without staging runs instead).
+     */
+    static int preScaledShared(int cols, int copies, boolean norm) {
+        long bytes = 2L * cols * (copies + (norm ? 1 : 0));
+        return bytes <= 48 * 1024 ? (int) bytes : 0;
+    }
+
     /** Whether a norm over rows of {@code cols} can be fused into a GEMV block's prologue (v8 norm, smem x). */
     static boolean normFusable(int cols) {
         return normV8(cols) && normThreads(cols) <= 256 && 2L * cols <= 48 * 1024;
@@ -283,6 +302,11 @@ final class KernelNames {
             names.add(gemvResidual(f));
             names.add(gemvNorm(f));
             names.add(gemvGateUpNorm(f));
+            if (f != null) {
+                for (String kind : List.of("res", "norm", "gate_up_norm")) {
+                    names.add(gemvPreScaled(f, kind));
+                }
+            }
         }
         for (KvCacheDtype kv : KV_DTYPES) {
             for (int d : HEAD_DIMS) {

@@ -117,7 +117,8 @@ class FakeDriverTest {
         Path log = out.resolve("scenario.log");
         pb.redirectOutput(log.toFile());
         Process p = pb.start();
-        boolean finished = p.waitFor(15, TimeUnit.MINUTES);
+        // a hang guard: the emulated self-test plus the tinyrt-12m parity run past 15 minutes on a 2-core machine
+        boolean finished = p.waitFor(30, TimeUnit.MINUTES);
         if (!finished) {
             p.destroyForcibly();
         }
