@@ -130,9 +130,10 @@ def port_base(starts):
     import random
     import socket
     span = starts * PORTS_PER_START
-    top = ephemeral_low() - span
+    low = ephemeral_low()
+    top = low - span
     if top <= 10000:
-        raise SystemExit(f"no room for {span} kernel ports below the ephemeral range ({ephemeral_low()})")
+        raise SystemExit(f"no room for {span} kernel ports below the ephemeral range ({low})")
     for _ in range(100):
         base = random.randrange(10000, top)
         try:

@@ -21,8 +21,8 @@
 // Chunks per lane and pass: 6 lets the down projection's rows (k = 5632: 5.5 chunks per lane for W4, and for W8 at
 // split-K 2) finish in one pass. The gate|up kernels keep a pass of both rows in flight, F::GATE_UP_UNROLL chunks
 // each: one pass for k = 2048. On the H100 (GPU time per decode step, cuda_check json files of 2026-11-27) this
-// beat 8 chunks per lane and 4 per gate|up row for every format (int8 805 vs 878 us, int4 961 vs 990), and W4 loads
-// after the wait and a cap of 80 registers (three blocks per SM) lost too (int8 886, int4 976).
+// beat 8 chunks per lane and 4 per gate|up row for int8 and int4 (805 vs 878 us, 961 vs 990), and W4 loads after
+// the wait with a cap of 80 registers (three blocks per SM) lost too (int8 886, int4 976).
 #define QGEMV_UNROLL 6
 
 // 2^23 + b for the low 23 bits b, as a float
@@ -154,10 +154,10 @@ struct QPass {
     uint4 wv[U];
     float sc[U];
     DEV void load(const uint4* wrow, const void* scales, int row, int base, int step, int chunks, int k, int group) {
+        load_pass<U>(wv, wrow, base, step, chunks);
 #pragma unroll
         for (int u = 0; u < U; u++) {
             int c = base + step * u;
-            wv[u] = c < chunks ? load_streaming(wrow + c) : make_uint4(0u, 0u, 0u, 0u);
             sc[u] = c < chunks ? F::chunk_scale(scales, row, c, k, group) : 0.f;
         }
     }
@@ -169,7 +169,8 @@ struct QPass {
 #pragma unroll
         for (int u = 0; u < U; u++) {
             int c = base + step * u;
-            if (F::HALF2 && p == nullptr && c < chunks) {  // warp-uniform; AWQ's pre-scale takes the fp32 path
+            if (F::HALF2 && p == nullptr && c < chunks) {  // warp-uniform; a pre-scale left to the product takes the
+                                                            // fp32 path (the _pre_ kernels below stage it instead)
                 float s = sc[u] * F::HALF2_SCALE;
 #pragma unroll
                 for (int t = 0; t < NT; t++) {
@@ -316,19 +317,19 @@ DEV void dequant_body(const uint8_t* __restrict__ w, const void* __restrict__ sc
         const uint8_t* w, const void* scales, int group, const float* pre, int pre_split, const __half* x,          \
         __half* out, int m, int k, int ks) {                                                                         \
         gemv_prologue(w, m, (size_t)k * F::BITS / 8, ks);                                                            \
-        qgemv_body<F, NT, __half>(w, scales, group, pre, pre_split, ReadyX{x}, out, m, k, ks);                               \
+        qgemv_body<F, NT, __half>(w, scales, group, pre, pre_split, ReadyX{x}, out, m, k, ks);                       \
     }                                                                                                                \
     extern "C" __global__ void __launch_bounds__(QGEMV_THREADS) tinyrt_qgemv_##FMT##_n##NT##_f32(                   \
         const uint8_t* w, const void* scales, int group, const float* pre, int pre_split, const __half* x,          \
         float* out, int m, int k, int ks) {                                                                          \
         gemv_prologue(w, m, (size_t)k * F::BITS / 8, ks);                                                            \
-        qgemv_body<F, NT, float>(w, scales, group, pre, pre_split, ReadyX{x}, out, m, k, ks);                                \
+        qgemv_body<F, NT, float>(w, scales, group, pre, pre_split, ReadyX{x}, out, m, k, ks);                        \
     }                                                                                                                \
     extern "C" __global__ void __launch_bounds__(QGEMV_THREADS) tinyrt_qgemv_##FMT##_gate_up_n##NT(                 \
         const uint8_t* w, const void* scales, int group, const float* pre, int pre_split, const __half* x,          \
         __half* act, int inner, int k) {                                                                             \
         gate_up_prologue(w, inner, (size_t)k * F::BITS / 8);                                                         \
-        qgemv_gate_up_body<F, NT>(w, scales, group, pre, pre_split, ReadyX{x}, act, inner, k);                               \
+        qgemv_gate_up_body<F, NT>(w, scales, group, pre, pre_split, ReadyX{x}, act, inner, k);                       \
     }
 
 #define QGEMV_ALL(FMT, F)                                                                                           \
@@ -347,7 +348,7 @@ DEV void dequant_body(const uint8_t* __restrict__ w, const void* __restrict__ sc
         const uint8_t* w, const void* scales, int group, const float* pre, int pre_split, const __half* x,          \
         __half* out, float* residual, int m, int k, int ks) {                                                        \
         gemv_prologue(w, m, (size_t)k * F::BITS / 8, ks);                                                            \
-        qgemv_body<F, 1, __half>(w, scales, group, pre, pre_split, ReadyX{x}, out, m, k, ks, residual);                      \
+        qgemv_body<F, 1, __half>(w, scales, group, pre, pre_split, ReadyX{x}, out, m, k, ks, residual);              \
     }                                                                                                                \
     extern "C" __global__ void __launch_bounds__(QGEMV_THREADS) tinyrt_qgemv_##FMT##_norm(                          \
         const uint8_t* w, const void* scales, int group, const float* pre, int pre_split, const float* residual,    \
@@ -366,8 +367,8 @@ DEV void dequant_body(const uint8_t* __restrict__ w, const void* __restrict__ sc
 
 // AWQ's pre-scale on the fp16-pair path: the batch-1 fused kernels (_pre_res, _pre_norm, _pre_gate_up_norm) stage
 // x * pre, rounded to fp16, in shared memory once per block, so the product multiplies in f16x2 like an unscaled W4
-// weight instead of widening every weight to fp32 to scale it (qgemv_row's fp32 path). Shared memory: [k] fp16 per
-// staged copy, after the norm's [k] where there is one. The host takes them only for a pre-scale shared by all rows,
+// weight instead of widening every weight to fp32 to scale it (QPass::accumulate's fp32 path). Shared memory: [k]
+// fp16 per staged copy, after the norm's [k] where there is one. The host takes them only for a pre-scale shared by all rows,
 // or for gate|up one per half (pre_split == inner).
 DEV void stage_scaled(const __half* x, const float* __restrict__ pre, __half* dst, int k) {
     for (int c = threadIdx.x * 8; c < k; c += blockDim.x * 8) {

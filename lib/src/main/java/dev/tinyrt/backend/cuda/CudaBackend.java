@@ -874,10 +874,8 @@ public final class CudaBackend implements Backend {
             CudaWeight w = m.w();
             int ks = KernelNames.splitK(w.valueBytesPerRow(), forcedSplitK);
             KernelArgs a = w.format.quantized() ? quantArgs(w) : args.reset().ptr(w.pointer());
-            int staged = preScaledShared(w, false, false);
-            launch(staged > 0 ? KernelNames.gemvPreScaled(w.format.kernel, "res")
-                            : KernelNames.gemvResidual(w.format.kernel),
-                    ceilDiv(w.rows(), KernelNames.gemvRowsPerBlock(ks)), 1, 1, THREADS, staged,
+            FusedKernel f = fusedKernel(w, FusedKind.RES);
+            launch(f.name(), ceilDiv(w.rows(), KernelNames.gemvRowsPerBlock(ks)), 1, 1, THREADS, f.shared(),
                     a.ptr(m.in().pointer).ptr(d.pointer).ptr(r.pointer).i32(w.rows()).i32(w.cols()).i32(ks));
             profiledMatmul(w, MatmulTactics.Tactic.GEMV, " + residual add",
                     w.ownedBytes() + m.in().bytes() + d.bytes() + 2 * r.bytes());
@@ -931,11 +929,8 @@ public final class CudaBackend implements Backend {
         if (n != null) {
             int ks = KernelNames.splitK(m.valueBytesPerRow(), forcedSplitK);
             KernelArgs a = m.format.quantized() ? quantArgs(m) : args.reset().ptr(m.pointer());
-            int staged = preScaledShared(m, false, true);
-            launch(staged > 0 ? KernelNames.gemvPreScaled(m.format.kernel, "norm")
-                            : KernelNames.gemvNorm(m.format.kernel),
-                    ceilDiv(m.rows(), KernelNames.gemvRowsPerBlock(ks)), 1, 1, THREADS,
-                    staged > 0 ? staged : 2 * m.cols(),
+            FusedKernel f = fusedKernel(m, FusedKind.NORM);
+            launch(f.name(), ceilDiv(m.rows(), KernelNames.gemvRowsPerBlock(ks)), 1, 1, THREADS, f.shared(),
                     normPrologue(a, n).ptr(o.pointer).i32(m.rows()).i32(m.cols()).i32(ks));
             profiledMatmul(m, tactic, " + rms_norm", m.ownedBytes() + n.residual().bytes() + in.bytes() + o.bytes());
             return;
@@ -1019,21 +1014,43 @@ public final class CudaBackend implements Backend {
         return args.reset().ptr(w.pointer()).ptr(w.scales()).i32(w.groupSize).ptr(pre).i32(w.preSplit);
     }
 
+    /** The fused batch-1 GEMVs: the residual add in the epilogue, or the RMSNorm in the prologue (plain or gate|up). */
+    private enum FusedKind {
+        RES("res"), NORM("norm"), GATE_UP_NORM("gate_up_norm");
+
+        final String suffix;
+
+        FusedKind(String suffix) {
+            this.suffix = suffix;
+        }
+    }
+
+    private record FusedKernel(String name, int shared) {
+    }
+
     /**
-     * Shared memory of the pre-scaled fused kernel for {@code w} (KernelNames.gemvPreScaled), or 0 where it does not
-     * apply: no pre-scale, FP8 / W8A8, pre-scales that change within a product (gate|up: other than one per half),
-     * rows too long to stage, or -Dtinyrt.cuda.noPreStaging.
+     * The fused kernel for {@code w} and its dynamic shared memory: the pre-scaled one (KernelNames.gemvPreScaled)
+     * for a weight-only quantized weight with a pre-scale shared by all rows, or for gate|up one per half, when its
+     * rows fit the staging and -Dtinyrt.cuda.noPreStaging is not set; else the plain one, whose norm prologue takes
+     * 2 * cols bytes.
      */
-    private int preScaledShared(CudaWeight w, boolean gateUp, boolean norm) {
+    private FusedKernel fusedKernel(CudaWeight w, FusedKind kind) {
+        boolean norm = kind != FusedKind.RES;
         boolean weightOnly = w.format == CudaWeight.Format.W8A16 || w.format == CudaWeight.Format.W4A16;
-        if (!preStaging || !weightOnly || w.preScale() == 0) {
-            return 0;
+        boolean halves = kind == FusedKind.GATE_UP_NORM && w.preSplit == w.rows() / 2;
+        if (preStaging && weightOnly && w.preScale() != 0 && (w.preSplit >= w.rows() || halves)) {
+            int staged = KernelNames.preScaledShared(w.cols(), halves ? 2 : 1, norm);
+            if (staged > 0) {
+                return new FusedKernel(KernelNames.gemvPreScaled(w.format.kernel, kind.suffix), staged);
+            }
         }
-        boolean halves = gateUp && w.preSplit == w.rows() / 2;
-        if (w.preSplit < w.rows() && !halves) {
-            return 0;
-        }
-        return KernelNames.preScaledShared(w.cols(), halves ? 2 : 1, norm);
+        String format = w.format.kernel;
+        String plain = switch (kind) {
+            case RES -> KernelNames.gemvResidual(format);
+            case NORM -> KernelNames.gemvNorm(format);
+            case GATE_UP_NORM -> KernelNames.gemvGateUpNorm(format);
+        };
+        return new FusedKernel(plain, norm ? 2 * w.cols() : 0);
     }
 
     /** The weight's fp16 values: its own, or for a quantized weight a copy dequantized into scratch memory. */
@@ -1067,10 +1084,9 @@ public final class CudaBackend implements Backend {
             flushFusions();
         } else {
             KernelArgs ka = w.format.quantized() ? quantArgs(w) : args.reset().ptr(w.pointer());
-            int staged = preScaledShared(w, true, true);
-            launch(staged > 0 ? KernelNames.gemvPreScaled(w.format.kernel, "gate_up_norm")
-                            : KernelNames.gemvGateUpNorm(w.format.kernel), ceilDiv(inner, THREADS / 32), 1, 1, THREADS,
-                    staged > 0 ? staged : 2 * w.cols(), normPrologue(ka, held).ptr(a.pointer).i32(inner).i32(w.cols()));
+            FusedKernel f = fusedKernel(w, FusedKind.GATE_UP_NORM);
+            launch(f.name(), ceilDiv(inner, THREADS / 32), 1, 1, THREADS, f.shared(),
+                    normPrologue(ka, held).ptr(a.pointer).i32(inner).i32(w.cols()));
             profiled("matmul+swiglu " + w.rows() + "x" + w.cols() + formatLabel(w) + " gemv + rms_norm",
                     w.ownedBytes() + held.residual().bytes() + in.bytes() + a.bytes());
             return;

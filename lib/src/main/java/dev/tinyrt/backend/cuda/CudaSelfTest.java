@@ -126,18 +126,29 @@ public final class CudaSelfTest implements Callable<Integer> {
     }
 
     private void compare(String name, float[][] expected, float[][] actual, double tolerance) {
-        double err = 0;
-        double ref = 0;
-        boolean finite = true;
-        for (int r = 0; r < expected.length; r++) {
-            for (int i = 0; i < expected[r].length; i++) {
-                finite &= Float.isFinite(actual[r][i]);
-                err = Math.max(err, Math.abs(expected[r][i] - actual[r][i]));
-                ref = Math.max(ref, Math.abs(expected[r][i]));
+        Diff d = Diff.of(expected, actual);
+        record(new Check(name, d.err(), d.ref(), tolerance, d.within(tolerance), d.finite() ? "" : "non-finite values"));
+    }
+
+    /** Max |expected - actual|, max |expected|, and whether every actual value is finite. */
+    private record Diff(double err, double ref, boolean finite) {
+        static Diff of(float[][] expected, float[][] actual) {
+            double err = 0;
+            double ref = 0;
+            boolean finite = true;
+            for (int r = 0; r < expected.length; r++) {
+                for (int i = 0; i < expected[r].length; i++) {
+                    finite &= Float.isFinite(actual[r][i]);
+                    err = Math.max(err, Math.abs(expected[r][i] - actual[r][i]));
+                    ref = Math.max(ref, Math.abs(expected[r][i]));
+                }
             }
+            return new Diff(err, ref, finite);
         }
-        boolean ok = finite && err <= tolerance * Math.max(ref, 1e-6);
-        record(new Check(name, err, ref, tolerance, ok, finite ? "" : "non-finite values"));
+
+        boolean within(double tolerance) {
+            return finite && err <= tolerance * Math.max(ref, 1e-6);
+        }
     }
 
     // ---- inputs ---------------------------------------------------------------------------------------------
@@ -533,19 +544,12 @@ public final class CudaSelfTest implements Callable<Integer> {
             // AWQ's pre-scale: the fused kernels stage x * pre in fp16 and multiply in fp16 pairs, the unfused ones
             // scale every weight in fp32 (qgemv.cuh): the same up to fp16 rounding, not bit for bit
             boolean preScaled = set[0] instanceof WeightData.Int4PerGroup g && g.preScale() != null;
-            double err = 0;
-            double ref = 0;
-            for (int i = 0; i < results[0].length; i++) {
-                for (int j = 0; j < results[0][i].length; j++) {
-                    err = Math.max(err, Math.abs(results[0][i][j] - results[1][i][j]));
-                    ref = Math.max(ref, Math.abs(results[0][i][j]));
-                }
-            }
-            boolean close = preScaled ? err <= 3e-3 * ref : Arrays.deepEquals(results[0], results[1]);
+            Diff d = Diff.of(results[0], results[1]);
+            boolean close = preScaled ? d.within(3e-3) : Arrays.deepEquals(results[0], results[1]);
             boolean same = close && prologues == 2 && epilogues == 2;
             record(new Check("decode block boundaries " + o.format() + (preScaled ? " AWQ" : "")
                     + ": residual add and RMSNorm fused into the GEMVs = unfused, "
-                    + (preScaled ? "within 3e-3 (pre-scale staged in fp16)" : "bit for bit"), err, ref,
+                    + (preScaled ? "within 3e-3 (pre-scale staged in fp16)" : "bit for bit"), d.err(), d.ref(),
                     preScaled ? 3e-3 : 0, same, same ? "" : "outputs differ or not fused: " + fusedOps));
         }
     }
