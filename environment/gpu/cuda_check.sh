@@ -22,6 +22,9 @@
 # CUDA_CHECK_JAVA_OPTS adds JVM options to every run, e.g. -Dtinyrt.cuda.noPdl=true (no programmatic dependent
 # launch), -Dtinyrt.cuda.noNormFusion=true (no residual add / RMSNorm fused into the batch-1 GEMVs),
 # -Dtinyrt.cuda.gemvSplitK=N (force N warps per weight row in the decode GEMVs), -Dtinyrt.cuda.noGraphs=true, -Dtinyrt.cuda.noRopeFusion=true, -Dtinyrt.cuda.noAutotune=true.
+# CUDA_CHECK_AB="-D...;-D..." adds a stage after quant: fp16 and quantized models timed again with each option set
+# (after the others), for a before/after on the same machine: $OUT/cuda_speed_ab.tar.gz, summarized in the json;
+# CUDA_CHECK_AB_LABELS picks the models (default "fp16 int8 int4").
 # CUDA_CHECK_INT4_GROUP sets the int4 group size (default 128; a rehearsal on a smaller model may need 32).
 set -uo pipefail  # no -e: every stage runs and reports
 source environment/gpu/env.sh
@@ -92,7 +95,27 @@ $calib"; do
   tar -czf "$OUT/cuda_speed_quant.tar.gz" -C "$work/quant" . 2>/dev/null
   return $ok
 }
-export -f parity_all make_model quant_all  # run under timeout through bash -c
+ab_all() {  # the same speed runs with each of CUDA_CHECK_AB's option sets (separated by ";") added
+  local ok=0 n=0 opts
+  IFS=';' read -ra sets <<< "$CUDA_CHECK_AB"
+  for opts in "${sets[@]}"; do
+    n=$((n + 1))
+    mkdir -p "$work/ab/$n"
+    echo "$opts" > "$work/ab/$n/java_options.txt"
+    for label in ${CUDA_CHECK_AB_LABELS:-fp16 int8 int4}; do
+      local dir="$tl-$label"; [ "$label" = fp16 ] && dir="$tl"
+      [ -f "$dir/config.json" ] || continue
+      echo "--- ab $n $label: $opts"
+      $TINYRT_JAVA $jopts $opts dev.tinyrt.backend.cuda.CudaSpeed --model "$dir" --label "$label" --prompt-len 128 \
+        --new-tokens 128 --repeats 3 --ttft-repeats 10 --cpu-check-tokens 16 \
+        --out "$work/ab/$n/cuda_speed_$label.json" \
+        --command "$command_line: CUDA_CHECK_AB set '$opts': cuda_speed --model <$label model> --label $label" || ok=1
+    done
+  done
+  tar -czf "$OUT/cuda_speed_ab.tar.gz" -C "$work/ab" . 2>/dev/null
+  return $ok
+}
+export -f parity_all make_model quant_all ab_all  # run under timeout through bash -c
 
 {
   echo "tinyrt CUDA check, commit $TINYRT_COMMIT, $(date -u +%Y-%m-%dT%H:%M:%SZ)"
@@ -110,6 +133,7 @@ export -f parity_all make_model quant_all  # run under timeout through bash -c
     --repeats 5 --cpu-check-tokens 16 --out "$OUT/cuda_speed.json" \
     --command "$command_line: cuda_speed --model <make_checkpoint --preset tinyllama-1.1b --seed 0 --dtype fp16> --prompt-len 128 --new-tokens 128"
   stage quant 480 bash -c quant_all
+  [ -n "${CUDA_CHECK_AB:-}" ] && stage ab 300 bash -c ab_all
   stage leak 80 $TINYRT_JAVA $jopts dev.tinyrt.backend.cuda.CudaLeakCheck --model data/models/tinyrt-12m --cycles 100 \
     --out "$work/leak.json"
 } 2>&1 | tee "$OUT/cuda_check.log"
@@ -198,6 +222,21 @@ for label in ("int8", "int4", "fp8", "w8a8_sq", "int4_awq"):
         "errors": {k: v for k, v in q.items() if k.endswith("_error")} or q.get("missing"),
     }
 summary["quant"] = quant
+ab = {}
+for p in sorted(glob.glob(f"{work}/ab/*/cuda_speed_*.json")):
+    q = load(p)
+    options = open(os.path.join(os.path.dirname(p), "java_options.txt")).read().strip()
+    ab[options + " " + os.path.basename(p)[len("cuda_speed_"):-5]] = {
+        "java_options": options,
+        "decode_tok_s_graphs": pick(q, "decode", "graphs", "tokens_per_s"),
+        "decode_gpu_us_per_step": pick(q, "decode", "graphs", "gpu_us_per_step"),
+        "ttft_ms_graphs": pick(q, "ttft_ms", "graphs"),
+        "top_ops": (pick(q, "profile", "decode", "ops") or [])[:6],
+        "cpu_check": pick(q, "cpu_check"),
+        "errors": {k: v for k, v in q.items() if k.endswith("_error")} or q.get("missing"),
+    }
+if ab:
+    summary["ab"] = ab
 for c in checks:
     kind = c["name"].split(" ")[0]
     r = c.get("relative_error")
@@ -218,10 +257,14 @@ print("decode tok/s graphs:", (s["decode_tok_s_graphs"] or {}).get("median"), "e
       "eager:", (s["ttft_ms_eager"] or {}).get("median"))
 print("bytes/step:", s["bytes_per_decode_step"])
 for label, q in summary["quant"].items():
-    print(label, "decode tok/s graphs:", (q["decode_tok_s_graphs"] or {}).get("median"), "| bytes/step:",
+    print(label, "decode tok/s graphs:", (q["decode_tok_s_graphs"] or {}).get("median"), "gpu us/step:",
+          q["decode_gpu_us_per_step"], "| bytes/step:",
           (q["bytes_per_decode_step"] or {}).get("total"), "achieved GB/s:",
           (q["bytes_per_decode_step"] or {}).get("achieved_gb_s"), "| cpu check:",
           {k: (q["cpu_check"] or {}).get(k) for k in ("relative_error", "greedy_identical", "first_difference_at",
                                                       "cpu_gap_at_first_difference", "relative_error_bound",
                                                       "within_bound")}, q["errors"] or "")
+for label, q in summary.get("ab", {}).items():
+    print("ab", label, "decode tok/s graphs:", (q["decode_tok_s_graphs"] or {}).get("median"),
+          "gpu us/step:", q["decode_gpu_us_per_step"], q["errors"] or "")
 PY

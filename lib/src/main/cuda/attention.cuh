@@ -13,11 +13,11 @@
 // grid (heads / G, rows, num_splits), G <= 4. Split s covers keys [s * split_len, (s + 1) * split_len) of the row's
 // causal span (keys 0..position), in tiles of DECODE_TILE(D) keys: every thread issues the loads of its 4 keys of a
 // tile (K and V, 16 bytes each per lane) at once, then folds them into a running max, sum and output in registers
-// (online softmax), so a short context costs one round trip to memory. Threads are merged by shuffles, warps through
-// shared memory; each split writes an unnormalized partial output with its max and sum, and the last block of a
-// (row, head block) to finish merges the splits (a counter per (row, head block), reset by that block for the next
-// launch). With fuse_rope the kernel also does tinyrt_rope_store_kv's work: q is rotated in registers, the new key
-// is rotated from qkv and written to the cache (with its value) by the thread that uses it.
+// (online softmax, one rescale per tile), so a short context costs one round trip to memory. Threads are merged by
+// shuffles, warps through shared memory; each split writes an unnormalized partial output with its max and sum, and
+// the last block of a (row, head block) to finish merges the splits (a counter per (row, head block), reset by that
+// block for the next launch). With fuse_rope the kernel also does tinyrt_rope_store_kv's work: q is rotated in
+// registers, the new key is rotated from qkv and written to the cache (with its value) by the thread that uses it.
 #define DECODE_KEYS_PER_THREAD 4
 #define DECODE_TILE(D) (DECODE_KEYS_PER_THREAD * ATTN_THREADS / ((D) / 8))
 
@@ -143,23 +143,52 @@ DEV void attn_decode_body(const __half* __restrict__ qkv, int qkv_stride, typena
                     }
                 }
             }
+            // the tile's KPT x G scores first, their lane sums as independent shuffles, then one softmax update
+            // per head for the thread's KPT keys (not one per key: a chain of dependent shuffles and exps)
+            float s[KPT][G];
 #pragma unroll
             for (int u = 0; u < KPT; u++) {
-                float kf[8], vf[8];
+                float kf[8];
                 KV::unpack(kr[u], kf);
-                KV::unpack(vr[u], vf);
-                bool valid = j[u] < end;
 #pragma unroll
                 for (int g = 0; g < G; g++) {
-                    float s = 0.f;
+                    s[u][g] = 0.f;
 #pragma unroll
-                    for (int e = 0; e < 8; e++) s = fmaf(q[g][e], kf[e], s);
+                    for (int e = 0; e < 8; e++) s[u][g] = fmaf(q[g][e], kf[e], s[u][g]);
+                }
+            }
 #pragma unroll
-                    for (int offset = LPT / 2; offset > 0; offset >>= 1) s += __shfl_xor_sync(0xffffffffu, s, offset);
-                    float one[8];
+            for (int offset = LPT / 2; offset > 0; offset >>= 1) {
 #pragma unroll
-                    for (int e = 0; e < 8; e++) one[e] = vf[e];
-                    if (valid) merge_partial<8>(m[g], l[g], acc[g], s, 1.f, one);
+                for (int u = 0; u < KPT; u++) {
+#pragma unroll
+                    for (int g = 0; g < G; g++) s[u][g] += __shfl_xor_sync(0xffffffffu, s[u][g], offset);
+                }
+            }
+#pragma unroll
+            for (int g = 0; g < G; g++) {
+                float mt = -INFINITY;
+#pragma unroll
+                for (int u = 0; u < KPT; u++) mt = j[u] < end ? fmaxf(mt, s[u][g]) : mt;
+                if (mt == -INFINITY) continue;  // no valid key of this thread in the tile
+                float mx = fmaxf(m[g], mt);
+                float corr = expf(m[g] - mx);  // 0 while m is still -inf
+                l[g] *= corr;
+#pragma unroll
+                for (int e = 0; e < 8; e++) acc[g][e] *= corr;
+                m[g] = mx;
+            }
+#pragma unroll
+            for (int u = 0; u < KPT; u++) {
+                if (j[u] >= end) continue;
+                float vf[8];
+                KV::unpack(vr[u], vf);
+#pragma unroll
+                for (int g = 0; g < G; g++) {
+                    float p = expf(s[u][g] - m[g]);
+                    l[g] += p;
+#pragma unroll
+                    for (int e = 0; e < 8; e++) acc[g][e] = fmaf(p, vf[e], acc[g][e]);
                 }
             }
             t0 += KEYS * KPT;

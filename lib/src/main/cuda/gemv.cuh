@@ -11,9 +11,19 @@
 
 // Split-K: `ks` warps (1, 2, 4 or 8) may share a weight row, each summing every ks-th group of 32 16-byte chunks,
 // so long rows (the down projection, k = 5632) keep enough warps and loads in flight; their partial sums meet in
-// shared memory. A block covers 8 / ks rows.
-DEV int gemv_row(int ks) { return blockIdx.x * (GEMV_THREADS / 32 / ks) + (threadIdx.x >> 5) / ks; }
+// shared memory. A block covers a group of 8 / ks rows at a time.
+// Row groups: a grid smaller than the row groups (the host caps it at the blocks the GPU holds at once) walks
+// groups blockIdx.x, + gridDim.x, ...: a block pays its launch and its norm prologue once rather than once per 8
+// rows, and the rows run in one wave instead of two or three short ones. A full grid walks one group per block.
+DEV int gemv_groups(int rows, int rows_per_group) { return (rows + rows_per_group - 1) / rows_per_group; }
+DEV int gemv_row(int group, int ks) { return group * (GEMV_THREADS / 32 / ks) + (threadIdx.x >> 5) / ks; }
 DEV int gemv_slice(int ks) { return (threadIdx.x >> 5) % ks; }
+// The next group this block walks: its first rows start into L2 while the current group computes.
+DEV void prefetch_next_group(const void* w, int m, size_t row_bytes, int group, int rows_per_group,
+                             size_t cap = PREFETCH_MAX_BYTES) {
+    int next = group + (int)gridDim.x;
+    if (next * rows_per_group < m) prefetch_rows_l2(w, m, row_bytes, next * rows_per_group, rows_per_group, cap);
+}
 
 // The PDL launch of a GEMV block with the prefetch of its weight rows (row_bytes each): the 8 / ks rows gemv_row
 // gives the block, or for the fused gate|up weight (gate_up) the block's gate rows and their up rows. The wait for
@@ -156,49 +166,62 @@ DEV void store_res(float* out, float*, size_t i, float acc) { out[i] = acc; }  /
 template <int NT, typename TOut, bool XS = false, class Ready>
 DEV void gemv_body(const __half* __restrict__ w, Ready ready, TOut* __restrict__ out, int m, int k, int ks,
                    float* __restrict__ residual = nullptr) {
-    int lane = threadIdx.x & 31;
-    int row = gemv_row(ks), slice = gemv_slice(ks);
-    bool active = row < m;  // inactive warps still join the split-K reduction
-    const uint4* wrow = reinterpret_cast<const uint4*>(w + (size_t)(active ? row : 0) * k);
-    int chunks = active ? k >> 3 : 0;
+    int lane = threadIdx.x & 31, slice = gemv_slice(ks);
+    int rpg = GEMV_THREADS / 32 / ks, groups = gemv_groups(m, rpg);
     int step = 32 * ks;
-    float acc[NT];
-#pragma unroll
-    for (int t = 0; t < NT; t++) acc[t] = 0.f;
-    int base = 32 * slice + lane;
+    int group = blockIdx.x, row, chunks, base;
+    bool active;
+    const uint4* wrow;
     uint4 wv[GEMV_UNROLL];
-    load_pass<GEMV_UNROLL>(wv, wrow, base, step, chunks);
+    auto start_row = [&] {  // the group's row for this warp, and its first pass of loads
+        row = gemv_row(group, ks);
+        active = row < m;  // inactive warps still join the split-K reduction
+        wrow = reinterpret_cast<const uint4*>(w + (size_t)(active ? row : 0) * k);
+        chunks = active ? k >> 3 : 0;
+        base = 32 * slice + lane;
+        load_pass<GEMV_UNROLL>(wv, wrow, base, step, chunks);
+    };
+    start_row();
     const __half* x = ready();
-    for (;;) {
+    for (;;) {  // uniform per block
+        prefetch_next_group(w, m, 2 * (size_t)k, group, rpg);
+        float acc[NT];
 #pragma unroll
-        for (int u = 0; u < GEMV_UNROLL; u++) {
-            int c = base + step * u;
-            if (c < chunks) {
-                float wf[8];
-                unpack8(wv[u], wf);
+        for (int t = 0; t < NT; t++) acc[t] = 0.f;
+        for (;;) {
 #pragma unroll
-                for (int t = 0; t < NT; t++) {
-                    float xf[8];
-                    unpack8(load_x<XS>(x + (size_t)t * k + (size_t)c * 8), xf);
+            for (int u = 0; u < GEMV_UNROLL; u++) {
+                int c = base + step * u;
+                if (c < chunks) {
+                    float wf[8];
+                    unpack8(wv[u], wf);
 #pragma unroll
-                    for (int e = 0; e < 8; e++) acc[t] = fmaf(wf[e], xf[e], acc[t]);
+                    for (int t = 0; t < NT; t++) {
+                        float xf[8];
+                        unpack8(load_x<XS>(x + (size_t)t * k + (size_t)c * 8), xf);
+#pragma unroll
+                        for (int e = 0; e < 8; e++) acc[t] = fmaf(wf[e], xf[e], acc[t]);
+                    }
+                }
+            }
+            base += step * GEMV_UNROLL;
+            if (base >= chunks) break;
+            load_pass<GEMV_UNROLL>(wv, wrow, base, step, chunks);
+        }
+        gemv_reduce<NT>(acc, ks);
+        if (active && slice == 0 && lane == 0) {
+#pragma unroll
+            for (int t = 0; t < NT; t++) {
+                if (residual != nullptr) {
+                    store_res(out, residual, (size_t)t * m + row, acc[t]);
+                } else {
+                    out[(size_t)t * m + row] = from_f32<TOut>(acc[t]);
                 }
             }
         }
-        base += step * GEMV_UNROLL;
-        if (base >= chunks) break;
-        load_pass<GEMV_UNROLL>(wv, wrow, base, step, chunks);
-    }
-    gemv_reduce<NT>(acc, ks);
-    if (active && slice == 0 && lane == 0) {
-#pragma unroll
-        for (int t = 0; t < NT; t++) {
-            if (residual != nullptr) {
-                store_res(out, residual, (size_t)t * m + row, acc[t]);
-            } else {
-                out[(size_t)t * m + row] = from_f32<TOut>(acc[t]);
-            }
-        }
+        group += gridDim.x;
+        if (group >= groups) break;
+        start_row();
     }
 }
 // The gate|up product with SwiGLU in its epilogue: w is the fused [2 * inner, k] weight (gate rows, then up rows);
@@ -207,53 +230,69 @@ DEV void gemv_body(const __half* __restrict__ w, Ready ready, TOut* __restrict__
 template <int NT, bool XS = false, class Ready>
 DEV void gemv_gate_up_body(const __half* __restrict__ w, Ready ready, __half* __restrict__ act, int inner, int k) {
     int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-    int row = blockIdx.x * (GEMV_THREADS / 32) + warp;
-    bool active = row < inner;  // inactive warps still call ready()
-    const uint4* wg = reinterpret_cast<const uint4*>(w + (size_t)(active ? row : 0) * k);
-    const uint4* wu = reinterpret_cast<const uint4*>(w + (size_t)(active ? inner + row : 0) * k);
-    int chunks = active ? k >> 3 : 0;
-    float ag[NT], au[NT];
-#pragma unroll
-    for (int t = 0; t < NT; t++) ag[t] = au[t] = 0.f;
-    int base = lane;
+    constexpr int RPG = GEMV_THREADS / 32;
+    int groups = gemv_groups(inner, RPG);
+    int group = blockIdx.x, row, chunks, base;
+    bool active;
+    const uint4 *wg, *wu;
     uint4 g4[GEMV_UNROLL], u4[GEMV_UNROLL];
-    load_pass<GEMV_UNROLL>(g4, wg, base, 32, chunks);
-    load_pass<GEMV_UNROLL>(u4, wu, base, 32, chunks);
+    auto start_row = [&] {
+        row = group * RPG + warp;
+        active = row < inner;  // inactive warps still call ready()
+        wg = reinterpret_cast<const uint4*>(w + (size_t)(active ? row : 0) * k);
+        wu = reinterpret_cast<const uint4*>(w + (size_t)(active ? inner + row : 0) * k);
+        chunks = active ? k >> 3 : 0;
+        base = lane;
+        load_pass<GEMV_UNROLL>(g4, wg, base, 32, chunks);
+        load_pass<GEMV_UNROLL>(u4, wu, base, 32, chunks);
+    };
+    start_row();
     const __half* x = ready();
-    if (!active) return;  // uniform per warp
-    for (;;) {
+    for (;;) {  // no block-wide synchronization below: warps run ahead freely
+        prefetch_next_group(w, inner, 2 * (size_t)k, group, RPG, PREFETCH_MAX_BYTES / 2);
+        prefetch_next_group(w + (size_t)inner * k, inner, 2 * (size_t)k, group, RPG, PREFETCH_MAX_BYTES / 2);
+        float ag[NT], au[NT];
 #pragma unroll
-        for (int u = 0; u < GEMV_UNROLL; u++) {
-            int c = base + 32 * u;
-            if (c < chunks) {
-                float gf[8], uf[8];
-                unpack8(g4[u], gf);
-                unpack8(u4[u], uf);
+        for (int t = 0; t < NT; t++) ag[t] = au[t] = 0.f;
+        for (;;) {
 #pragma unroll
-                for (int t = 0; t < NT; t++) {
-                    float xf[8];
-                    unpack8(load_x<XS>(x + (size_t)t * k + (size_t)c * 8), xf);
+            for (int u = 0; u < GEMV_UNROLL; u++) {
+                int c = base + 32 * u;
+                if (c < chunks) {
+                    float gf[8], uf[8];
+                    unpack8(g4[u], gf);
+                    unpack8(u4[u], uf);
 #pragma unroll
-                    for (int e = 0; e < 8; e++) {
-                        ag[t] = fmaf(gf[e], xf[e], ag[t]);
-                        au[t] = fmaf(uf[e], xf[e], au[t]);
+                    for (int t = 0; t < NT; t++) {
+                        float xf[8];
+                        unpack8(load_x<XS>(x + (size_t)t * k + (size_t)c * 8), xf);
+#pragma unroll
+                        for (int e = 0; e < 8; e++) {
+                            ag[t] = fmaf(gf[e], xf[e], ag[t]);
+                            au[t] = fmaf(uf[e], xf[e], au[t]);
+                        }
                     }
                 }
             }
+            base += 32 * GEMV_UNROLL;
+            if (base >= chunks) break;
+            load_pass<GEMV_UNROLL>(g4, wg, base, 32, chunks);
+            load_pass<GEMV_UNROLL>(u4, wu, base, 32, chunks);
         }
-        base += 32 * GEMV_UNROLL;
-        if (base >= chunks) break;
-        load_pass<GEMV_UNROLL>(g4, wg, base, 32, chunks);
-        load_pass<GEMV_UNROLL>(u4, wu, base, 32, chunks);
-    }
+        if (active) {  // uniform per warp
 #pragma unroll
-    for (int t = 0; t < NT; t++) {
-        ag[t] = warp_sum(ag[t]);
-        au[t] = warp_sum(au[t]);
-    }
-    if (lane == 0) {
+            for (int t = 0; t < NT; t++) {
+                ag[t] = warp_sum(ag[t]);
+                au[t] = warp_sum(au[t]);
+            }
+            if (lane == 0) {
 #pragma unroll
-        for (int t = 0; t < NT; t++) act[(size_t)t * inner + row] = __float2half_rn(silu(ag[t]) * au[t]);
+                for (int t = 0; t < NT; t++) act[(size_t)t * inner + row] = __float2half_rn(silu(ag[t]) * au[t]);
+            }
+        }
+        group += gridDim.x;
+        if (group >= groups) break;
+        start_row();
     }
 }
 

@@ -207,86 +207,122 @@ DEV const uint4* qrow(const uint8_t* w, int row, int k, int bits) {
     return reinterpret_cast<const uint4*>(w + (size_t)row * ((size_t)k * bits / 8));
 }
 
-// split-K over ks warps per row as gemv_body (gemv.cuh); ready() as there: called by every thread once the first
-// pass of weight loads is in flight, it waits for the previous kernel and gives x.
+// split-K over ks warps per row and row groups as gemv_body (gemv.cuh); ready() as there: called by every thread
+// once the first pass of weight loads is in flight, it waits for the previous kernel and gives x.
 template <class F, int NT, typename TOut, bool XS = false, class Ready>
-DEV void qgemv_body(const uint8_t* w, const void* scales, int group, const float* pre, int pre_split, Ready ready,
-                    TOut* out, int m, int k, int ks, float* residual = nullptr) {
-    int lane = threadIdx.x & 31;
-    int row = gemv_row(ks), slice = gemv_slice(ks);
-    bool active = row < m;
-    int chunks = active ? k / F::PER_CHUNK : 0;
-    const uint4* wrow = qrow(w, active ? row : 0, k, F::BITS);
-    const float* p = pre == nullptr ? nullptr : pre + (row >= pre_split ? k : 0);
-    int step = 32 * ks, base = 32 * slice + lane;
-    float rs = active ? F::row_scale(scales, row) : 0.f;
-    float acc[NT];
-#pragma unroll
-    for (int t = 0; t < NT; t++) acc[t] = 0.f;
+DEV void qgemv_body(const uint8_t* w, const void* scales, int group_size, const float* pre, int pre_split,
+                    Ready ready, TOut* out, int m, int k, int ks, float* residual = nullptr) {
+    int lane = threadIdx.x & 31, slice = gemv_slice(ks);
+    int rpg = GEMV_THREADS / 32 / ks, groups = gemv_groups(m, rpg);
+    int step = 32 * ks;
+    size_t row_bytes = (size_t)k * F::BITS / 8;
+    int group = blockIdx.x, row, chunks, base;
+    bool active;
+    const uint4* wrow;
+    const float* p;
     QPass<F, QGEMV_UNROLL> pass;
-    pass.load(wrow, scales, row, base, step, chunks, k, group);
+    auto start_row = [&] {  // the group's row for this warp, and its first pass of loads
+        row = gemv_row(group, ks);
+        active = row < m;
+        chunks = active ? k / F::PER_CHUNK : 0;
+        wrow = qrow(w, active ? row : 0, k, F::BITS);
+        p = pre == nullptr ? nullptr : pre + (row >= pre_split ? k : 0);
+        base = 32 * slice + lane;
+        pass.load(wrow, scales, row, base, step, chunks, k, group_size);
+    };
+    start_row();
     const __half* x = ready();
-    for (;;) {
-        pass.template accumulate<NT, XS>(p, x, base, step, chunks, k, acc);
-        base += step * QGEMV_UNROLL;
-        if (base >= chunks) break;
-        pass.load(wrow, scales, row, base, step, chunks, k, group);
-    }
-    gemv_reduce<NT>(acc, ks);
+    for (;;) {  // uniform per block
+        prefetch_next_group(w, m, row_bytes, group, rpg);
+        float rs = active ? F::row_scale(scales, row) : 0.f;
+        float acc[NT];
 #pragma unroll
-    for (int t = 0; t < NT; t++) acc[t] *= rs;
-    if (active && slice == 0 && lane == 0) {
+        for (int t = 0; t < NT; t++) acc[t] = 0.f;
+        for (;;) {
+            pass.template accumulate<NT, XS>(p, x, base, step, chunks, k, acc);
+            base += step * QGEMV_UNROLL;
+            if (base >= chunks) break;
+            pass.load(wrow, scales, row, base, step, chunks, k, group_size);
+        }
+        gemv_reduce<NT>(acc, ks);
 #pragma unroll
-        for (int t = 0; t < NT; t++) {
-            if (residual != nullptr) {
-                store_res(out, residual, (size_t)t * m + row, acc[t]);
-            } else {
-                out[(size_t)t * m + row] = from_f32<TOut>(acc[t]);
+        for (int t = 0; t < NT; t++) acc[t] *= rs;
+        if (active && slice == 0 && lane == 0) {
+#pragma unroll
+            for (int t = 0; t < NT; t++) {
+                if (residual != nullptr) {
+                    store_res(out, residual, (size_t)t * m + row, acc[t]);
+                } else {
+                    out[(size_t)t * m + row] = from_f32<TOut>(acc[t]);
+                }
             }
         }
+        group += gridDim.x;
+        if (group >= groups) break;
+        start_row();
     }
 }
 
 // The fused gate|up weight ([2 * inner, k], gate rows first) with SwiGLU in the epilogue, as gemv_gate_up_body: a
-// warp's gate row and up row are loaded together, a pass of each in flight at once.
+// warp's gate row and up row are loaded together, a pass of each in flight at once; row groups as there.
 template <class F, int NT, bool XS = false, class Ready>
-DEV void qgemv_gate_up_body(const uint8_t* w, const void* scales, int group, const float* pre, int pre_split,
+DEV void qgemv_gate_up_body(const uint8_t* w, const void* scales, int group_size, const float* pre, int pre_split,
                             Ready ready, __half* act, int inner, int k) {
     int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-    int row = blockIdx.x * (QGEMV_THREADS / 32) + warp;
-    bool active = row < inner;  // inactive warps still call ready()
-    int chunks = active ? k / F::PER_CHUNK : 0;
-    int gr = active ? row : 0, ur = active ? inner + row : 0;
-    const uint4 *wg = qrow(w, gr, k, F::BITS), *wu = qrow(w, ur, k, F::BITS);
-    const float* pg = pre == nullptr ? nullptr : pre + (gr >= pre_split ? k : 0);
-    const float* pu = pre == nullptr ? nullptr : pre + (ur >= pre_split ? k : 0);
-    float gs = active ? F::row_scale(scales, gr) : 0.f, us = active ? F::row_scale(scales, ur) : 0.f;
-    float ag[NT], au[NT];
-#pragma unroll
-    for (int t = 0; t < NT; t++) ag[t] = au[t] = 0.f;
-    int base = lane;
+    constexpr int RPG = QGEMV_THREADS / 32;
+    int groups = gemv_groups(inner, RPG);
+    size_t row_bytes = (size_t)k * F::BITS / 8;
+    int group = blockIdx.x, row, chunks, gr, ur, base;
+    bool active;
+    const uint4 *wg, *wu;
+    const float *pg, *pu;
     QPass<F, F::GATE_UP_UNROLL> gp, up;
-    gp.load(wg, scales, gr, base, 32, chunks, k, group);
-    up.load(wu, scales, ur, base, 32, chunks, k, group);
+    auto start_row = [&] {
+        row = group * RPG + warp;
+        active = row < inner;  // inactive warps still call ready()
+        chunks = active ? k / F::PER_CHUNK : 0;
+        gr = active ? row : 0;
+        ur = active ? inner + row : 0;
+        wg = qrow(w, gr, k, F::BITS);
+        wu = qrow(w, ur, k, F::BITS);
+        pg = pre == nullptr ? nullptr : pre + (gr >= pre_split ? k : 0);
+        pu = pre == nullptr ? nullptr : pre + (ur >= pre_split ? k : 0);
+        base = lane;
+        gp.load(wg, scales, gr, base, 32, chunks, k, group_size);
+        up.load(wu, scales, ur, base, 32, chunks, k, group_size);
+    };
+    start_row();
     const __half* x = ready();
     const __half* xu = x + ready.up_offset();
-    if (!active) return;  // uniform per warp
-    for (;;) {
-        gp.template accumulate<NT, XS>(pg, x, base, 32, chunks, k, ag);
-        up.template accumulate<NT, XS>(pu, xu, base, 32, chunks, k, au);
-        base += 32 * F::GATE_UP_UNROLL;
-        if (base >= chunks) break;
-        gp.load(wg, scales, gr, base, 32, chunks, k, group);
-        up.load(wu, scales, ur, base, 32, chunks, k, group);
-    }
+    for (;;) {  // no block-wide synchronization below
+        prefetch_next_group(w, inner, row_bytes, group, RPG, PREFETCH_MAX_BYTES / 2);
+        prefetch_next_group(w + (size_t)inner * row_bytes, inner, row_bytes, group, RPG, PREFETCH_MAX_BYTES / 2);
+        float gs = active ? F::row_scale(scales, gr) : 0.f, us = active ? F::row_scale(scales, ur) : 0.f;
+        float ag[NT], au[NT];
 #pragma unroll
-    for (int t = 0; t < NT; t++) {
-        ag[t] = warp_sum(ag[t]) * gs;
-        au[t] = warp_sum(au[t]) * us;
-    }
-    if (lane == 0) {
+        for (int t = 0; t < NT; t++) ag[t] = au[t] = 0.f;
+        for (;;) {
+            gp.template accumulate<NT, XS>(pg, x, base, 32, chunks, k, ag);
+            up.template accumulate<NT, XS>(pu, xu, base, 32, chunks, k, au);
+            base += 32 * F::GATE_UP_UNROLL;
+            if (base >= chunks) break;
+            gp.load(wg, scales, gr, base, 32, chunks, k, group_size);
+            up.load(wu, scales, ur, base, 32, chunks, k, group_size);
+        }
+        if (active) {  // uniform per warp
 #pragma unroll
-        for (int t = 0; t < NT; t++) act[(size_t)t * inner + row] = __float2half_rn(silu(ag[t]) * au[t]);
+            for (int t = 0; t < NT; t++) {
+                ag[t] = warp_sum(ag[t]) * gs;
+                au[t] = warp_sum(au[t]) * us;
+            }
+            if (lane == 0) {
+#pragma unroll
+                for (int t = 0; t < NT; t++) act[(size_t)t * inner + row] = __float2half_rn(silu(ag[t]) * au[t]);
+            }
+        }
+        group += gridDim.x;
+        if (group >= groups) break;
+        start_row();
     }
 }
 

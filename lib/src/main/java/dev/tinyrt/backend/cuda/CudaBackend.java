@@ -85,6 +85,11 @@ public final class CudaBackend implements Backend {
     private int batchAttentionSplitKeys = DecodeAttention.BATCH_SPLIT_KEYS;
     private long batchedAttentionLaunches;
     private int forcedSplitK = Integer.getInteger("tinyrt.cuda.gemvSplitK", 0);
+    /**
+     * The decode GEMVs launch at most this many waves of the blocks the GPU holds at once, each block walking several
+     * groups of rows (gemv.cuh), so the fused norm prologue runs once per block; 0 launches a block per row group.
+     */
+    private final int gemvWaves = Integer.getInteger("tinyrt.cuda.gemvWaves", 1);
     private boolean fuseNorms = !Boolean.getBoolean("tinyrt.cuda.noNormFusion");
     /**
      * Steps of more token rows launch without PDL: it pays where chains of small GEMV kernels prefetch their weights
@@ -875,8 +880,8 @@ public final class CudaBackend implements Backend {
             int ks = KernelNames.splitK(w.valueBytesPerRow(), forcedSplitK);
             KernelArgs a = w.format.quantized() ? quantArgs(w) : args.reset().ptr(w.pointer());
             FusedKernel f = fusedKernel(w, FusedKind.RES);
-            launch(f.name(), ceilDiv(w.rows(), KernelNames.gemvRowsPerBlock(ks)), 1, 1, THREADS, f.shared(),
-                    a.ptr(m.in().pointer).ptr(d.pointer).ptr(r.pointer).i32(w.rows()).i32(w.cols()).i32(ks));
+            launch(f.name(), gemvGrid(f.name(), ceilDiv(w.rows(), KernelNames.gemvRowsPerBlock(ks)), f.shared()), 1,
+                    1, THREADS, f.shared(), a.ptr(m.in().pointer).ptr(d.pointer).ptr(r.pointer).i32(w.rows()).i32(w.cols()).i32(ks));
             profiledMatmul(w, MatmulTactics.Tactic.GEMV, " + residual add",
                     w.ownedBytes() + m.in().bytes() + d.bytes() + 2 * r.bytes());
             PendingNorm n = new PendingNorm(r, (CudaWeight) gamma, eps, o);
@@ -930,8 +935,8 @@ public final class CudaBackend implements Backend {
             int ks = KernelNames.splitK(m.valueBytesPerRow(), forcedSplitK);
             KernelArgs a = m.format.quantized() ? quantArgs(m) : args.reset().ptr(m.pointer());
             FusedKernel f = fusedKernel(m, FusedKind.NORM);
-            launch(f.name(), ceilDiv(m.rows(), KernelNames.gemvRowsPerBlock(ks)), 1, 1, THREADS, f.shared(),
-                    normPrologue(a, n).ptr(o.pointer).i32(m.rows()).i32(m.cols()).i32(ks));
+            launch(f.name(), gemvGrid(f.name(), ceilDiv(m.rows(), KernelNames.gemvRowsPerBlock(ks)), f.shared()), 1,
+                    1, THREADS, f.shared(), normPrologue(a, n).ptr(o.pointer).i32(m.rows()).i32(m.cols()).i32(ks));
             profiledMatmul(m, tactic, " + rms_norm", m.ownedBytes() + n.residual().bytes() + in.bytes() + o.bytes());
             return;
         }
@@ -971,12 +976,14 @@ public final class CudaBackend implements Backend {
         int n = in.rows();
         if (tactic == MatmulTactics.Tactic.GEMV) {
             int ks = KernelNames.splitK(w.valueBytesPerRow(), forcedSplitK);
-            int grid = ceilDiv(w.rows(), KernelNames.gemvRowsPerBlock(ks));
+            int groups = ceilDiv(w.rows(), KernelNames.gemvRowsPerBlock(ks));
             if (w.format.quantized()) {
-                launch(KernelNames.qgemv(w.format.kernel, n, out.fp32), grid, 1, 1, THREADS, 0,
+                String kernel = KernelNames.qgemv(w.format.kernel, n, out.fp32);
+                launch(kernel, gemvGrid(kernel, groups, 0), 1, 1, THREADS, 0,
                         quantArgs(w).ptr(in.pointer).ptr(out.pointer).i32(w.rows()).i32(w.cols()).i32(ks));
             } else {
-                launch(KernelNames.gemv(n, out.fp32), grid, 1, 1, THREADS, 0, args.reset().ptr(w.pointer())
+                String kernel = KernelNames.gemv(n, out.fp32);
+                launch(kernel, gemvGrid(kernel, groups, 0), 1, 1, THREADS, 0, args.reset().ptr(w.pointer())
                         .ptr(in.pointer).ptr(out.pointer).i32(w.rows()).i32(w.cols()).i32(ks));
             }
         } else {
@@ -1053,6 +1060,17 @@ public final class CudaBackend implements Backend {
         return new FusedKernel(plain, norm ? 2 * w.cols() : 0);
     }
 
+    /**
+     * Blocks for a GEMV over {@code groups} row groups: all of them, or with {@link #gemvWaves} at most that many
+     * waves of the blocks the GPU holds at once (the kernels walk the remaining groups).
+     */
+    private int gemvGrid(String kernel, int groups, int sharedBytes) {
+        if (gemvWaves <= 0) {
+            return groups;
+        }
+        return Math.min(groups, gemvWaves * device.residentBlocks(kernel, THREADS, sharedBytes));
+    }
+
     /** The weight's fp16 values: its own, or for a quantized weight a copy dequantized into scratch memory. */
     private long fp16Values(CudaWeight w) {
         if (!w.format.quantized()) {
@@ -1085,7 +1103,7 @@ public final class CudaBackend implements Backend {
         } else {
             KernelArgs ka = w.format.quantized() ? quantArgs(w) : args.reset().ptr(w.pointer());
             FusedKernel f = fusedKernel(w, FusedKind.GATE_UP_NORM);
-            launch(f.name(), ceilDiv(inner, THREADS / 32), 1, 1, THREADS, f.shared(),
+            launch(f.name(), gemvGrid(f.name(), ceilDiv(inner, THREADS / 32), f.shared()), 1, 1, THREADS, f.shared(),
                     normPrologue(ka, held).ptr(a.pointer).i32(inner).i32(w.cols()));
             profiled("matmul+swiglu " + w.rows() + "x" + w.cols() + formatLabel(w) + " gemv + rms_norm",
                     w.ownedBytes() + held.residual().bytes() + in.bytes() + a.bytes());
@@ -1109,7 +1127,7 @@ public final class CudaBackend implements Backend {
                     : args.reset().ptr(w.pointer()).ptr(in.pointer);
             String kernel = w.format.quantized() ? KernelNames.qgemvGateUp(w.format.kernel, in.rows())
                     : KernelNames.gemvGateUp(in.rows());
-            launch(kernel, ceilDiv(inner, THREADS / 32), 1, 1, THREADS, 0,
+            launch(kernel, gemvGrid(kernel, ceilDiv(inner, THREADS / 32), 0), 1, 1, THREADS, 0,
                     a.ptr(act.pointer).i32(inner).i32(w.cols()));
         } else {
             linear(MatmulTactics.Tactic.CUBLAS, x, w, gu);

@@ -32,6 +32,7 @@ public final class CudaDevice {
     private final int memoryClockKhz;
     private final int memoryBusBits;
     private final Map<String, MemorySegment> functions = new ConcurrentHashMap<>();
+    private final Map<String, Integer> residentBlocks = new ConcurrentHashMap<>();
     private final ThreadLocal<Boolean> current = ThreadLocal.withInitial(() -> false);
 
     private CudaDevice(CudaDriver driver, int ordinal) {
@@ -107,6 +108,16 @@ public final class CudaDevice {
 
     MemorySegment function(String kernel) {
         return functions.computeIfAbsent(kernel, k -> driver.function(module, k));
+    }
+
+    /**
+     * Blocks of the kernel (with this block size and dynamic shared memory) the whole GPU holds at once: the
+     * multiprocessors times cuOccupancyMaxActiveBlocksPerMultiprocessor, at least 1.
+     */
+    int residentBlocks(String kernel, int blockSize, int sharedBytes) {
+        makeCurrent();
+        return residentBlocks.computeIfAbsent(kernel + "/" + blockSize + "/" + sharedBytes, key -> multiprocessors
+                * Math.max(1, driver.maxActiveBlocksPerMultiprocessor(function(kernel), blockSize, sharedBytes)));
     }
 
     /** {free, total} device memory in bytes (cuMemGetInfo). */

@@ -49,6 +49,7 @@ final class CudaDriver {
     private final MethodHandle moduleLoadData;
     private final MethodHandle moduleGetFunction;
     private final MethodHandle funcSetAttribute;
+    private final MethodHandle occupancyMaxActiveBlocks;
     private final MethodHandle memGetInfo;
     private final MethodHandle memAlloc;
     private final MethodHandle memFree;
@@ -92,6 +93,8 @@ final class CudaDriver {
         moduleLoadData = fn(lib, "cuModuleLoadData", ADDRESS, ADDRESS);
         moduleGetFunction = fn(lib, "cuModuleGetFunction", ADDRESS, ADDRESS, ADDRESS);
         funcSetAttribute = fn(lib, "cuFuncSetAttribute", ADDRESS, JAVA_INT, JAVA_INT);
+        occupancyMaxActiveBlocks = fn(lib, "cuOccupancyMaxActiveBlocksPerMultiprocessor", ADDRESS, ADDRESS, JAVA_INT,
+                JAVA_LONG);
         memGetInfo = fn(lib, "cuMemGetInfo_v2", ADDRESS, ADDRESS);
         memAlloc = fn(lib, "cuMemAlloc_v2", ADDRESS, JAVA_LONG);
         memFree = fn(lib, "cuMemFree_v2", JAVA_LONG);
@@ -282,6 +285,18 @@ final class CudaDriver {
         try {
             check("cuFuncSetAttribute", (int) funcSetAttribute.invokeExact(function,
                     FUNC_ATTR_MAX_DYNAMIC_SHARED_SIZE_BYTES, bytes));
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** Blocks of {@code blockSize} threads and {@code sharedBytes} dynamic shared memory one multiprocessor holds. */
+    int maxActiveBlocksPerMultiprocessor(MemorySegment function, int blockSize, int sharedBytes) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment out = a.allocate(JAVA_INT);
+            check("cuOccupancyMaxActiveBlocksPerMultiprocessor", (int) occupancyMaxActiveBlocks.invokeExact(out,
+                    function, blockSize, (long) sharedBytes));
+            return out.get(JAVA_INT, 0);
         } catch (Throwable t) {
             throw rethrow(t);
         }

@@ -152,7 +152,7 @@ public final class FakeDriverScenario {
         }
     }
 
-    private static String report(String library, String function) throws Throwable {
+    static String report(String library, String function) throws Throwable {
         SymbolLookup lookup = library != null ? SymbolLookup.libraryLookup(library, Arena.global())
                 : SymbolLookup.libraryLookup(Path.of(System.getenv("CUDA_HOME"), "lib64", "libcublas.so.13"),
                 Arena.global());
@@ -165,7 +165,7 @@ public final class FakeDriverScenario {
         }
     }
 
-    private static long value(String report, String key) {
+    static long value(String report, String key) {
         for (String part : report.split(" ")) {
             if (part.startsWith(key + "=")) {
                 return Long.parseLong(part.substring(key.length() + 1));

@@ -98,6 +98,14 @@ class FakeDriverTest {
         assertTrue(text.contains("BATCHED ATTENTION SCENARIO PASSED"), tail(text));
     }
 
+    @Test
+    void theDecodeGemvsWalkTheirRowGroupsCorrectlyOnAOneMultiprocessorEmulatedGpu() throws Exception {
+        Path out = Path.of("target/fake-cuda-emulated-row-groups");
+        buildFakes(out, true);
+        String text = scenario(out, EmulatedRowGroupsScenario.class, java.util.Map.of("FAKE_CUDA_SMS", "1"));
+        assertTrue(text.contains("ROW GROUPS SCENARIO PASSED"), tail(text));
+    }
+
     /** Runs main of {@code scenario} in a child JVM that loads the fakes in {@code out}; returns its output. */
     static String scenario(Path out, Class<?> scenario) throws Exception {
         return scenario(out, scenario, java.util.Map.of());
