@@ -6,7 +6,7 @@
 #include "rope.cuh"
 
 #define ATTN_THREADS 128
-#define ATTN_WARPS (ATTN_THREADS / 32)
+#define ATTN_WIDE_THREADS 512
 
 // ---------------------------------------------------------------------------------------------------------------
 // Decode (one query row per sequence, or any rows at all): split-K flash-decoding, built for latency.
@@ -14,12 +14,16 @@
 // causal span (keys 0..position), in tiles of DECODE_TILE(D) keys: every thread issues the loads of its 4 keys of a
 // tile (K and V, 16 bytes each per lane) at once, then folds them into a running max, sum and output in registers
 // (online softmax, one rescale per tile), so a short context costs one round trip to memory. Threads are merged by
-// shuffles, warps through shared memory; each split writes an unnormalized partial output with its max and sum, and
-// the last block of a (row, head block) to finish merges the splits (a counter per (row, head block), reset by that
-// block for the next launch). With fuse_rope the kernel also does tinyrt_rope_store_kv's work: q is rotated in
+// shuffles, warps through shared memory. With one split in use the block writes the output; with more, each split
+// writes an unnormalized partial output with its max and sum, and the last block of a (row, head block) to finish
+// merges the splits (a counter per (row, head block), reset by that block for the next launch). With fuse_rope the kernel also does tinyrt_rope_store_kv's work: q is rotated in
 // registers, the new key is rotated from qkv and written to the cache (with its value) by the thread that uses it.
 #define DECODE_KEYS_PER_THREAD 4
-#define DECODE_TILE(D) (DECODE_KEYS_PER_THREAD * ATTN_THREADS / ((D) / 8))
+#define DECODE_TILE(D, T) (DECODE_KEYS_PER_THREAD * (T) / ((D) / 8))
+// The wide variant (tinyrt_attn_decode_wide_*: T = 512 threads, one head per block) covers 256 keys of a 64-dim head
+// per tile, so the host's splits (DecodeSplits) leave contexts up to 256 keys in one split: its block writes the
+// output itself, with no partials, fence, counter or merging block after it. Splits past the row's position (the
+// split count follows the block tables' capacity) return at once, and the merge counts only the splits in use.
 
 // (m, l, o) += (m2, l2, o2) for softmax partials relative to their own maxima
 template <int N>
@@ -33,7 +37,7 @@ DEV void merge_partial(float& m, float& l, float* o, float m2, float l2, const f
     m = mx;
 }
 
-template <int D, int G, typename KV>
+template <int D, int G, typename KV, int T>
 DEV void attn_decode_body(const __half* __restrict__ qkv, int qkv_stride, typename KV::T* __restrict__ k_cache,
                           typename KV::T* __restrict__ v_cache, const int* __restrict__ positions,
                           const int* __restrict__ row_seq, const int* __restrict__ block_tables, int table_width,
@@ -44,12 +48,13 @@ DEV void attn_decode_body(const __half* __restrict__ qkv, int qkv_stride, typena
                           float kv_scale) {
     using Chunk = typename KV::Chunk;
     constexpr int LPT = D / 8;                      // lanes per key: each lane owns one 8-dim (16-byte) chunk
-    constexpr int KEYS = ATTN_THREADS / LPT;        // keys the block covers in one pass
+    constexpr int KEYS = T / LPT;                   // keys the block covers in one pass
+    constexpr int WARPS = T / 32;
     constexpr int KPT = DECODE_KEYS_PER_THREAD;
     constexpr int HALF_CHUNKS = LPT / 2;            // RoPE pairs dims d and d + D/2: whole chunks pair up
-    __shared__ float red_m[ATTN_WARPS][G];
-    __shared__ float red_l[ATTN_WARPS][G];
-    __shared__ float red_o[ATTN_WARPS][G][D];
+    __shared__ float red_m[WARPS][G];
+    __shared__ float red_l[WARPS][G];
+    __shared__ float red_o[WARPS][G][D];
     __shared__ int is_last;
 
     int hb = blockIdx.x, row = blockIdx.y, split = blockIdx.z;
@@ -60,6 +65,8 @@ DEV void attn_decode_body(const __half* __restrict__ qkv, int qkv_stride, typena
     int pos = positions[row];
     int start = split * split_len;
     int end = min(start + split_len, pos + 1);
+    int used = (pos + split_len) / split_len;  // splits holding keys: the others have nothing to do
+    if (split >= used) return;
     const int* table = block_tables + (size_t)row_seq[row] * table_width;
     const __half* qkv_row = qkv + (size_t)row * qkv_stride;
     bool low = sub < HALF_CHUNKS;
@@ -220,12 +227,12 @@ DEV void attn_decode_body(const __half* __restrict__ qkv, int qkv_stride, typena
             }
         }
         __syncthreads();
-        for (int i = threadIdx.x; i < G * D; i += ATTN_THREADS) {
+        for (int i = threadIdx.x; i < G * D; i += T) {
             int g = i / D, d = i - g * D, h = hb * G + g;
             float mm = red_m[0][g], ll = red_l[0][g], o = red_o[0][g][d];
 #pragma unroll
-            for (int w = 1; w < ATTN_WARPS; w++) merge_partial<1>(mm, ll, &o, red_m[w][g], red_l[w][g], &red_o[w][g][d]);
-            if (num_splits == 1) {
+            for (int w = 1; w < WARPS; w++) merge_partial<1>(mm, ll, &o, red_m[w][g], red_l[w][g], &red_o[w][g][d]);
+            if (used == 1) {
                 out[(size_t)row * heads * D + h * D + d] = __float2half_rn(o / ll * kv_scale);
             } else {
                 size_t idx = ((size_t)row * heads + h) * num_splits + split;
@@ -236,22 +243,19 @@ DEV void attn_decode_body(const __half* __restrict__ qkv, int qkv_stride, typena
                 }
             }
         }
-    } else if (fuse_rope) {
-        pdl_wait();
     }
-    if (num_splits == 1) return;
+    if (used == 1) return;
     __threadfence();  // partials visible device-wide before this block is counted
     __syncthreads();
     if (threadIdx.x == 0) {
         int* counter = counters + (size_t)row * gridDim.x + hb;
-        is_last = atomicAdd(counter, 1) == num_splits - 1;
+        is_last = atomicAdd(counter, 1) == used - 1;
         if (is_last) *counter = 0;  // ready for the next launch (graph replays reuse the counters)
     }
     __syncthreads();
     if (!is_last) return;
     __threadfence();
-    int used = (pos + 1 + split_len - 1) / split_len;
-    for (int i = threadIdx.x; i < G * D; i += ATTN_THREADS) {
+    for (int i = threadIdx.x; i < G * D; i += T) {
         int g = i / D, d = i - g * D, h = hb * G + g;
         size_t base = ((size_t)row * heads + h) * num_splits;
         float mm = -INFINITY, ll = 0.f, o = 0.f;
@@ -397,19 +401,24 @@ DEV void attn_prefill_body(const __half* __restrict__ qkv, int qkv_stride, const
 }
 
 // One kernel per (KV element type, head_dim, heads per block): fp16 names carry no type (tinyrt_attn_decode_d64_g4),
-// int8 and fp8 do (tinyrt_attn_decode_int8_d64_g4, tinyrt_attn_decode_fp8_d64_g4). kv_scale is the layer's
-// kv_cache_scaling_factor (1 for fp16).
-#define ATTN_DECODE_KERNEL(P, KV, D, G)                                                                               \
-    extern "C" __global__ void __launch_bounds__(ATTN_THREADS) tinyrt_attn_decode_##P##d##D##_g##G(                   \
+// int8 and fp8 do (tinyrt_attn_decode_int8_d64_g4, tinyrt_attn_decode_fp8_d64_g4); the wide variant one head per
+// block (tinyrt_attn_decode_wide_d64_g1). kv_scale is the layer's kv_cache_scaling_factor (1 for fp16).
+#define ATTN_DECODE_KERNEL_T(NAME, KV, D, G, THREADS)                                                                 \
+    extern "C" __global__ void __launch_bounds__(THREADS) NAME(                                                       \
         const __half* qkv, int qkv_stride, KV::T* k_cache, KV::T* v_cache, const int* positions,                      \
         const int* row_seq, const int* block_tables, int table_width, int block_size, int heads, int kv_heads,       \
         int split_len, int num_splits, float scale, float* part_o, float* part_ml, int* counters, __half* out,       \
         const float* cos_t, const float* sin_t, const int* slots, int fuse_rope, float kv_scale) {                   \
         pdl_launch(); /* the body waits (see there) */                                                               \
-        attn_decode_body<D, G, KV>(qkv, qkv_stride, k_cache, v_cache, positions, row_seq, block_tables, table_width, \
-                                   block_size, heads, kv_heads, split_len, num_splits, scale, part_o, part_ml,       \
-                                   counters, out, cos_t, sin_t, slots, fuse_rope, kv_scale);                          \
+        attn_decode_body<D, G, KV, THREADS>(qkv, qkv_stride, k_cache, v_cache, positions, row_seq, block_tables,    \
+                                            table_width, block_size, heads, kv_heads, split_len, num_splits, scale,  \
+                                            part_o, part_ml, counters, out, cos_t, sin_t, slots, fuse_rope,          \
+                                            kv_scale);                                                               \
     }
+#define ATTN_DECODE_KERNEL(P, KV, D, G)                                                                               \
+    ATTN_DECODE_KERNEL_T(tinyrt_attn_decode_##P##d##D##_g##G, KV, D, G, ATTN_THREADS)
+#define ATTN_DECODE_WIDE_KERNEL(P, KV, D)                                                                             \
+    ATTN_DECODE_KERNEL_T(tinyrt_attn_decode_wide_##P##d##D##_g1, KV, D, 1, ATTN_WIDE_THREADS)
 
 #define ATTN_PREFILL_KERNEL(P, KV, D, G)                                                                              \
     extern "C" __global__ void __launch_bounds__(PREFILL_THREADS) tinyrt_attn_prefill_##P##d##D##_g##G(                  \
@@ -423,6 +432,7 @@ DEV void attn_prefill_body(const __half* __restrict__ qkv, int qkv_stride, const
 
 #define ATTN_KERNELS_D(P, KV, D)                                                                                      \
     ATTN_DECODE_KERNEL(P, KV, D, 1) ATTN_DECODE_KERNEL(P, KV, D, 2) ATTN_DECODE_KERNEL(P, KV, D, 4)                   \
+    ATTN_DECODE_WIDE_KERNEL(P, KV, D)                                                                                 \
     ATTN_PREFILL_KERNEL(P, KV, D, 1) ATTN_PREFILL_KERNEL(P, KV, D, 2) ATTN_PREFILL_KERNEL(P, KV, D, 4)                \
     ATTN_PREFILL_KERNEL(P, KV, D, 8)
 

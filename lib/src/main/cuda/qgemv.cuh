@@ -177,27 +177,31 @@ struct QPass {
                     acc[t] = fmaf(F::template dot_h2<XS>(wv[u], x + (size_t)t * k + (size_t)c * PER), s, acc[t]);
                 }
             } else if (c < chunks) {
-                float wf[PER];
-                F::decode(wv[u], wf);
-                if (p != nullptr) {  // warp-uniform
+                // eight columns at a time (decoded whole, the compiler keeps the eight it uses): few live registers,
+                // where widening the chunk's 32 W4 values at once took the kernels to 128 registers
+                float d[NT];
 #pragma unroll
-                    for (int e = 0; e < PER; e += 4) {
-                        float4 s = *reinterpret_cast<const float4*>(p + (size_t)c * PER + e);
-                        wf[e] *= s.x; wf[e + 1] *= s.y; wf[e + 2] *= s.z; wf[e + 3] *= s.w;
+                for (int t = 0; t < NT; t++) d[t] = 0.f;
+#pragma unroll
+                for (int j = 0; j < PER / 8; j++) {
+                    float wf[PER];
+                    F::decode(wv[u], wf);
+                    if (p != nullptr) {  // warp-uniform
+                        float4 s0 = *reinterpret_cast<const float4*>(p + (size_t)c * PER + 8 * j);
+                        float4 s1 = *reinterpret_cast<const float4*>(p + (size_t)c * PER + 8 * j + 4);
+                        wf[8 * j] *= s0.x; wf[8 * j + 1] *= s0.y; wf[8 * j + 2] *= s0.z; wf[8 * j + 3] *= s0.w;
+                        wf[8 * j + 4] *= s1.x; wf[8 * j + 5] *= s1.y; wf[8 * j + 6] *= s1.z; wf[8 * j + 7] *= s1.w;
                     }
-                }
 #pragma unroll
-                for (int t = 0; t < NT; t++) {
-                    float d = 0.f;
-#pragma unroll
-                    for (int j = 0; j < PER / 8; j++) {
+                    for (int t = 0; t < NT; t++) {
                         float xf[8];
                         unpack8(load_x<XS>(x + (size_t)t * k + (size_t)c * PER + 8 * j), xf);
 #pragma unroll
-                        for (int e = 0; e < 8; e++) d = fmaf(wf[8 * j + e], xf[e], d);
+                        for (int e = 0; e < 8; e++) d[t] = fmaf(wf[8 * j + e], xf[e], d[t]);
                     }
-                    acc[t] = fmaf(d, sc[u], acc[t]);
                 }
+#pragma unroll
+                for (int t = 0; t < NT; t++) acc[t] = fmaf(d[t], sc[u], acc[t]);
             }
         }
     }
@@ -378,7 +382,8 @@ DEV void dequant_body(const uint8_t* __restrict__ w, const void* __restrict__ sc
         dequant_body<F>(w, scales, group, pre, pre_split, out, rows, cols);                                          \
     }
 
-// the fused batch-1 kernels of gemv.cuh's end, for quantized weights
+// the fused batch-1 kernels of gemv.cuh's end, for quantized weights; the norm kernels held to 80 registers (three
+// blocks per SM, the QKV product's 320 row groups in one wave; W4 spills 28 bytes for it, W8 none)
 #define QGEMV_FUSED(FMT, F)                                                                                         \
     extern "C" __global__ void __launch_bounds__(QGEMV_THREADS) tinyrt_qgemv_##FMT##_res(                           \
         const uint8_t* w, const void* scales, int group, const float* pre, int pre_split, const __half* x,          \
@@ -386,7 +391,7 @@ DEV void dequant_body(const uint8_t* __restrict__ w, const void* __restrict__ sc
         gemv_prologue(w, m, (size_t)k * F::BITS / 8, ks);                                                            \
         qgemv_body<F, 1, __half>(w, scales, group, pre, pre_split, ReadyX{x}, out, m, k, ks, residual);              \
     }                                                                                                                \
-    extern "C" __global__ void __launch_bounds__(QGEMV_THREADS) tinyrt_qgemv_##FMT##_norm(                          \
+    extern "C" __global__ void __launch_bounds__(QGEMV_THREADS, 3) tinyrt_qgemv_##FMT##_norm(                          \
         const uint8_t* w, const void* scales, int group, const float* pre, int pre_split, const float* residual,    \
         const __half* gamma, float eps, __half* normed, int norm_threads, __half* out, int m, int k, int ks) {      \
         gemv_prologue(w, m, (size_t)k * F::BITS / 8, ks);                                                            \

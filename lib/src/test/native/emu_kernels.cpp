@@ -25,6 +25,7 @@ Thunk thunk(void (*f)(A...)) {
 #define GEMV(NT) K(tinyrt_gemv_n##NT##_f16) K(tinyrt_gemv_n##NT##_f32) K(tinyrt_gemv_gate_up_n##NT)
 #define ATTN_DP(P, D)                                                                                       \
     K(tinyrt_attn_decode_##P##d##D##_g1) K(tinyrt_attn_decode_##P##d##D##_g2) K(tinyrt_attn_decode_##P##d##D##_g4) \
+    K(tinyrt_attn_decode_wide_##P##d##D##_g1)                                                                      \
     K(tinyrt_attn_prefill_##P##d##D##_g1) K(tinyrt_attn_prefill_##P##d##D##_g2)                               \
     K(tinyrt_attn_prefill_##P##d##D##_g4) K(tinyrt_attn_prefill_##P##d##D##_g8)
 #define ATTN_D(D) ATTN_DP(, D) ATTN_DP(int8_, D) ATTN_DP(fp8_, D)

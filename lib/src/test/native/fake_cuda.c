@@ -502,8 +502,10 @@ static int check_launch(const Launch *l) {
         int d, g;
         CHECK(sscanf(strrchr(k, 'd'), "d%d_g%d", &d, &g) == 2, "%s: name", k);
         int heads = I(l, 9), kv = I(l, 10);
-        CHECK(b == 128 && gx == (unsigned)(heads / g) && (heads / kv) % g == 0 && l->smem == 0 && g <= 4,
-              "%s: heads %d/%d grid %ux%ux%u block %u shared %u", k, heads, kv, gx, gy, gz, b, l->smem);
+        int wide = starts(k, "tinyrt_attn_decode_wide_");  // one head per 512-thread block
+        CHECK(b == (wide ? 512u : 128u) && gx == (unsigned)(heads / g) && (heads / kv) % g == 0 && l->smem == 0
+              && g <= (wide ? 1 : 4), "%s: heads %d/%d grid %ux%ux%u block %u shared %u", k, heads, kv, gx, gy, gz, b,
+              l->smem);
         if (!check_decode(l, d)) return 0;
     } else if (starts(k, "tinyrt_attn_prefill_")) {
         int d, g;

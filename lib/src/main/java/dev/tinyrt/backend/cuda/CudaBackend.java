@@ -83,13 +83,20 @@ public final class CudaBackend implements Backend {
     private final boolean preStaging = !Boolean.getBoolean("tinyrt.cuda.noPreStaging");
     private int batchAttentionFrom = DecodeAttention.batchFromProperty();
     private int batchAttentionSplitKeys = DecodeAttention.BATCH_SPLIT_KEYS;
+    /** The latency decode attention's wide variant (DecodeAttention): -Dtinyrt.cuda.wideDecodeAttention. */
+    private boolean wideDecodeAttention = Boolean.getBoolean("tinyrt.cuda.wideDecodeAttention");
     private long batchedAttentionLaunches;
     private int forcedSplitK = Integer.getInteger("tinyrt.cuda.gemvSplitK", 0);
     /**
-     * The decode GEMVs launch at most this many waves of the blocks the GPU holds at once, each block walking several
-     * groups of rows (gemv.cuh), so the fused norm prologue runs once per block; 0 launches a block per row group.
+     * The fused batch-1 decode GEMVs launch at most this many waves of the blocks the GPU holds at once, each block
+     * walking several groups of rows (gemv.cuh), so the norm prologue runs once per block; 0 launches a block per row
+     * group. On the H100 one wave took the GPU step from 1,117 to 1,077 us (fp16), 952 to 883 (int8) and 945 to 925
+     * (int4), two waves 1,096 / 915 / 914. Plain GEMVs (the LM head, batched decode) keep a block per group: capped,
+     * the LM head's product took 40.5 instead of 36.7 us.
      */
     private final int gemvWaves = Integer.getInteger("tinyrt.cuda.gemvWaves", 1);
+    /** With -Dtinyrt.cuda.gemvBlocksPerSm=N a wave is N blocks per multiprocessor, not what occupancy allows. */
+    private final int gemvBlocksPerSm = Integer.getInteger("tinyrt.cuda.gemvBlocksPerSm", 0);
     private boolean fuseNorms = !Boolean.getBoolean("tinyrt.cuda.noNormFusion");
     /**
      * Steps of more token rows launch without PDL: it pays where chains of small GEMV kernels prefetch their weights
@@ -264,7 +271,18 @@ public final class CudaBackend implements Backend {
     private DecodeAttention decodeAttention(StepPlan plan, CudaKvCache cache) {
         KvStorage kv = cache.storage;
         return DecodeAttention.choose(kv.dtype, plan.tokens(), cache.heads, kv.kvHeads, kv.headDim,
-                cache.decodeHeadsPerBlock(), plan.width() * kv.blockSize, batchAttentionFrom, batchAttentionSplitKeys);
+                cache.decodeHeadsPerBlock(), plan.width() * kv.blockSize, batchAttentionFrom, batchAttentionSplitKeys,
+                wideDecodeAttention);
+    }
+
+    boolean wideDecodeAttention() {
+        return wideDecodeAttention;
+    }
+
+    /** Whether the latency decode attention runs its wide variant (the self-test checks both). */
+    void wideDecodeAttention(boolean on) {
+        wideDecodeAttention = on;
+        graphs.invalidate();
     }
 
     /** Warps per row of the decode GEMVs (split-K): 0 for the rule ({@link KernelNames#splitK}), else 1..8. */
@@ -976,14 +994,12 @@ public final class CudaBackend implements Backend {
         int n = in.rows();
         if (tactic == MatmulTactics.Tactic.GEMV) {
             int ks = KernelNames.splitK(w.valueBytesPerRow(), forcedSplitK);
-            int groups = ceilDiv(w.rows(), KernelNames.gemvRowsPerBlock(ks));
+            int grid = ceilDiv(w.rows(), KernelNames.gemvRowsPerBlock(ks));
             if (w.format.quantized()) {
-                String kernel = KernelNames.qgemv(w.format.kernel, n, out.fp32);
-                launch(kernel, gemvGrid(kernel, groups, 0), 1, 1, THREADS, 0,
+                launch(KernelNames.qgemv(w.format.kernel, n, out.fp32), grid, 1, 1, THREADS, 0,
                         quantArgs(w).ptr(in.pointer).ptr(out.pointer).i32(w.rows()).i32(w.cols()).i32(ks));
             } else {
-                String kernel = KernelNames.gemv(n, out.fp32);
-                launch(kernel, gemvGrid(kernel, groups, 0), 1, 1, THREADS, 0, args.reset().ptr(w.pointer())
+                launch(KernelNames.gemv(n, out.fp32), grid, 1, 1, THREADS, 0, args.reset().ptr(w.pointer())
                         .ptr(in.pointer).ptr(out.pointer).i32(w.rows()).i32(w.cols()).i32(ks));
             }
         } else {
@@ -1061,14 +1077,16 @@ public final class CudaBackend implements Backend {
     }
 
     /**
-     * Blocks for a GEMV over {@code groups} row groups: all of them, or with {@link #gemvWaves} at most that many
-     * waves of the blocks the GPU holds at once (the kernels walk the remaining groups).
+     * Blocks for a fused batch-1 GEMV over {@code groups} row groups: all of them, or with {@link #gemvWaves} at most
+     * that many waves of the blocks the GPU holds at once (the kernel walks the remaining groups).
      */
     private int gemvGrid(String kernel, int groups, int sharedBytes) {
         if (gemvWaves <= 0) {
             return groups;
         }
-        return Math.min(groups, gemvWaves * device.residentBlocks(kernel, THREADS, sharedBytes));
+        int wave = gemvBlocksPerSm > 0 ? gemvBlocksPerSm * device.multiprocessors()
+                : device.residentBlocks(kernel, THREADS, sharedBytes);
+        return Math.min(groups, gemvWaves * wave);
     }
 
     /** The weight's fp16 values: its own, or for a quantized weight a copy dequantized into scratch memory. */
@@ -1127,7 +1145,7 @@ public final class CudaBackend implements Backend {
                     : args.reset().ptr(w.pointer()).ptr(in.pointer);
             String kernel = w.format.quantized() ? KernelNames.qgemvGateUp(w.format.kernel, in.rows())
                     : KernelNames.gemvGateUp(in.rows());
-            launch(kernel, gemvGrid(kernel, ceilDiv(inner, THREADS / 32), 0), 1, 1, THREADS, 0,
+            launch(kernel, ceilDiv(inner, THREADS / 32), 1, 1, THREADS, 0,
                     a.ptr(act.pointer).i32(inner).i32(w.cols()));
         } else {
             linear(MatmulTactics.Tactic.CUBLAS, x, w, gu);

@@ -7,7 +7,8 @@ import dev.tinyrt.backend.KvCacheDtype;
  * attention_batch.cuh), read fp16, int8 and fp8 KV caches alike (one variant per KV type) and write the same output:
  * <ul>
  *   <li>the latency kernel (batches below {@code batchFrom}, or shapes the other lacks): blocks of at most 4 query
- *   heads, a split per tile of keys, so a single sequence spreads over the GPU;</li>
+ *   heads, a split per tile of keys, so a single sequence spreads over the GPU; or its wide variant (one head per
+ *   block of 512 threads, 256-key tiles for 64-dim heads), which leaves short contexts one split and so no merge;</li>
  *   <li>the batched kernel: one block per (row, KV head) serving the whole GQA group, so each key and value is read
  *   once per step, and a split per {@link #BATCH_SPLIT_KEYS} keys. Its split length is fixed, not derived from the
  *   batch, so a sequence's output bits do not depend on which other sequences share the step.</li>
@@ -20,6 +21,7 @@ record DecodeAttention(String kernel, int gridX, int threads, DecodeSplits split
     /** Keys per split of the batched kernel: four of its 64-key tiles, so contexts up to 256 need no merge. */
     static final int BATCH_SPLIT_KEYS = 256;
     private static final int LATENCY_THREADS = 128;
+    static final int WIDE_THREADS = 512;
 
     /** The threshold from {@code -Dtinyrt.cuda.batchAttentionFrom}. */
     static int batchFromProperty() {
@@ -34,10 +36,20 @@ record DecodeAttention(String kernel, int gridX, int threads, DecodeSplits split
      */
     static DecodeAttention choose(KvCacheDtype kvDtype, int rows, int heads, int kvHeads, int headDim,
                                   int headsPerBlock, int capacity, int batchFrom, int splitKeys) {
+        return choose(kvDtype, rows, heads, kvHeads, headDim, headsPerBlock, capacity, batchFrom, splitKeys, false);
+    }
+
+    /** As above; {@code wide}: the latency kernel's wide variant where the latency kernel runs. */
+    static DecodeAttention choose(KvCacheDtype kvDtype, int rows, int heads, int kvHeads, int headDim,
+                                  int headsPerBlock, int capacity, int batchFrom, int splitKeys, boolean wide) {
         int group = heads / kvHeads;
         if (batchFrom > 0 && rows >= batchFrom && KernelNames.hasBatchDecode(headDim, group)) {
             return new DecodeAttention(KernelNames.attentionDecodeBatch(kvDtype, headDim, group), kvHeads, 2 * headDim,
                     new DecodeSplits(splitKeys, (capacity + splitKeys - 1) / splitKeys), true);
+        }
+        if (wide) {
+            return new DecodeAttention(KernelNames.attentionDecodeWide(kvDtype, headDim), heads, WIDE_THREADS,
+                    DecodeSplits.forCapacity(capacity, headDim, WIDE_THREADS), false);
         }
         return new DecodeAttention(KernelNames.attentionDecode(kvDtype, headDim, headsPerBlock), heads / headsPerBlock,
                 LATENCY_THREADS, DecodeSplits.forCapacity(capacity, headDim), false);

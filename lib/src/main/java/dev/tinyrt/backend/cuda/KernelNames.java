@@ -211,6 +211,11 @@ final class KernelNames {
         return "tinyrt_attn_decode_" + kvInfix(kv) + "d" + headDim + "_g" + group;
     }
 
+    /** The latency decode kernel's wide variant: one head per 512-thread block (tinyrt_attn_decode_wide_d64_g1). */
+    static String attentionDecodeWide(KvCacheDtype kv, int headDim) {
+        return "tinyrt_attn_decode_wide_" + kvInfix(kv) + "d" + headDim + "_g1";
+    }
+
     static String attentionPrefill(KvCacheDtype kv, int headDim, int group) {
         return "tinyrt_attn_prefill_" + kvInfix(kv) + "d" + headDim + "_g" + group;
     }
@@ -313,6 +318,7 @@ final class KernelNames {
                 for (int g : DECODE_HEAD_GROUPS) {
                     names.add(attentionDecode(kv, d, g));
                 }
+                names.add(attentionDecodeWide(kv, d));
                 for (int g : HEAD_GROUPS) {
                     names.add(attentionPrefill(kv, d, g));
                 }

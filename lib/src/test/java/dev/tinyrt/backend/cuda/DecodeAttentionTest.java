@@ -50,6 +50,30 @@ class DecodeAttentionTest {
     }
 
     @Test
+    void theWideLatencyKernelTakesAHeadPerBlockAndLeavesShortContextsOneSplit() {
+        DecodeAttention one = DecodeAttention.choose(KvCacheDtype.FP16, 1, 32, 4, 64, 4, 256, 8, SPLIT, true);
+        assertFalse(one.batched());
+        assertEquals("tinyrt_attn_decode_wide_d64_g1", one.kernel());
+        assertEquals(32, one.gridX());
+        assertEquals(512, one.threads());
+        assertEquals(new DecodeSplits(256, 1), one.splits());
+        assertEquals(32L, one.counters(1));
+        assertEquals(new DecodeSplits(256, 8), DecodeAttention.choose(KvCacheDtype.FP16, 1, 32, 4, 64, 4, 2048, 8, SPLIT,
+                true).splits());
+        assertEquals(new DecodeSplits(128, 2), DecodeAttention.choose(KvCacheDtype.INT8, 3, 16, 1, 128, 1, 256, 8, SPLIT,
+                true).splits(), "128-dim heads: 128-key tiles");
+        assertEquals("tinyrt_attn_decode_wide_fp8_d64_g1", DecodeAttention.choose(KvCacheDtype.FP8, 1, 32, 4, 64, 4,
+                256, 8, SPLIT, true).kernel());
+        assertTrue(DecodeAttention.choose(KvCacheDtype.FP16, 128, 32, 4, 64, 4, 256, 8, SPLIT, true).batched(),
+                "batches from the threshold keep the batched kernel");
+        for (KvCacheDtype kv : KernelNames.KV_DTYPES) {
+            for (int d : new int[]{16, 32, 64, 128}) {
+                assertTrue(KernelNames.all().contains(KernelNames.attentionDecodeWide(kv, d)), kv + " d" + d);
+            }
+        }
+    }
+
+    @Test
     void quantizedCachesUseTheBatchedKernelOfTheirTypeWithTheSameGridAndSplits() {
         DecodeAttention fp16 = DecodeAttention.choose(KvCacheDtype.FP16, 128, 32, 4, 64, 4, 8192, 8, SPLIT);
         for (KvCacheDtype kv : new KvCacheDtype[]{KvCacheDtype.INT8, KvCacheDtype.FP8}) {

@@ -9,24 +9,25 @@ import java.nio.file.Path;
 
 /**
  * Runs in a child JVM whose fake driver emulates tinyrt's kernels on the CPU and reports one multiprocessor
- * (FAKE_CUDA_SMS=1, two resident blocks), so every decode GEMV launches two blocks that walk all its row groups
- * (gemv.cuh): the self-test's quantized products (W8A16, W4A16, AWQ, FP8, W8A8 against the CPU backend, 1..16 rows,
- * split-K) and its fused block boundaries (norm prologue and residual epilogue, fp16 / int8 / int4 / AWQ) must pass,
- * and the driver must have seen such walking launches.
+ * (FAKE_CUDA_SMS=1, two resident blocks), so every fused batch-1 decode GEMV launches two blocks that walk all its
+ * row groups (gemv.cuh): the self-test's fused block boundaries (norm prologue and residual epilogue, fp16 / int8 /
+ * int4 / AWQ), its attention group (both variants of the latency decode kernel, the 128-thread one and the wide one,
+ * on fp16, int8 and fp8 caches, against the CPU) and its whole random models (CUDA against the CPU engine, greedy
+ * continuations, graphs) must pass, and the driver must have seen such walking launches.
  */
-public final class EmulatedRowGroupsScenario {
+public final class EmulatedDecodeKernelsScenario {
     public static void main(String... args) throws Throwable {
-        Path tmp = Files.createTempDirectory("tinyrt-emulated-row-groups");
+        Path tmp = Files.createTempDirectory("tinyrt-emulated-decode-kernels");
         Path json = tmp.resolve("selftest.json");
         int exit = CommandRunner.run(new CudaSelfTest(), "--tmp", tmp.resolve("st").toString(), "--only",
-                "quantized_matmul,fused_boundaries", "--out", json.toString());
+                "fused_boundaries,attention,models", "--out", json.toString());
         JsonNode checks = new ObjectMapper().readTree(json.toFile()).get("checks");
         String driver = FakeDriverScenario.report("libcuda.so.1", "fake_report");
         long walked = FakeDriverScenario.value(driver, "walked_gemv_launches");
         System.out.println("[fake] " + driver);
-        boolean passed = exit == 0 && checks.size() > 100 && walked > 100;
-        System.out.println(passed ? "ROW GROUPS SCENARIO PASSED"
-                : "ROW GROUPS SCENARIO FAILED: exit " + exit + ", " + checks.size() + " checks, " + walked
+        boolean passed = exit == 0 && checks.size() > 10 && walked > 100;
+        System.out.println(passed ? "DECODE KERNELS SCENARIO PASSED"
+                : "DECODE KERNELS SCENARIO FAILED: exit " + exit + ", " + checks.size() + " checks, " + walked
                 + " walking GEMV launches");
         System.exit(passed ? 0 : 1);
     }

@@ -99,11 +99,11 @@ class FakeDriverTest {
     }
 
     @Test
-    void theDecodeGemvsWalkTheirRowGroupsCorrectlyOnAOneMultiprocessorEmulatedGpu() throws Exception {
-        Path out = Path.of("target/fake-cuda-emulated-row-groups");
+    void theDecodeKernelsPassWhenEmulatedOnOneMultiprocessorWithGemvsWalkingRowGroups() throws Exception {
+        Path out = Path.of("target/fake-cuda-emulated-decode-kernels");
         buildFakes(out, true);
-        String text = scenario(out, EmulatedRowGroupsScenario.class, java.util.Map.of("FAKE_CUDA_SMS", "1"));
-        assertTrue(text.contains("ROW GROUPS SCENARIO PASSED"), tail(text));
+        String text = scenario(out, EmulatedDecodeKernelsScenario.class, java.util.Map.of("FAKE_CUDA_SMS", "1"));
+        assertTrue(text.contains("DECODE KERNELS SCENARIO PASSED"), tail(text));
     }
 
     /** Runs main of {@code scenario} in a child JVM that loads the fakes in {@code out}; returns its output. */
