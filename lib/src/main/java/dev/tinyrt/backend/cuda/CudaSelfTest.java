@@ -568,25 +568,22 @@ public final class CudaSelfTest implements Callable<Integer> {
                 new Scenario("8192-slot block table, several tiles per decode split", 32, 256,
                         new int[][]{{300}, {1}}),
         };
-        for (int[] c : configs) {
-            for (Scenario s : scenarios) {
-                attention(c[0], c[1], c[2], s, "");
+        // both variants of the latency decode kernel by name (by default a step takes the wide one, a head per
+        // 512-thread block whose short contexts take one split and no merge, where its blocks fit one wave)
+        Boolean setting = gpu.wideDecodeAttention();
+        for (boolean wide : new boolean[]{true, false}) {
+            gpu.wideDecodeAttention(wide);
+            for (int[] c : configs) {
+                for (Scenario s : scenarios) {
+                    attention(c[0], c[1], c[2], s, wide ? " (wide decode kernel)" : "");
+                }
             }
         }
-        // the latency kernel's other variant (128 threads and up to 4 heads per block, or the wide one: a head per
-        // 512-thread block, whose short contexts take one split and no merge)
-        boolean wide = gpu.wideDecodeAttention();
-        gpu.wideDecodeAttention(!wide);
-        String other = wide ? " (128-thread decode kernel)" : " (wide decode kernel)";
-        for (int[] c : configs) {
-            for (Scenario s : scenarios) {
-                attention(c[0], c[1], c[2], s, other);
-            }
-        }
+        gpu.wideDecodeAttention(true);
         for (KvCacheDtype kv : new KvCacheDtype[]{KvCacheDtype.INT8, KvCacheDtype.FP8}) {
-            attention(32, 4, 64, scenarios[2], " kv " + kv.label() + other, kv);
+            attention(32, 4, 64, scenarios[2], " kv " + kv.label() + " (wide decode kernel)", kv);
         }
-        gpu.wideDecodeAttention(wide);
+        gpu.wideDecodeAttention(setting);
         gpu.fuseRope(false);  // decode steps' RoPE as its own kernel too
         attention(32, 4, 64, scenarios[1], " (RoPE not fused)");
         attention(8, 2, 16, scenarios[2], " (RoPE not fused)");
