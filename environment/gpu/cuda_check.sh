@@ -21,7 +21,9 @@
 # stage's result), cuda_speed.json and cuda_selftest.json (full detail).
 # CUDA_CHECK_JAVA_OPTS adds JVM options to every run, e.g. -Dtinyrt.cuda.noPdl=true (no programmatic dependent
 # launch), -Dtinyrt.cuda.noNormFusion=true (no residual add / RMSNorm fused into the batch-1 GEMVs),
-# -Dtinyrt.cuda.gemvSplitK=N (force N warps per weight row in the decode GEMVs), -Dtinyrt.cuda.noGraphs=true, -Dtinyrt.cuda.noRopeFusion=true, -Dtinyrt.cuda.noAutotune=true.
+# -Dtinyrt.cuda.gemvSplitK=N (force N warps per weight row in the decode GEMVs), -Dtinyrt.cuda.noGraphs=true, -Dtinyrt.cuda.noRopeFusion=true, -Dtinyrt.cuda.noAutotune=true,
+# -Dtinyrt.cuda.gemvWaves=N (fused GEMVs: N waves of walking blocks, 0 = a block per row group),
+# -Dtinyrt.cuda.gemvBlocksPerSm=N (a wave of N blocks per SM), -Dtinyrt.cuda.wideDecodeAttention=true|false.
 # CUDA_CHECK_AB="-D...;-D..." adds a stage after quant: fp16 and quantized models timed again with each option set
 # (after the others), for a before/after on the same machine: $OUT/cuda_speed_ab.tar.gz, summarized in the json;
 # CUDA_CHECK_AB_LABELS picks the models (default "fp16 int8 int4").
@@ -33,7 +35,7 @@ work=/tmp/cuda_check
 rm -rf "$work"
 mkdir -p "$OUT" "$work" "$work/quant"
 tl=/tmp/tinyllama-1.1b-seed0-fp16
-command_line="${CUDA_CHECK_JAVA_OPTS:+CUDA_CHECK_JAVA_OPTS='$CUDA_CHECK_JAVA_OPTS' }bash environment/gpu/cuda_check.sh (device run, carry .device)"
+command_line="${CUDA_CHECK_JAVA_OPTS:+CUDA_CHECK_JAVA_OPTS='$CUDA_CHECK_JAVA_OPTS' }${CUDA_CHECK_QUANT:+CUDA_CHECK_QUANT='$CUDA_CHECK_QUANT' }${CUDA_CHECK_AB:+CUDA_CHECK_AB='$CUDA_CHECK_AB' }bash environment/gpu/cuda_check.sh (device run, carry .device)"
 jopts="${CUDA_CHECK_JAVA_OPTS:-}"
 export work tl jopts
 
