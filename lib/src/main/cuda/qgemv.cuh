@@ -32,7 +32,6 @@ struct QW8 {
     static constexpr int PER_CHUNK = 16;  // values in one 16-byte load
     static constexpr int BITS = 8;
     static constexpr int GATE_UP_UNROLL = 4;
-    static constexpr int GATE_UP_ROWS = 1;  // row pairs per warp in the batch-1 gate|up kernels
     DEV static void decode(const uint4& raw, float* v) {
         unsigned words[4] = {raw.x, raw.y, raw.z, raw.w};
 #pragma unroll
@@ -77,8 +76,6 @@ struct QW4 {
     static constexpr int PER_CHUNK = 32;
     static constexpr int BITS = 4;
     static constexpr int GATE_UP_UNROLL = 2;
-    // a 2,048-column W4 row is two loads per lane: two row pairs per warp keep eight in flight
-    static constexpr int GATE_UP_ROWS = 2;
     DEV static void decode(const uint4& raw, float* v) {
         unsigned words[4] = {raw.x, raw.y, raw.z, raw.w};
 #pragma unroll
@@ -124,7 +121,6 @@ struct QF8 {
     static constexpr int PER_CHUNK = 16;
     static constexpr int BITS = 8;
     static constexpr int GATE_UP_UNROLL = 4;
-    static constexpr int GATE_UP_ROWS = 1;
     static constexpr bool HALF2 = false;  // x arrives as e4m3 values: the fp32 path
     static constexpr float HALF2_SCALE = 1.0f;
     template <bool XS>
@@ -272,42 +268,32 @@ DEV void qgemv_body(const uint8_t* w, const void* scales, int group_size, const 
 }
 
 // The fused gate|up weight ([2 * inner, k], gate rows first) with SwiGLU in the epilogue, as gemv_gate_up_body: a
-// warp's gate and up rows are loaded together, a pass of each in flight at once; row groups as there. With one token
-// row a warp takes F::GATE_UP_ROWS adjacent row pairs at once (QGateUpRows).
-template <class F, int NT>
-struct QGateUpRows {
-    static constexpr int value = NT == 1 ? F::GATE_UP_ROWS : 1;
-};
-
+// warp's gate row and up row are loaded together, a pass of each in flight at once; row groups as there.
 template <class F, int NT, bool XS = false, class Ready>
 DEV void qgemv_gate_up_body(const uint8_t* w, const void* scales, int group_size, const float* pre, int pre_split,
                             Ready ready, __half* act, int inner, int k) {
-    constexpr int R = QGateUpRows<F, NT>::value;
-    constexpr int RPG = QGEMV_THREADS / 32 * R;
     int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    constexpr int RPG = QGEMV_THREADS / 32;
     int groups = gemv_groups(inner, RPG);
     size_t row_bytes = (size_t)k * F::BITS / 8;
-    int group = blockIdx.x, base;
-    int row[R], chunks[R], gr[R], ur[R];
-    const uint4 *wg[R], *wu[R];
-    const float *pg[R], *pu[R];
-    QPass<F, F::GATE_UP_UNROLL> gp[R], up[R];
+    int group = blockIdx.x, row, chunks, gr, ur, base;
+    bool active;
+    const uint4 *wg, *wu;
+    const float *pg, *pu;
+    QPass<F, F::GATE_UP_UNROLL> gp, up;
     auto start_row = [&] {
+        row = group * RPG + warp;
+        active = row < inner;  // inactive warps still call ready()
+        chunks = active ? k / F::PER_CHUNK : 0;
+        gr = active ? row : 0;
+        ur = active ? inner + row : 0;
+        wg = qrow(w, gr, k, F::BITS);
+        wu = qrow(w, ur, k, F::BITS);
+        pg = pre == nullptr ? nullptr : pre + (gr >= pre_split ? k : 0);
+        pu = pre == nullptr ? nullptr : pre + (ur >= pre_split ? k : 0);
         base = lane;
-#pragma unroll
-        for (int i = 0; i < R; i++) {
-            row[i] = group * RPG + warp * R + i;
-            bool active = row[i] < inner;  // inactive warps still call ready()
-            chunks[i] = active ? k / F::PER_CHUNK : 0;
-            gr[i] = active ? row[i] : 0;
-            ur[i] = active ? inner + row[i] : 0;
-            wg[i] = qrow(w, gr[i], k, F::BITS);
-            wu[i] = qrow(w, ur[i], k, F::BITS);
-            pg[i] = pre == nullptr ? nullptr : pre + (gr[i] >= pre_split ? k : 0);
-            pu[i] = pre == nullptr ? nullptr : pre + (ur[i] >= pre_split ? k : 0);
-            gp[i].load(wg[i], scales, gr[i], base, 32, chunks[i], k, group_size);
-            up[i].load(wu[i], scales, ur[i], base, 32, chunks[i], k, group_size);
-        }
+        gp.load(wg, scales, gr, base, 32, chunks, k, group_size);
+        up.load(wu, scales, ur, base, 32, chunks, k, group_size);
     };
     start_row();
     const __half* x = ready();
@@ -315,41 +301,27 @@ DEV void qgemv_gate_up_body(const uint8_t* w, const void* scales, int group_size
     for (;;) {  // no block-wide synchronization below
         prefetch_next_group(w, inner, row_bytes, group, RPG, PREFETCH_MAX_BYTES / 2);
         prefetch_next_group(w + (size_t)inner * row_bytes, inner, row_bytes, group, RPG, PREFETCH_MAX_BYTES / 2);
-        float ag[R][NT], au[R][NT];
+        float gs = active ? F::row_scale(scales, gr) : 0.f, us = active ? F::row_scale(scales, ur) : 0.f;
+        float ag[NT], au[NT];
 #pragma unroll
-        for (int i = 0; i < R; i++) {
-#pragma unroll
-            for (int t = 0; t < NT; t++) ag[i][t] = au[i][t] = 0.f;
-        }
+        for (int t = 0; t < NT; t++) ag[t] = au[t] = 0.f;
         for (;;) {
-#pragma unroll
-            for (int i = 0; i < R; i++) {
-                gp[i].template accumulate<NT, XS>(pg[i], x, base, 32, chunks[i], k, ag[i]);
-                up[i].template accumulate<NT, XS>(pu[i], xu, base, 32, chunks[i], k, au[i]);
-            }
+            gp.template accumulate<NT, XS>(pg, x, base, 32, chunks, k, ag);
+            up.template accumulate<NT, XS>(pu, xu, base, 32, chunks, k, au);
             base += 32 * F::GATE_UP_UNROLL;
-            if (base >= chunks[0]) break;  // chunks[0] is the most: row 0 of the warp is active if any is
-#pragma unroll
-            for (int i = 0; i < R; i++) {
-                gp[i].load(wg[i], scales, gr[i], base, 32, chunks[i], k, group_size);
-                up[i].load(wu[i], scales, ur[i], base, 32, chunks[i], k, group_size);
-            }
+            if (base >= chunks) break;
+            gp.load(wg, scales, gr, base, 32, chunks, k, group_size);
+            up.load(wu, scales, ur, base, 32, chunks, k, group_size);
         }
+        if (active) {  // uniform per warp
 #pragma unroll
-        for (int i = 0; i < R; i++) {
-            if (row[i] < inner) {  // uniform per warp
-                float gs = F::row_scale(scales, gr[i]), us = F::row_scale(scales, ur[i]);
+            for (int t = 0; t < NT; t++) {
+                ag[t] = warp_sum(ag[t]) * gs;
+                au[t] = warp_sum(au[t]) * us;
+            }
+            if (lane == 0) {
 #pragma unroll
-                for (int t = 0; t < NT; t++) {
-                    ag[i][t] = warp_sum(ag[i][t]) * gs;
-                    au[i][t] = warp_sum(au[i][t]) * us;
-                }
-                if (lane == 0) {
-#pragma unroll
-                    for (int t = 0; t < NT; t++) {
-                        act[(size_t)t * inner + row[i]] = __float2half_rn(silu(ag[i][t]) * au[i][t]);
-                    }
-                }
+                for (int t = 0; t < NT; t++) act[(size_t)t * inner + row] = __float2half_rn(silu(ag[t]) * au[t]);
             }
         }
         group += gridDim.x;

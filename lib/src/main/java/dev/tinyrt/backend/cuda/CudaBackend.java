@@ -1135,8 +1135,7 @@ public final class CudaBackend implements Backend {
         } else {
             KernelArgs ka = w.format.quantized() ? quantArgs(w) : args.reset().ptr(w.pointer());
             FusedKernel f = fusedKernel(w, FusedKind.GATE_UP_NORM);
-            int perBlock = KernelNames.gateUpRowsPerBlock(w.format.kernel, 1);
-            launch(f.name(), gemvGrid(f.name(), ceilDiv(inner, perBlock), f.shared()), 1, 1, THREADS, f.shared(),
+            launch(f.name(), gemvGrid(f.name(), ceilDiv(inner, THREADS / 32), f.shared()), 1, 1, THREADS, f.shared(),
                     normPrologue(ka, held).ptr(a.pointer).i32(inner).i32(w.cols()));
             profiled("matmul+swiglu " + w.rows() + "x" + w.cols() + formatLabel(w) + " gemv + rms_norm",
                     w.ownedBytes() + held.residual().bytes() + in.bytes() + a.bytes());
@@ -1160,8 +1159,8 @@ public final class CudaBackend implements Backend {
                     : args.reset().ptr(w.pointer()).ptr(in.pointer);
             String kernel = w.format.quantized() ? KernelNames.qgemvGateUp(w.format.kernel, in.rows())
                     : KernelNames.gemvGateUp(in.rows());
-            int perBlock = KernelNames.gateUpRowsPerBlock(w.format.kernel, in.rows());
-            launch(kernel, ceilDiv(inner, perBlock), 1, 1, THREADS, 0, a.ptr(act.pointer).i32(inner).i32(w.cols()));
+            launch(kernel, ceilDiv(inner, THREADS / 32), 1, 1, THREADS, 0,
+                    a.ptr(act.pointer).i32(inner).i32(w.cols()));
         } else {
             linear(MatmulTactics.Tactic.CUBLAS, x, w, gu);
             swigluKernel(gu, act);

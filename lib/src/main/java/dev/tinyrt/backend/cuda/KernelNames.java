@@ -102,14 +102,6 @@ final class KernelNames {
         return "tinyrt_qgemv_" + format + "_gate_up_n" + rows;
     }
 
-    /**
-     * Rows (pairs of a gate and an up row) one 256-thread gate|up GEMV block covers: 16 for W4 with one token row (a
-     * warp takes two pairs, qgemv.cuh's QGateUpRows), else 8. {@code format}: the kernel infix, null for fp16.
-     */
-    static int gateUpRowsPerBlock(String format, int tokenRows) {
-        return "w4".equals(format) && tokenRows == 1 ? 16 : 8;
-    }
-
     /** Dequantizes a weight to fp16 for the prefill GEMM. */
     static String dequant(String format) {
         return "tinyrt_dequant_" + format;
