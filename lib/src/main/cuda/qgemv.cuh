@@ -7,8 +7,10 @@
 //   W8: int8 [rows, cols] row-major, each value offset-binary (byte = q + 128 = q ^ 0x80), so the float with bits
 //       0x4B000000 | byte is 2^23 + 128 + q exactly: one byte permute and one subtraction per value, no integer
 //       conversion. Scales fp32 [rows], applied once to the row's sum.
-//   W4: [rows, cols/2] row-major, column 2j in the low nibble of byte j, offset-binary (nibble = q + 8 = q ^ 8);
-//       2^23 + 8 + q likewise. Scales fp16 [rows, cols/group] (TensorRT-LLM stores them in the model dtype).
+//   W4: [rows, cols/2] row-major, offset-binary (nibble = q + 8 = q ^ 8), 2^23 + 8 + q likewise; each 32-bit word
+//       holds eight columns c0..c7 as nibbles c0 c2 c4 c6 c1 c3 c5 c7 from the low end (WeightPacking
+//       .evenNibblesFirst), so nibbles n and n + 4 are the column pair (2n, 2n + 1). Scales fp16 [rows, cols/group]
+//       (TensorRT-LLM stores them in the model dtype).
 //   pre-scale (AWQ, SmoothQuant): fp32 [cols], or [2, cols] for a fused weight whose rows from pre_split on were
 //       scaled differently (gate|up); null when there is none.
 // One warp per weight row (or ks warps, split-K, as gemv.cuh), 16-byte loads, QGEMV_UNROLL loads in flight per lane, each loaded chunk reused for all
@@ -81,7 +83,9 @@ struct QW4 {
 #pragma unroll
         for (int i = 0; i < 4; i++) {
 #pragma unroll
-            for (int j = 0; j < 8; j++) v[8 * i + j] = magic_float((words[i] >> (4 * j)) & 0xfu) - 8388616.0f;
+            for (int p = 0; p < 8; p++) {  // nibble p holds column 2p (p < 4) or 2(p - 4) + 1
+                v[8 * i + (p < 4 ? 2 * p : 2 * (p - 4) + 1)] = magic_float((words[i] >> (4 * p)) & 0xfu) - 8388616.0f;
+            }
         }
     }
     DEV static float row_scale(const void*, int) { return 1.0f; }
@@ -91,8 +95,8 @@ struct QW4 {
         return __half2float(static_cast<const __half*>(scales)[(size_t)row * groups + chunk * PER_CHUNK / group]);
     }
     // The half2 path: sum of q / 8 * x over the chunk's 32 columns. Nibbles n and n + 4 of a word masked into
-    // 0x640N halves are 1024 + nibble; scaled by 1/8 minus 129 that is q / 8 exactly. They pair with columns n and
-    // n + 4, so x's halves are regrouped to match.
+    // 0x640N halves are 1024 + nibble; scaled by 1/8 minus 129 that is q / 8 exactly. They are columns 2n and
+    // 2n + 1, the pair x's n-th word holds.
     static constexpr bool HALF2 = true;
     static constexpr float HALF2_SCALE = 8.0f;
     template <bool XS>
@@ -102,8 +106,7 @@ struct QW4 {
 #pragma unroll
         for (int i = 0; i < 4; i++) {  // word i: 8 columns, one 16-byte load of x
             uint4 xv = load_x<XS>(x + 8 * i);
-            unsigned xs[4] = {byte_perm(xv.x, xv.z, 0x5410u), byte_perm(xv.x, xv.z, 0x7632u),
-                              byte_perm(xv.y, xv.w, 0x5410u), byte_perm(xv.y, xv.w, 0x7632u)};  // (n, n + 4)
+            unsigned xs[4] = {xv.x, xv.y, xv.z, xv.w};
             unsigned v[4];
 #pragma unroll
             for (int n = 0; n < 4; n++) v[n] = ((words[i] >> (4 * n)) & 0x000F000Fu) | 0x64006400u;

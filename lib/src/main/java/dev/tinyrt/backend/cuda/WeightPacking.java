@@ -11,7 +11,8 @@ import java.lang.foreign.ValueLayout;
 
 /**
  * Re-packs the canonical quantized {@link WeightData} forms into the bytes the CUDA kernels read (qgemv.cuh):
- * int8 and int4 values turned offset-binary (every byte XOR 0x80, every nibble XOR 8), W4A16 scales as fp16, FP8
+ * int8 and int4 values turned offset-binary (every byte XOR 0x80, every nibble XOR 8; int4 nibbles also reordered
+ * within each word, {@link #evenNibblesFirst}), W4A16 scales as fp16, FP8
  * bytes unchanged with the product of its two scales per row, W8A8 (SmoothQuant) as W8A16 with its pre-scale kept
  * for the activation quantization.
  * Shapes the kernels cannot read are dequantized to an fp16 matrix instead (pre-scale folded into the columns):
@@ -49,8 +50,8 @@ final class WeightPacking {
                     xorBytes(q.weights(), (byte) 0x80, arena), arena.allocateFrom(ValueLayout.JAVA_FLOAT, q.scales()),
                     meaningful(q.preScale()), q.cols(), 0);
             case WeightData.Int4PerGroup q -> new Packed(CudaWeight.Format.W4A16,
-                    xorBytes(q.packed(), (byte) 0x88, arena), halves(q.scales(), arena), meaningful(q.preScale()),
-                    q.groupSize(), 0);
+                    evenNibblesFirst(xorBytes(q.packed(), (byte) 0x88, arena)), halves(q.scales(), arena),
+                    meaningful(q.preScale()), q.groupSize(), 0);
             case WeightData.Fp8PerTensor f -> {  // bytes as they are; one scale per row: weight * activation scale
                 float[] scales = new float[f.rows()];
                 java.util.Arrays.fill(scales, f.weightScale() * f.activationScale());
@@ -97,6 +98,28 @@ final class WeightPacking {
             out.set(ValueLayout.JAVA_BYTE, i, (byte) (src.get(ValueLayout.JAVA_BYTE, i) ^ mask));
         }
         return out;
+    }
+
+    /**
+     * Within every 32-bit word (eight columns c0..c7, c0 in the low nibble) the nibbles in the order c0 c2 c4 c6 c1
+     * c3 c5 c7, in place: the kernels' mask of nibbles n and n + 4 then yields the fp16 pair (c2n, c2n+1), which is how
+     * x's halves already lie (qgemv.cuh's QW4). Two delta swaps per word, on longs (two words at a time; the weight's
+     * bytes are a whole number of words since cols % 32 == 0).
+     */
+    static MemorySegment evenNibblesFirst(MemorySegment words) {
+        long n = words.byteSize();
+        if (n % 8 != 0) {
+            throw new IllegalArgumentException("int4 weight of " + n + " bytes is not a whole number of 8-byte pairs");
+        }
+        for (long i = 0; i + 8 <= n; i += 8) {
+            long x = words.get(LONG, i);
+            long t = (x ^ (x >>> 4)) & 0x00F000F000F000F0L;  // nibbles 1 <-> 2 and 5 <-> 6 of each word
+            x ^= t ^ (t << 4);
+            t = (x ^ (x >>> 8)) & 0x0000FF000000FF00L;       // then bytes 1 <-> 2
+            x ^= t ^ (t << 8);
+            words.set(LONG, i, x);
+        }
+        return words;
     }
 
     private static MemorySegment halves(float[] values, Arena arena) {
