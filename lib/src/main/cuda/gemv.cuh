@@ -161,6 +161,36 @@ DEV void store_res(__half* out, float* residual, size_t i, float acc) {
 }
 DEV void store_res(float* out, float*, size_t i, float acc) { out[i] = acc; }  // never used with a residual
 
+// A GEMV row's results (lane 0 of the row's slice-0 warp): out[t, row] = acc[t], or with `residual` the fused
+// residual add's epilogue.
+template <int NT, typename TOut>
+DEV void store_row(TOut* out, float* residual, int m, int row, const float* acc) {
+#pragma unroll
+    for (int t = 0; t < NT; t++) {
+        if (residual != nullptr) {
+            store_res(out, residual, (size_t)t * m + row, acc[t]);
+        } else {
+            out[(size_t)t * m + row] = from_f32<TOut>(acc[t]);
+        }
+    }
+}
+
+// The gate|up epilogue of a warp: its lanes' partial sums (times the rows' scales) summed, act[t, row] =
+// silu(gate) * up rounded to fp16 once, written by lane 0. Every lane of the warp calls it.
+template <int NT>
+DEV void store_swiglu(__half* act, int inner, int row, float* ag, float* au, float gate_scale,
+                      float up_scale) {
+#pragma unroll
+    for (int t = 0; t < NT; t++) {
+        ag[t] = warp_sum(ag[t]) * gate_scale;
+        au[t] = warp_sum(au[t]) * up_scale;
+    }
+    if ((threadIdx.x & 31) == 0) {
+#pragma unroll
+        for (int t = 0; t < NT; t++) act[(size_t)t * inner + row] = __float2half_rn(silu(ag[t]) * au[t]);
+    }
+}
+
 // x [NT, k] is small and read through L1 by every warp of the block (or from shared memory: XS). With `residual`
 // (NT = 1, fp16 out): the fused residual add epilogue. ready() (every thread calls it) gives x.
 template <int NT, typename TOut, bool XS = false, class Ready>
@@ -209,16 +239,7 @@ DEV void gemv_body(const __half* __restrict__ w, Ready ready, TOut* __restrict__
             load_pass<GEMV_UNROLL>(wv, wrow, base, step, chunks);
         }
         gemv_reduce<NT>(acc, ks);
-        if (active && slice == 0 && lane == 0) {
-#pragma unroll
-            for (int t = 0; t < NT; t++) {
-                if (residual != nullptr) {
-                    store_res(out, residual, (size_t)t * m + row, acc[t]);
-                } else {
-                    out[(size_t)t * m + row] = from_f32<TOut>(acc[t]);
-                }
-            }
-        }
+        if (active && slice == 0 && lane == 0) store_row<NT>(out, residual, m, row, acc);
         group += gridDim.x;
         if (group >= groups) break;
         start_row();
@@ -279,17 +300,7 @@ DEV void gemv_gate_up_body(const __half* __restrict__ w, Ready ready, __half* __
             load_pass<GEMV_UNROLL>(g4, wg, base, 32, chunks);
             load_pass<GEMV_UNROLL>(u4, wu, base, 32, chunks);
         }
-        if (active) {  // uniform per warp
-#pragma unroll
-            for (int t = 0; t < NT; t++) {
-                ag[t] = warp_sum(ag[t]);
-                au[t] = warp_sum(au[t]);
-            }
-            if (lane == 0) {
-#pragma unroll
-                for (int t = 0; t < NT; t++) act[(size_t)t * inner + row] = __float2half_rn(silu(ag[t]) * au[t]);
-            }
-        }
+        if (active) store_swiglu<NT>(act, inner, row, ag, au, 1.f, 1.f);  // uniform per warp
         group += gridDim.x;
         if (group >= groups) break;
         start_row();

@@ -254,16 +254,7 @@ DEV void qgemv_body(const uint8_t* w, const void* scales, int group_size, const 
         gemv_reduce<NT>(acc, ks);
 #pragma unroll
         for (int t = 0; t < NT; t++) acc[t] *= rs;
-        if (active && slice == 0 && lane == 0) {
-#pragma unroll
-            for (int t = 0; t < NT; t++) {
-                if (residual != nullptr) {
-                    store_res(out, residual, (size_t)t * m + row, acc[t]);
-                } else {
-                    out[(size_t)t * m + row] = from_f32<TOut>(acc[t]);
-                }
-            }
-        }
+        if (active && slice == 0 && lane == 0) store_row<NT>(out, residual, m, row, acc);
         group += gridDim.x;
         if (group >= groups) break;
         start_row();
@@ -316,17 +307,7 @@ DEV void qgemv_gate_up_body(const uint8_t* w, const void* scales, int group_size
             gp.load(wg, scales, gr, base, 32, chunks, k, group_size);
             up.load(wu, scales, ur, base, 32, chunks, k, group_size);
         }
-        if (active) {  // uniform per warp
-#pragma unroll
-            for (int t = 0; t < NT; t++) {
-                ag[t] = warp_sum(ag[t]) * gs;
-                au[t] = warp_sum(au[t]) * us;
-            }
-            if (lane == 0) {
-#pragma unroll
-                for (int t = 0; t < NT; t++) act[(size_t)t * inner + row] = __float2half_rn(silu(ag[t]) * au[t]);
-            }
-        }
+        if (active) store_swiglu<NT>(act, inner, row, ag, au, gs, us);  // uniform per warp
         group += gridDim.x;
         if (group >= groups) break;
         start_row();
@@ -412,8 +393,8 @@ DEV void dequant_body(const uint8_t* __restrict__ w, const void* __restrict__ sc
 // AWQ's pre-scale on the fp16-pair path: the batch-1 fused kernels (_pre_res, _pre_norm, _pre_gate_up_norm) stage
 // x * pre, rounded to fp16, in shared memory once per block, so the product multiplies in f16x2 like an unscaled W4
 // weight instead of widening every weight to fp32 to scale it (QPass::accumulate's fp32 path). Shared memory: [k]
-// fp16 per staged copy, after the norm's [k] where there is one. The host takes them only for a pre-scale shared by all rows,
-// or for gate|up one per half (pre_split == inner).
+// fp16 per staged copy, after the norm's [k] where there is one. The host takes them only for a pre-scale shared by
+// all rows, or for gate|up one per half (pre_split == inner).
 DEV void stage_scaled(const __half* x, const float* __restrict__ pre, __half* dst, int k) {
     for (int c = threadIdx.x * 8; c < k; c += blockDim.x * 8) {
         float v[8];

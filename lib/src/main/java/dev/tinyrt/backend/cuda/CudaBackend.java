@@ -912,8 +912,8 @@ public final class CudaBackend implements Backend {
             int ks = KernelNames.splitK(w.valueBytesPerRow(), forcedSplitK);
             KernelArgs a = w.format.quantized() ? quantArgs(w) : args.reset().ptr(w.pointer());
             FusedKernel f = fusedKernel(w, FusedKind.RES);
-            launch(f.name(), gemvGrid(f.name(), ceilDiv(w.rows(), KernelNames.gemvRowsPerBlock(ks)), f.shared()), 1,
-                    1, THREADS, f.shared(), a.ptr(m.in().pointer).ptr(d.pointer).ptr(r.pointer).i32(w.rows()).i32(w.cols()).i32(ks));
+            launchFused(f, ceilDiv(w.rows(), KernelNames.gemvRowsPerBlock(ks)),
+                    a.ptr(m.in().pointer).ptr(d.pointer).ptr(r.pointer).i32(w.rows()).i32(w.cols()).i32(ks));
             profiledMatmul(w, MatmulTactics.Tactic.GEMV, " + residual add",
                     w.ownedBytes() + m.in().bytes() + d.bytes() + 2 * r.bytes());
             PendingNorm n = new PendingNorm(r, (CudaWeight) gamma, eps, o);
@@ -967,8 +967,8 @@ public final class CudaBackend implements Backend {
             int ks = KernelNames.splitK(m.valueBytesPerRow(), forcedSplitK);
             KernelArgs a = m.format.quantized() ? quantArgs(m) : args.reset().ptr(m.pointer());
             FusedKernel f = fusedKernel(m, FusedKind.NORM);
-            launch(f.name(), gemvGrid(f.name(), ceilDiv(m.rows(), KernelNames.gemvRowsPerBlock(ks)), f.shared()), 1,
-                    1, THREADS, f.shared(), normPrologue(a, n).ptr(o.pointer).i32(m.rows()).i32(m.cols()).i32(ks));
+            launchFused(f, ceilDiv(m.rows(), KernelNames.gemvRowsPerBlock(ks)),
+                    normPrologue(a, n).ptr(o.pointer).i32(m.rows()).i32(m.cols()).i32(ks));
             profiledMatmul(m, tactic, " + rms_norm", m.ownedBytes() + n.residual().bytes() + in.bytes() + o.bytes());
             return;
         }
@@ -1091,16 +1091,17 @@ public final class CudaBackend implements Backend {
     }
 
     /**
-     * Blocks for a fused batch-1 GEMV over {@code groups} row groups: all of them, or with {@link #gemvWaves} at most
-     * that many waves of the blocks the GPU holds at once (the kernel walks the remaining groups).
+     * Launches a fused batch-1 GEMV over {@code groups} row groups with blocks for all of them, or with
+     * {@link #gemvWaves} at most that many waves of the blocks the GPU holds at once (the kernel walks the rest).
      */
-    private int gemvGrid(String kernel, int groups, int sharedBytes) {
-        if (gemvWaves <= 0) {
-            return groups;
+    private void launchFused(FusedKernel f, int groups, KernelArgs a) {
+        int grid = groups;
+        if (gemvWaves > 0) {
+            int wave = gemvBlocksPerSm > 0 ? gemvBlocksPerSm * device.multiprocessors()
+                    : device.residentBlocks(f.name(), THREADS, f.shared());
+            grid = Math.min(groups, gemvWaves * wave);
         }
-        int wave = gemvBlocksPerSm > 0 ? gemvBlocksPerSm * device.multiprocessors()
-                : device.residentBlocks(kernel, THREADS, sharedBytes);
-        return Math.min(groups, gemvWaves * wave);
+        launch(f.name(), grid, 1, 1, THREADS, f.shared(), a);
     }
 
     /** The weight's fp16 values: its own, or for a quantized weight a copy dequantized into scratch memory. */
@@ -1135,7 +1136,7 @@ public final class CudaBackend implements Backend {
         } else {
             KernelArgs ka = w.format.quantized() ? quantArgs(w) : args.reset().ptr(w.pointer());
             FusedKernel f = fusedKernel(w, FusedKind.GATE_UP_NORM);
-            launch(f.name(), gemvGrid(f.name(), ceilDiv(inner, THREADS / 32), f.shared()), 1, 1, THREADS, f.shared(),
+            launchFused(f, ceilDiv(inner, THREADS / 32),
                     normPrologue(ka, held).ptr(a.pointer).i32(inner).i32(w.cols()));
             profiled("matmul+swiglu " + w.rows() + "x" + w.cols() + formatLabel(w) + " gemv + rms_norm",
                     w.ownedBytes() + held.residual().bytes() + in.bytes() + a.bytes());
