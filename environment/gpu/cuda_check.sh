@@ -23,7 +23,9 @@
 # launch), -Dtinyrt.cuda.noNormFusion=true (no residual add / RMSNorm fused into the batch-1 GEMVs),
 # -Dtinyrt.cuda.gemvSplitK=N (force N warps per weight row in the decode GEMVs), -Dtinyrt.cuda.noGraphs=true, -Dtinyrt.cuda.noRopeFusion=true, -Dtinyrt.cuda.noAutotune=true,
 # -Dtinyrt.cuda.gemvWaves=N (fused GEMVs: N waves of walking blocks, 0 = a block per row group),
-# -Dtinyrt.cuda.gemvBlocksPerSm=N (a wave of N blocks per SM), -Dtinyrt.cuda.wideDecodeAttention=true|false.
+# -Dtinyrt.cuda.gemvBlocksPerSm=N (a wave of N blocks per SM), -Dtinyrt.cuda.wideDecodeAttention=true|false,
+# -Dtinyrt.cuda.layerKernel=false (a batch-1 layer as five launches, not the decode-layer kernel),
+# -Dtinyrt.cuda.layerBlocksPerSm=3 (the decode-layer kernel held to 80 registers, three blocks per SM).
 # CUDA_CHECK_AB="-D...;-D..." adds a stage after quant: fp16 and quantized models timed again with each option set
 # (after the others), for a before/after on the same machine: $OUT/cuda_speed_ab.tar.gz, summarized in the json;
 # CUDA_CHECK_AB_LABELS picks the models (default "fp16 int8 int4").

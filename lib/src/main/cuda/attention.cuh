@@ -37,8 +37,16 @@ DEV void merge_partial(float& m, float& l, float* o, float m2, float l2, const f
     m = mx;
 }
 
-template <int D, int G, typename KV, int T>
-DEV void attn_decode_body(const __half* __restrict__ qkv, int qkv_stride, typename KV::T* __restrict__ k_cache,
+// What the decode body calls, from every thread, before it reads anything an earlier kernel (or, in the decode-layer
+// kernel, an earlier stage) wrote: the PDL wait of a standalone launch.
+struct PdlWait {
+    DEV void operator()() const { pdl_wait(); }
+};
+
+// (hb, row, split) is the block's place in the grid (heads / G, rows, num_splits) and head_blocks its x extent: a
+// standalone launch passes blockIdx and gridDim.x; the decode-layer kernel walks them.
+template <int D, int G, typename KV, int T, class Wait = PdlWait>
+DEV void attn_decode_body(int hb, int row, int split, int head_blocks, Wait wait, const __half* __restrict__ qkv, int qkv_stride, typename KV::T* __restrict__ k_cache,
                           typename KV::T* __restrict__ v_cache, const int* __restrict__ positions,
                           const int* __restrict__ row_seq, const int* __restrict__ block_tables, int table_width,
                           int block_size, int heads, int kv_heads, int split_len, int num_splits, float scale,
@@ -57,7 +65,6 @@ DEV void attn_decode_body(const __half* __restrict__ qkv, int qkv_stride, typena
     __shared__ float red_o[WARPS][G][D];
     __shared__ int is_last;
 
-    int hb = blockIdx.x, row = blockIdx.y, split = blockIdx.z;
     int kv_head = (hb * G) / (heads / kv_heads);
     int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     int sub = lane % LPT;
@@ -75,7 +82,7 @@ DEV void attn_decode_body(const __half* __restrict__ qkv, int qkv_stride, typena
     // PDL: with fuse_rope every key this kernel reads from the cache was written by an earlier step (the new one it
     // takes from qkv), so the first tile's loads go out before the wait for the QKV product; metadata (positions,
     // tables) and the RoPE tables come from the host. Every thread waits before qkv, partials or counters.
-    if (!fuse_rope) pdl_wait();
+    if (!fuse_rope) wait();
     if (end > start) {  // uniform per block
         float c[8], sn[8];
         if (fuse_rope) {
@@ -104,15 +111,15 @@ DEV void attn_decode_body(const __half* __restrict__ qkv, int qkv_stride, typena
             }
         };
         load_tile(start);
-        if (fuse_rope) pdl_wait();
+        if (fuse_rope) wait();
         float q[G][8];
 #pragma unroll
         for (int g = 0; g < G; g++) {
             const __half* qh = qkv_row + (hb * G + g) * D;
-            unpack8(*reinterpret_cast<const uint4*>(qh + sub * 8), q[g]);
+            unpack8(load_coherent(qh + sub * 8), q[g]);
             if (fuse_rope) {
                 float pq[8];
-                unpack8(*reinterpret_cast<const uint4*>(qh + partner * 8), pq);
+                unpack8(load_coherent(qh + partner * 8), pq);
 #pragma unroll
                 for (int e = 0; e < 8; e++) q[g][e] = low ? q[g][e] * c[e] - pq[e] * sn[e] : q[g][e] * c[e] + pq[e] * sn[e];
             }
@@ -134,12 +141,12 @@ DEV void attn_decode_body(const __half* __restrict__ qkv, int qkv_stride, typena
                     if (j[u] == pos) {  // this step's key: rotate it from qkv, use it, and store it for later steps
                         const __half* kh = qkv_row + (heads + kv_head) * D;
                         float kf[8], pk[8];
-                        unpack8(*reinterpret_cast<const uint4*>(kh + sub * 8), kf);
-                        unpack8(*reinterpret_cast<const uint4*>(kh + partner * 8), pk);
+                        unpack8(load_coherent(kh + sub * 8), kf);
+                        unpack8(load_coherent(kh + partner * 8), pk);
 #pragma unroll
                         for (int e = 0; e < 8; e++) kf[e] = low ? kf[e] * c[e] - pk[e] * sn[e] : kf[e] * c[e] + pk[e] * sn[e];
                         float inv = 1.f / kv_scale, vf[8];
-                        unpack8(*reinterpret_cast<const uint4*>(qkv_row + (heads + kv_heads + kv_head) * D + sub * 8), vf);
+                        unpack8(load_coherent(qkv_row + (heads + kv_heads + kv_head) * D + sub * 8), vf);
                         kr[u] = KV::pack(kf, inv);
                         vr[u] = KV::pack(vf, inv);
                         int slot = slots[row];
@@ -248,7 +255,7 @@ DEV void attn_decode_body(const __half* __restrict__ qkv, int qkv_stride, typena
     __threadfence();  // partials visible device-wide before this block is counted
     __syncthreads();
     if (threadIdx.x == 0) {
-        int* counter = counters + (size_t)row * gridDim.x + hb;
+        int* counter = counters + (size_t)row * head_blocks + hb;
         is_last = atomicAdd(counter, 1) == used - 1;
         if (is_last) *counter = 0;  // ready for the next launch (graph replays reuse the counters)
     }
@@ -410,7 +417,7 @@ DEV void attn_prefill_body(const __half* __restrict__ qkv, int qkv_stride, const
         int split_len, int num_splits, float scale, float* part_o, float* part_ml, int* counters, __half* out,       \
         const float* cos_t, const float* sin_t, const int* slots, int fuse_rope, float kv_scale) {                   \
         pdl_launch(); /* the body waits (see there) */                                                               \
-        attn_decode_body<D, G, KV, THREADS>(qkv, qkv_stride, k_cache, v_cache, positions, row_seq, block_tables,    \
+        attn_decode_body<D, G, KV, THREADS>(blockIdx.x, blockIdx.y, blockIdx.z, gridDim.x, PdlWait{}, qkv, qkv_stride, k_cache, v_cache, positions, row_seq, block_tables,    \
                                             table_width, block_size, heads, kv_heads, split_len, num_splits, scale,  \
                                             part_o, part_ml, counters, out, cos_t, sin_t, slots, fuse_rope,          \
                                             kv_scale);                                                               \

@@ -3,6 +3,9 @@
 #pragma once
 #include <cuda_fp16.h>
 #include <stdint.h>
+#ifndef __CUDA_ARCH__
+#include <cstring>
+#endif
 
 #define DEV __device__ __forceinline__
 
@@ -142,6 +145,52 @@ DEV uint4 load_streaming(const void* p) {
 }
 
 DEV uint4 load_cached(const void* p) { return __ldg(reinterpret_cast<const uint4*>(p)); }
+
+// Data another block wrote earlier in the same launch (the decode-layer kernel's stage inputs, layer.cuh) is read
+// from L2: the non-coherent path (__ldg, or a plain load of a const __restrict__ pointer, which the compiler may
+// turn into one) could return a line an earlier stage left in this SM's L1. Standalone kernels read it this way
+// too: every such value is read once per block, so L1 would gain them nothing.
+DEV uint4 load_coherent(const void* p) {
+#ifdef __CUDA_ARCH__
+    uint4 v;
+    asm volatile("ld.global.cg.v4.u32 {%0, %1, %2, %3}, [%4];"
+                 : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w)
+                 : "l"(p));
+    return v;
+#else
+    uint4 v;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+#endif
+}
+DEV float load_coherent(const float* p) { return __ldcg(p); }
+
+// A barrier across the whole grid of a launch whose blocks are all resident at once (the host launches the
+// decode-layer kernel with at most the blocks the GPU holds together). `counter` only grows: it is shared by every
+// launch of the kernel with the same grid size, each adding gridDim.x per barrier, so arrival `old` belongs to
+// barrier generation old / gridDim.x, which ends when the counter reaches the next multiple. Thread 0 of each block
+// arrives (release) and spins (acquire); the block's other threads wait at __syncthreads. A barrier that has not
+// released after 2^24 polls traps, so a launch whose blocks were not all resident fails with an error.
+DEV void grid_sync(unsigned long long* counter) {
+#ifdef __CUDA_ARCH__
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        unsigned long long n = gridDim.x, old, seen;
+        __threadfence();
+        asm volatile("atom.add.release.gpu.global.u64 %0, [%1], 1;" : "=l"(old) : "l"(counter) : "memory");
+        unsigned long long target = (old / n + 1) * n;
+        unsigned spins = 0;
+        do {
+            asm volatile("ld.acquire.gpu.global.u64 %0, [%1];" : "=l"(seen) : "l"(counter) : "memory");
+            if (++spins == (1u << 24)) __trap();  // seconds: a block never came (not all resident); fail, not hang
+        } while (seen < target);
+        __threadfence();
+    }
+    __syncthreads();
+#elif !defined(__CUDACC__)
+    emu_grid_sync(counter);  // test emulator: every block of the launch reaches the barrier before any goes on
+#endif
+}
 
 DEV float silu(float x) { return x / (1.0f + expf(-x)); }
 

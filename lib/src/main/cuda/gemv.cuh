@@ -107,6 +107,14 @@ DEV void load_pass(uint4* wv, const uint4* wrow, int base, int step, int chunks)
     }
 }
 
+// eight fp32 values another block may have written in this launch (load_coherent)
+DEV void load8_coherent(const float* p, float* v) {
+    uint4 a = load_coherent(static_cast<const void*>(p)), b = load_coherent(static_cast<const void*>(p + 4));
+    unsigned bits[8] = {a.x, a.y, a.z, a.w, b.x, b.y, b.z, b.w};
+#pragma unroll
+    for (int e = 0; e < 8; e++) v[e] = __uint_as_float(bits[e]);
+}
+
 // Fused RMSNorm prologue of a one-row GEMV: the v8 norm of the fp32 residual row (norm_v8_body's arithmetic over the
 // same partition of norm_threads threads, so the same bits as the norm kernel) into dynamic shared memory [cols]
 // fp16, which the GEMV then reads as x; block 0 also stores it to `normed`, the norm op's output. Every thread of
@@ -124,7 +132,7 @@ DEV const __half* norm_prologue(const float* __restrict__ residual, const __half
     for (int u = 0; u < CPT; u++) {
         int c = tid + u * norm_threads;
         if (mine && c < chunks) {
-            load8(residual + c * 8, v[u]);
+            load8_coherent(residual + c * 8, v[u]);
             load8(gamma + c * 8, g[u]);
 #pragma unroll
             for (int e = 0; e < 8; e++) ss += v[u][e] * v[u][e];
@@ -157,7 +165,7 @@ DEV const __half* ReadyNorm::operator()() const {
 DEV void store_res(__half* out, float* residual, size_t i, float acc) {
     __half h = __float2half_rn(acc);
     out[i] = h;
-    residual[i] = residual[i] + __half2float(h);
+    residual[i] = load_coherent(residual + i) + __half2float(h);
 }
 DEV void store_res(float* out, float*, size_t i, float acc) { out[i] = acc; }  // never used with a residual
 

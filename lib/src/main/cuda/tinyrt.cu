@@ -8,3 +8,4 @@
 #include "attention.cuh"
 #include "sampling.cuh"
 #include "attention_batch.cuh"
+#include "layer.cuh"

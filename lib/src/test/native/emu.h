@@ -36,7 +36,7 @@
 
 namespace emu {
 struct Index { unsigned x, y, z; };
-enum State { RUNNABLE, AT_BLOCK, AT_WARP, DONE };
+enum State { RUNNABLE, AT_BLOCK, AT_WARP, AT_GRID, DONE };
 struct Fiber {
     void* sp;  // saved stack pointer while switched out
     State state;
@@ -154,68 +154,130 @@ inline unsigned order(unsigned i, unsigned n) {
     return static_cast<unsigned>((offset + static_cast<unsigned long long>(i) * stride) % n);
 }
 
+/** Fresh fibers for a block of `threads` threads (stacks allocated once per vector slot). */
+inline void reset_fibers(std::vector<Fiber>& fs, unsigned threads) {
+    if (fs.size() < threads) {
+        size_t old = fs.size();
+        fs.resize(threads);
+        for (size_t i = old; i < threads; i++) fs[i].stack = static_cast<char*>(std::malloc(STACK));
+    }
+    for (unsigned t = 0; t < threads; t++) {
+        Fiber& f = fs[t];
+        f.sp = initial_stack(f.stack);
+        f.state = RUNNABLE;
+        f.tid = {t, 0, 0};
+    }
+}
+
+/**
+ * Runs a block's fibers until every one has finished (returns false) or every live one waits at a grid barrier
+ * (returns true): __syncthreads and warp shuffles are released as the block's threads all reach them.
+ */
+inline bool run_block(std::vector<Fiber>& fs, unsigned threads) {
+    for (;;) {
+        bool ran = false;
+        for (unsigned i = 0; i < threads; i++) {
+            unsigned t = order(i, threads);
+            if (fs[t].state == RUNNABLE) {
+                current = &fs[t];
+                emu_switch(&scheduler, fs[t].sp);
+                ran = true;
+            }
+        }
+        unsigned live = 0, at_block = 0, at_grid = 0;
+        bool released = false;
+        for (unsigned w = 0; w * 32 < threads; w++) {
+            unsigned wl = 0, at_warp = 0;
+            for (unsigned t = w * 32; t < w * 32 + 32 && t < threads; t++) {
+                if (fs[t].state != DONE) wl++;
+                if (fs[t].state == AT_WARP) at_warp++;
+            }
+            if (wl > 0 && at_warp == wl) {
+                for (unsigned t = w * 32; t < w * 32 + 32 && t < threads; t++) fs[t].state = RUNNABLE;
+                released = true;
+            }
+        }
+        for (unsigned t = 0; t < threads; t++) {
+            if (fs[t].state != DONE) live++;
+            if (fs[t].state == AT_BLOCK) at_block++;
+            if (fs[t].state == AT_GRID) at_grid++;
+        }
+        if (live == 0) return false;
+        if (!released && at_grid == live) return true;
+        if (!released && at_block == live) {
+            for (unsigned t = 0; t < threads; t++)
+                if (fs[t].state == AT_BLOCK) fs[t].state = RUNNABLE;
+            released = true;
+        }
+        if (!released && !ran) {
+            std::fprintf(stderr, "[emu] deadlock in block (%u,%u,%u): %u live threads, %u at __syncthreads, %u at a grid barrier\n",
+                         block_idx.x, block_idx.y, block_idx.z, live, at_block, at_grid);
+            std::abort();
+        }
+    }
+}
+
 /** Runs one launch: every block in turn, each as blockDim fibers. */
 inline void launch(const unsigned grid[3], unsigned threads, unsigned shared, std::function<void()> kernel) {
     body = std::move(kernel);
     grid_dim = {grid[0], grid[1], grid[2]};
     block_dim = {threads, 1, 1};
-    if (fibers.size() < threads) {
-        size_t old = fibers.size();
-        fibers.resize(threads);
-        for (size_t i = old; i < threads; i++) fibers[i].stack = static_cast<char*>(std::malloc(STACK));
-    }
     warp_slots.assign((threads + 31) / 32 * 32, 0);
     for (unsigned z = 0; z < grid[2]; z++)
         for (unsigned y = 0; y < grid[1]; y++)
             for (unsigned x = 0; x < grid[0]; x++) {
                 block_idx = {x, y, z};
                 shared_bytes.assign(shared + 16, 0xff);
-                for (unsigned t = 0; t < threads; t++) {
-                    Fiber& f = fibers[t];
-                    f.sp = initial_stack(f.stack);
-                    f.state = RUNNABLE;
-                    f.tid = {t, 0, 0};
-                }
-                for (;;) {
-                    bool ran = false;
-                    for (unsigned i = 0; i < threads; i++) {
-                        unsigned t = order(i, threads);
-                        if (fibers[t].state == RUNNABLE) {
-                            current = &fibers[t];
-                            emu_switch(&scheduler, fibers[t].sp);
-                            ran = true;
-                        }
-                    }
-                    unsigned live = 0, at_block = 0;
-                    bool released = false;
-                    for (unsigned w = 0; w * 32 < threads; w++) {
-                        unsigned wl = 0, at_warp = 0;
-                        for (unsigned t = w * 32; t < w * 32 + 32 && t < threads; t++) {
-                            if (fibers[t].state != DONE) wl++;
-                            if (fibers[t].state == AT_WARP) at_warp++;
-                        }
-                        if (wl > 0 && at_warp == wl) {
-                            for (unsigned t = w * 32; t < w * 32 + 32 && t < threads; t++) fibers[t].state = RUNNABLE;
-                            released = true;
-                        }
-                    }
-                    for (unsigned t = 0; t < threads; t++) {
-                        if (fibers[t].state != DONE) live++;
-                        if (fibers[t].state == AT_BLOCK) at_block++;
-                    }
-                    if (live == 0) break;
-                    if (!released && at_block == live) {
-                        for (unsigned t = 0; t < threads; t++)
-                            if (fibers[t].state == AT_BLOCK) fibers[t].state = RUNNABLE;
-                        released = true;
-                    }
-                    if (!released && !ran) {
-                        std::fprintf(stderr, "[emu] deadlock in block (%u,%u,%u): %u live threads, %u at __syncthreads\n",
-                                     x, y, z, live, at_block);
-                        std::abort();
-                    }
+                reset_fibers(fibers, threads);
+                if (run_block(fibers, threads)) {
+                    std::fprintf(stderr, "[emu] grid barrier in a launch that is not cooperative\n");
+                    std::abort();
                 }
             }
+}
+
+/**
+ * Runs a launch whose blocks meet at grid barriers (grid_sync): every block keeps its own fibers; each runs until
+ * all its threads wait at the barrier, and when every block has got there all go on. Blocks still run one at a
+ * time, so function-static arrays still stand in for __shared__ memory: correct only for kernels that carry nothing
+ * in shared memory across a grid barrier, which dynamic shared memory, refilled with NaN bytes at every barrier,
+ * checks. A block that finishes while others wait at a barrier is a deadlock on a GPU, and aborts here.
+ */
+inline void launch_cooperative(const unsigned grid[3], unsigned threads, unsigned shared,
+                               std::function<void()> kernel) {
+    body = std::move(kernel);
+    grid_dim = {grid[0], grid[1], grid[2]};
+    block_dim = {threads, 1, 1};
+    warp_slots.assign((threads + 31) / 32 * 32, 0);
+    unsigned blocks = grid[0] * grid[1] * grid[2];
+    static std::vector<std::vector<Fiber>> all;
+    if (all.size() < blocks) all.resize(blocks);
+    std::vector<char> running(blocks, 1);
+    for (unsigned b = 0; b < blocks; b++) reset_fibers(all[b], threads);
+    for (unsigned live = blocks; live > 0;) {
+        unsigned waiting = 0, finished = 0;
+        for (unsigned b = 0; b < blocks; b++) {
+            if (!running[b]) continue;
+            block_idx = {b % grid[0], (b / grid[0]) % grid[1], b / (grid[0] * grid[1])};
+            shared_bytes.assign(shared + 16, 0xff);
+            if (run_block(all[b], threads)) {
+                waiting++;
+            } else {
+                running[b] = 0;
+                finished++;
+            }
+        }
+        if (waiting > 0 && finished > 0) {
+            std::fprintf(stderr, "[emu] deadlock: %u blocks finished while %u wait at a grid barrier\n", finished,
+                         waiting);
+            std::abort();
+        }
+        for (unsigned b = 0; b < blocks; b++)
+            if (running[b])
+                for (unsigned t = 0; t < threads; t++)
+                    if (all[b][t].state == AT_GRID) all[b][t].state = RUNNABLE;
+        live = waiting;
+    }
 }
 }  // namespace emu
 
@@ -225,6 +287,7 @@ inline void launch(const unsigned grid[3], unsigned threads, unsigned shared, st
 #define gridDim (emu::grid_dim)
 
 inline void __syncthreads() { emu::yield(emu::AT_BLOCK); }
+inline void emu_grid_sync(unsigned long long*) { emu::yield(emu::AT_GRID); }
 inline void __threadfence() {}
 template <typename T> T __shfl_xor_sync(unsigned, T v, int offset) { return emu::shuffle_xor(v, offset); }
 template <typename T> T __shfl_sync(unsigned, T v, int src) {

@@ -55,6 +55,8 @@ const std::map<std::string, Thunk>& table() {
         K(tinyrt_qgemv_w4_pre_res) K(tinyrt_qgemv_w4_pre_norm) K(tinyrt_qgemv_w4_pre_gate_up_norm)
         ATTN_D(16) ATTN_D(32) ATTN_D(64) ATTN_D(128) ATTN_BATCH_D(64) ATTN_BATCH_D(128)
         K(tinyrt_attn_decode_batch_occ6_d64_g8) K(tinyrt_attn_decode_batch_occ8_d64_g8)
+        K(tinyrt_layer_f16_d64) K(tinyrt_layer_w8_d64) K(tinyrt_layer_w4_d64)
+        K(tinyrt_layer_f16_d64_b3) K(tinyrt_layer_w8_d64_b3) K(tinyrt_layer_w4_d64_b3)
     };
     return t;
 }
@@ -64,7 +66,11 @@ extern "C" int emu_run(const char* name, const unsigned* grid, unsigned block, u
     auto it = table().find(name);
     if (it == table().end()) return 0;
     const Thunk& k = it->second;
-    emu::launch(grid, block, shared, [&k, params] { k(params); });
+    if (std::string(name).rfind("tinyrt_layer_", 0) == 0) {  // the decode-layer kernels meet at grid barriers
+        emu::launch_cooperative(grid, block, shared, [&k, params] { k(params); });
+    } else {
+        emu::launch(grid, block, shared, [&k, params] { k(params); });
+    }
     return 1;
 }
 

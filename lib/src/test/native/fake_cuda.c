@@ -150,7 +150,8 @@ CUresult cuMemAllocHost_v2(void **p, size_t n) { *p = aligned_alloc(4096, (n + 4
 CUresult cuMemFreeHost(void *p) { free(p); host_live--; return OK; }
 
 // ---- streams and capture -------------------------------------------------------------------------------------
-typedef struct { const char *fn; unsigned g[3], b, smem; int nparams; unsigned char params[24][8]; } Launch;
+#define MAX_PARAMS 80  // the decode-layer kernels take 58 (fp16) or 74 (quantized)
+typedef struct { const char *fn; unsigned g[3], b, smem; int nparams; unsigned char params[MAX_PARAMS][8]; } Launch;
 typedef struct { Launch *l; int n, cap; } LaunchList;
 typedef struct { int capturing; LaunchList rec; } Stream;
 
@@ -256,6 +257,7 @@ static int expected_params(const char *name) {
         {"tinyrt_qgemv_w8_pre_res", 11}, {"tinyrt_qgemv_w4_pre_res", 11}, {"tinyrt_qgemv_w8_pre_norm", 14},
         {"tinyrt_qgemv_w4_pre_norm", 14}, {"tinyrt_qgemv_w8_pre_gate_up_norm", 13}, {"tinyrt_qgemv_w4_pre_gate_up_norm", 13}};
     for (unsigned i = 0; i < sizeof fused / sizeof fused[0]; i++) if (!strcmp(name, fused[i].name)) return fused[i].n;
+    if (starts(name, "tinyrt_layer_")) return starts(name, "tinyrt_layer_f16") ? 58 : 74;
     // the GEMVs (not the gate|up ones) take a split-K count after k
     if (starts(name, "tinyrt_gemv_") || starts(name, "tinyrt_qgemv_")) return (starts(name, "tinyrt_gemv_") ? 5 : 9) + !strstr(name, "gate_up");
     for (unsigned i = 0; i < sizeof table / sizeof table[0]; i++) if (starts(name, table[i].prefix)) return table[i].n;
@@ -308,6 +310,58 @@ static int check_decode(const Launch *l, int d) {
     return 1;
 }
 
+// The decode-layer kernel (layer.cuh): a grid-barrier counter and the attention's row count, then the arguments of
+// the five launches it replaces, each checked as that launch (with the grid, block and shared memory it would have
+// had); its own grid must be resident at once (two blocks per SM here, as cuOccupancyMaxActiveBlocksPerMultiprocessor
+// says) and its shared memory must hold the largest staged x.
+static int check_layer(const Launch *l) {
+    const char *name = l->fn;
+    int q = !starts(name, "tinyrt_layer_f16"), d;
+    CHECK(sscanf(strstr(name, "_d"), "_d%d", &d) == 1 && d == 64, "%s: name", name);
+    const char *f = starts(name, "tinyrt_layer_w8") ? "w8" : "w4";
+    int sms = getenv("FAKE_CUDA_SMS") ? atoi(getenv("FAKE_CUDA_SMS")) : 132;
+    CHECK(l->b == 256 && l->g[1] == 1 && l->g[2] == 1 && l->g[0] >= 1 && l->g[0] <= 2u * sms,
+          "%s: grid %ux%ux%u block %u (at most %d blocks are resident at once)", name, l->g[0], l->g[1], l->g[2], l->b,
+          2 * sms);
+    NEED(P(l, 0), 8, "grid barrier counter");
+    const int sizes[2][5] = {{10, 23, 7, 9, 7}, {14, 23, 11, 13, 11}};
+    char names[5][64];
+    if (q) {
+        snprintf(names[0], 64, "tinyrt_qgemv_%s_norm", f);
+        snprintf(names[2], 64, "tinyrt_qgemv_%s_res", f);
+        snprintf(names[3], 64, "tinyrt_qgemv_%s_gate_up_norm", f);
+        snprintf(names[4], 64, "tinyrt_qgemv_%s_res", f);
+    } else {
+        snprintf(names[0], 64, "tinyrt_gemv_norm_f16");
+        snprintf(names[2], 64, "tinyrt_gemv_res_f16");
+        snprintf(names[3], 64, "tinyrt_gemv_gate_up_norm");
+        snprintf(names[4], 64, "tinyrt_gemv_res_f16");
+    }
+    snprintf(names[1], 64, "tinyrt_attn_decode_d%d_g1", d);
+    long long walked_before = walked;
+    int at = 2, kmax = 0, base = q ? 5 : 1;
+    for (int s = 0; s < 5; s++) {
+        Launch sub = {.fn = names[s], .g = {1, 1, 1}, .b = 256, .smem = 0, .nparams = sizes[q][s]};
+        memcpy(sub.params, l->params[at], 8ull * sizes[q][s]);
+        if (s == 1) {  // one head per work item: the counters are laid out for a grid of `heads` blocks per row
+            sub.g[0] = I(&sub, 9);
+            sub.g[1] = I(l, 1);
+            sub.g[2] = I(&sub, 12);
+            sub.b = 128;
+        } else {
+            int kk = s == 0 ? I(&sub, base + 7) : s == 3 ? I(&sub, base + 7) : I(&sub, base + 4);
+            kmax = kk > kmax ? kk : kmax;
+            if (s == 0 || s == 3) sub.smem = 2 * kk;
+        }
+        if (!check_launch(&sub)) return 0;
+        k = name;
+        at += sizes[q][s];
+    }
+    walked = walked_before;
+    CHECK(l->smem >= 2u * kmax, "%s: %u bytes of shared memory for an x of %d columns", name, l->smem, kmax);
+    return 1;
+}
+
 static int check_launch(const Launch *l) {
     k = l->fn;
     CHECK(l->nparams == expected_params(k), "%s: %d arguments, the kernel takes %d", k, l->nparams, expected_params(k));
@@ -316,6 +370,7 @@ static int check_launch(const Launch *l) {
     CHECK(b >= 1 && b <= 1024, "%s: block %u", k, b);
     CHECK(l->smem <= 48 * 1024, "%s: %u bytes of dynamic shared memory need an opt-in", k, l->smem);
     int nt;
+    if (starts(k, "tinyrt_layer_")) return check_layer(l);
     if (starts(k, "tinyrt_embed_")) {
         int out4 = strstr(k, "f32") != 0, cols = I(l, 3);
         NEED(P(l, 1), 4ull * gx, "ids");
@@ -570,7 +625,7 @@ static void run_launch(const Launch *l) {
         return;
     }
     if (emu_run) {
-        void *params[24];
+        void *params[MAX_PARAMS];
         for (int i = 0; i < l->nparams; i++) params[i] = (void *)l->params[i];
         if (emu_run(l->fn, l->g, l->b, l->smem, params)) return;
         fail("%s: the emulator does not know this kernel", l->fn);
@@ -600,7 +655,7 @@ CUresult cuLaunchKernel(void *f, unsigned gx, unsigned gy, unsigned gz, unsigned
     Launch l = {.fn = f, .g = {gx, gy, gz}, .b = bx * by * bz, .smem = smem};
     if (by != 1 || bz != 1) { fail("%s: 2-D blocks", (char *)f); return ERR_INVALID_VALUE; }
     // the driver knows each kernel's parameter count; tinyrt NULL-terminates its array, which lets us count them
-    for (l.nparams = 0; l.nparams < 24 && params[l.nparams]; l.nparams++) memcpy(l.params[l.nparams], params[l.nparams], 8);
+    for (l.nparams = 0; l.nparams < MAX_PARAMS && params[l.nparams]; l.nparams++) memcpy(l.params[l.nparams], params[l.nparams], 8);
     return enqueue(&l, stream);  // arguments are checked when captured and again at every replay
 }
 

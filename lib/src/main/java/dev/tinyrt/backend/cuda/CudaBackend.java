@@ -104,6 +104,21 @@ public final class CudaBackend implements Backend {
     private final int gemvBlocksPerSm = Integer.getInteger("tinyrt.cuda.gemvBlocksPerSm", 0);
     private boolean fuseNorms = !Boolean.getBoolean("tinyrt.cuda.noNormFusion");
     /**
+     * With -Dtinyrt.cuda.layerKernel=true a batch-1 decoder layer's five fused launches go out as one decode-layer
+     * kernel (layer.cuh) with grid barriers between its stages; -Dtinyrt.cuda.layerBlocksPerSm=3 takes the variant
+     * held to 80 registers (three blocks per multiprocessor) instead of two blocks. Off by default until it has been
+     * timed on a GPU (the self-test checks it either way).
+     */
+    private boolean layerKernel = Boolean.getBoolean("tinyrt.cuda.layerKernel");
+    private final int layerBlocksPerSm = Integer.getInteger("tinyrt.cuda.layerBlocksPerSm", 2);
+    private final DecodeLayerFusion layerFusion = new DecodeLayerFusion();
+    /** Grid-barrier counters of the decode-layer kernels, one per (kernel, grid size): they only grow (common.cuh). */
+    private final long layerBarriers;
+    private final Map<String, Integer> layerBarrierSlots = new java.util.HashMap<>();
+    private static final int LAYER_BARRIER_SLOTS = 64;
+    private boolean releasingLayer;
+    private long layerKernelLaunches;
+    /**
      * Steps of more token rows launch without PDL: it pays where chains of small GEMV kernels prefetch their weights
      * while the previous kernel drains (decode), but on the H100 a 128-token prefill graph took 2.57 ms of GPU time
      * with it against 1.88 ms without (cuda_speed, f695bd1).
@@ -190,6 +205,9 @@ public final class CudaBackend implements Backend {
                 (kernel, grid, block, a) -> launch(kernel, grid, 1, 1, block, 0, a));
         this.dequantScratch = new Growable("dequantized weight for prefill");
         this.activationScratch = new Growable("quantized activations");
+        this.layerBarriers = memory.allocate(8L * LAYER_BARRIER_SLOTS);
+        driver.memsetAsync(layerBarriers, (byte) 0, 8L * LAYER_BARRIER_SLOTS, stream);
+        driver.synchronize(stream);
     }
 
     /** A device buffer that only grows; growing moves it, which invalidates recorded graphs. */
@@ -817,6 +835,7 @@ public final class CudaBackend implements Backend {
                 pendingRope = null;  // held-back work belonged to the abandoned recording; the step now runs eagerly
                 pendingMatmul = null;
                 pendingNorm = null;
+                layerFusion.drain();
                 driver.abandonCapture(stream);
                 throw e;
             }
@@ -913,7 +932,8 @@ public final class CudaBackend implements Backend {
             KernelArgs a = w.format.quantized() ? quantArgs(w) : args.reset().ptr(w.pointer());
             FusedKernel f = fusedKernel(w, FusedKind.RES);
             launchFused(f, ceilDiv(w.rows(), KernelNames.gemvRowsPerBlock(ks)),
-                    a.ptr(m.in().pointer).ptr(d.pointer).ptr(r.pointer).i32(w.rows()).i32(w.cols()).i32(ks));
+                    a.ptr(m.in().pointer).ptr(d.pointer).ptr(r.pointer).i32(w.rows()).i32(w.cols()).i32(ks),
+                    FusedKind.RES, w);
             profiledMatmul(w, MatmulTactics.Tactic.GEMV, " + residual add",
                     w.ownedBytes() + m.in().bytes() + d.bytes() + 2 * r.bytes());
             PendingNorm n = new PendingNorm(r, (CudaWeight) gamma, eps, o);
@@ -968,7 +988,7 @@ public final class CudaBackend implements Backend {
             KernelArgs a = m.format.quantized() ? quantArgs(m) : args.reset().ptr(m.pointer());
             FusedKernel f = fusedKernel(m, FusedKind.NORM);
             launchFused(f, ceilDiv(m.rows(), KernelNames.gemvRowsPerBlock(ks)),
-                    normPrologue(a, n).ptr(o.pointer).i32(m.rows()).i32(m.cols()).i32(ks));
+                    normPrologue(a, n).ptr(o.pointer).i32(m.rows()).i32(m.cols()).i32(ks), FusedKind.NORM, m);
             profiledMatmul(m, tactic, " + rms_norm", m.ownedBytes() + n.residual().bytes() + in.bytes() + o.bytes());
             return;
         }
@@ -1094,12 +1114,15 @@ public final class CudaBackend implements Backend {
      * Launches a fused batch-1 GEMV over {@code groups} row groups with blocks for all of them, or with
      * {@link #gemvWaves} at most that many waves of the blocks the GPU holds at once (the kernel walks the rest).
      */
-    private void launchFused(FusedKernel f, int groups, KernelArgs a) {
+    private void launchFused(FusedKernel f, int groups, KernelArgs a, FusedKind kind, CudaWeight w) {
         int grid = groups;
         if (gemvWaves > 0) {
             int wave = gemvBlocksPerSm > 0 ? gemvBlocksPerSm * device.multiprocessors()
                     : device.residentBlocks(f.name(), THREADS, f.shared());
             grid = Math.min(groups, gemvWaves * wave);
+        }
+        if (holdGemvStage(kind, f, w, grid, a)) {
+            return;
         }
         launch(f.name(), grid, 1, 1, THREADS, f.shared(), a);
     }
@@ -1137,7 +1160,7 @@ public final class CudaBackend implements Backend {
             KernelArgs ka = w.format.quantized() ? quantArgs(w) : args.reset().ptr(w.pointer());
             FusedKernel f = fusedKernel(w, FusedKind.GATE_UP_NORM);
             launchFused(f, ceilDiv(inner, THREADS / 32),
-                    normPrologue(ka, held).ptr(a.pointer).i32(inner).i32(w.cols()));
+                    normPrologue(ka, held).ptr(a.pointer).i32(inner).i32(w.cols()), FusedKind.GATE_UP_NORM, w);
             profiled("matmul+swiglu " + w.rows() + "x" + w.cols() + formatLabel(w) + " gemv + rms_norm",
                     w.ownedBytes() + held.residual().bytes() + in.bytes() + a.bytes());
             return;
@@ -1180,7 +1203,7 @@ public final class CudaBackend implements Backend {
         int heads = (t.cols() - 2 * kvDim) / headDim;
         require(!t.fp32 && t.rows() == s.plan.tokens() && heads == c.heads && rope.headDim() == headDim,
                 "ropeAndStoreKv shapes");
-        flushPending();
+        flushPendingKeepingLayer();
         if (s.plan.maxPosition() >= rope.maxPositions()) {
             throw new IllegalArgumentException("position " + s.plan.maxPosition() + " beyond the RoPE table");
         }
@@ -1203,6 +1226,13 @@ public final class CudaBackend implements Backend {
     }
 
     private void flushPending() {
+        flushFusions();
+        flushRope();
+        releaseLayer();
+    }
+
+    /** flushPending for the RoPE op, which keeps a held layer: its attention stage comes next. */
+    private void flushPendingKeepingLayer() {
         flushFusions();
         flushRope();
     }
@@ -1307,13 +1337,16 @@ public final class CudaBackend implements Backend {
         if (p.decodeOnly()) {
             DecodeAttention a = decodeAttention(p, c);
             DecodeSplits splits = a.splits();
-            launch(a.kernel(), a.gridX(), p.tokens(), splits.count(), a.threads(), 0, args.reset().ptr(t.pointer).i32(t.cols()).ptr(kv.keys(layer))
-                            .ptr(kv.values(layer)).ptr(s.at(p.positionsAt())).ptr(s.at(p.rowSequenceAt()))
-                            .ptr(s.at(p.blockTablesAt())).i32(p.width()).i32(kv.blockSize).i32(heads)
-                            .i32(kv.kvHeads).i32(splits.length()).i32(splits.count()).f32(scale)
-                            .ptr(partOut.pointer).ptr(partMaxSum.pointer).ptr(counters.pointer).ptr(o.pointer)
-                            .ptr(fused ? rope.table()[0] : 0).ptr(fused ? rope.table()[1] : 0)
-                            .ptr(s.at(p.slotsAt())).i32(fused ? 1 : 0).f32(kv.scale(layer)));
+            KernelArgs ka = args.reset().ptr(t.pointer).i32(t.cols()).ptr(kv.keys(layer))
+                    .ptr(kv.values(layer)).ptr(s.at(p.positionsAt())).ptr(s.at(p.rowSequenceAt()))
+                    .ptr(s.at(p.blockTablesAt())).i32(p.width()).i32(kv.blockSize).i32(heads)
+                    .i32(kv.kvHeads).i32(splits.length()).i32(splits.count()).f32(scale)
+                    .ptr(partOut.pointer).ptr(partMaxSum.pointer).ptr(counters.pointer).ptr(o.pointer)
+                    .ptr(fused ? rope.table()[0] : 0).ptr(fused ? rope.table()[1] : 0)
+                    .ptr(s.at(p.slotsAt())).i32(fused ? 1 : 0).f32(kv.scale(layer));
+            if (!holdAttentionStage(a, p, kv, heads, ka)) {
+                launch(a.kernel(), a.gridX(), p.tokens(), splits.count(), a.threads(), 0, ka);
+            }
             batchedAttentionLaunches += a.batched() ? 1 : 0;
             long read = a.batched() ? 2L * kv.dtype.bytes() * p.keysRead() * kv.kvHeads * d : kvBytes;  // batched: K and V read once
             profiled((a.batched() ? "attention decode batched" : "attention decode") + (fused ? " + rope_kv" : ""),
@@ -1424,6 +1457,14 @@ public final class CudaBackend implements Backend {
     // ---- launching and timing -----------------------------------------------------------------------------
 
     private void launch(String kernel, int gridX, int gridY, int gridZ, int block, int sharedBytes, KernelArgs a) {
+        if (!releasingLayer && !layerFusion.isEmpty()) {
+            long[] saved = a.snapshot();  // releasing reuses the argument buffer
+            releaseLayer();
+            a.reset();
+            for (long v : saved) {
+                a.slot(v);
+            }
+        }
         device.makeCurrent();
         if (pdl && stepPdl) {
             driver.launch(kernel, device.function(kernel), pdlConfig.set(gridX, gridY, gridZ, block, sharedBytes),
@@ -1435,7 +1476,149 @@ public final class CudaBackend implements Backend {
     }
 
     private void profiled(String label, long bytes) {
+        if (!layerFusion.isEmpty()) {
+            layerFusion.mark(label, bytes);  // the held launch's label, recorded when it goes out
+            return;
+        }
         profiler.after(label, bytes);
+    }
+
+    // ---- the decode-layer kernel --------------------------------------------------------------------------
+
+    /** Turns the decode-layer kernel on or off (see {@link #layerKernel}). */
+    public void useLayerKernel(boolean on) {
+        flushPending();
+        layerKernel = on;
+        graphs.invalidate();
+    }
+
+    /** Decode-layer kernel launches so far (eager launches and recordings; a graph replay counts none). */
+    public long layerKernelLaunches() {
+        return layerKernelLaunches;
+    }
+
+    /** How batch-1 decoder layers launch, for reports. */
+    public String layerKernelReport() {
+        return layerKernel ? "on (" + layerBlocksPerSm + " blocks per SM)" : "off";
+    }
+
+    /**
+     * Holds a fused batch-1 GEMV as a stage of the layer being collected, if the decode-layer kernel is on and fits
+     * it: fp16, W8A16 or W4A16 weights without a staged pre-scale (the plain fused kernels).
+     */
+    private boolean holdGemvStage(FusedKind kind, FusedKernel f, CudaWeight w, int grid, KernelArgs a) {
+        if (!layerKernel
+                || (w.format != CudaWeight.Format.F16 && w.format != CudaWeight.Format.W8A16
+                && w.format != CudaWeight.Format.W4A16)) {
+            return false;
+        }
+        String format = w.format.kernel;
+        String plain = switch (kind) {
+            case RES -> KernelNames.gemvResidual(format);
+            case NORM -> KernelNames.gemvNorm(format);
+            case GATE_UP_NORM -> KernelNames.gemvGateUpNorm(format);
+        };
+        if (!f.name().equals(plain)) {
+            return false;
+        }
+        DecodeLayerFusion.Stage stage = switch (kind) {
+            case NORM -> DecodeLayerFusion.Stage.QKV;
+            case GATE_UP_NORM -> DecodeLayerFusion.Stage.GATE_UP;
+            case RES -> layerFusion.next() == DecodeLayerFusion.Stage.DOWN ? DecodeLayerFusion.Stage.DOWN
+                    : DecodeLayerFusion.Stage.O_PROJ;
+        };
+        long[] own = a.snapshot();  // before releasing a held layer, which reuses the argument buffer
+        if (stage == DecodeLayerFusion.Stage.QKV && !layerFusion.isEmpty()) {
+            releaseLayer();
+        }
+        if (layerFusion.hold(new DecodeLayerFusion.Launch(stage, f.name(), grid, 1, 1, THREADS, f.shared(), own,
+                w.cols(), new ArrayList<>()), format)) {
+            return true;
+        }
+        a.reset();  // the caller launches it as it was
+        for (long v : own) {
+            a.slot(v);
+        }
+        return false;
+    }
+
+    /** Holds a batch-1 decode attention as the layer's second stage if the decode-layer kernel fits it. */
+    private boolean holdAttentionStage(DecodeAttention a, StepPlan p, KvStorage kv, int heads, KernelArgs args) {
+        if (!layerKernel || layerFusion.next() != DecodeLayerFusion.Stage.ATTENTION || p.tokens() != 1
+                || a.batched() || a.gridX() != heads || kv.headDim != KernelNames.LAYER_HEAD_DIM
+                || kv.dtype.bytes() != 2) {
+            return false;
+        }
+        return layerFusion.hold(new DecodeLayerFusion.Launch(DecodeLayerFusion.Stage.ATTENTION, a.kernel(), a.gridX(),
+                p.tokens(), a.splits().count(), a.threads(), 0, args.snapshot(), 0, new ArrayList<>()),
+                layerFusion.format());
+    }
+
+    /**
+     * Sends the held stages: a whole layer as one decode-layer kernel, a partial one as the launches it was. Its
+     * grid is at most the blocks the GPU holds at once (the barriers need every block resident), and no more than
+     * the widest stage has work for.
+     */
+    private void releaseLayer() {
+        if (layerFusion.isEmpty() || releasingLayer) {
+            return;
+        }
+        String format = layerFusion.format();
+        boolean whole = layerFusion.complete();
+        List<DecodeLayerFusion.Launch> held = layerFusion.drain();
+        releasingLayer = true;
+        try {
+            if (whole && launchLayer(format, held)) {
+                return;
+            }
+            for (DecodeLayerFusion.Launch l : held) {
+                KernelArgs a = args.reset();
+                for (long v : l.args()) {
+                    a.slot(v);
+                }
+                launch(l.kernel(), l.gridX(), l.gridY(), l.gridZ(), l.block(), l.shared(), a);
+                for (DecodeLayerFusion.Mark m : l.marks()) {
+                    profiler.after(m.label(), m.bytes());
+                }
+            }
+        } finally {
+            releasingLayer = false;
+        }
+    }
+
+    private boolean launchLayer(String format, List<DecodeLayerFusion.Launch> held) {
+        String name = KernelNames.layer(format, layerBlocksPerSm);
+        int shared = 2 * DecodeLayerFusion.widestX(held);
+        int work = 0;
+        for (DecodeLayerFusion.Launch l : held) {
+            work = Math.max(work, l.gridX() * l.gridY() * l.gridZ());
+        }
+        int grid = Math.min(work, device.residentBlocks(name, THREADS, shared));
+        String key = name + "/" + grid;
+        Integer slot = layerBarrierSlots.get(key);
+        if (slot == null) {
+            if (layerBarrierSlots.size() == LAYER_BARRIER_SLOTS) {
+                return false;
+            }
+            slot = layerBarrierSlots.size();
+            layerBarrierSlots.put(key, slot);
+        }
+        DecodeLayerFusion.layerArgs(args, layerBarriers + 8L * slot, held);
+        launch(name, grid, 1, 1, THREADS, shared, args);
+        layerKernelLaunches++;
+        long bytes = 0;
+        boolean marked = false;
+        for (DecodeLayerFusion.Launch l : held) {
+            for (DecodeLayerFusion.Mark m : l.marks()) {
+                bytes += m.bytes();
+                marked = true;
+            }
+        }
+        if (marked) {
+            profiler.after("decode layer " + (format == null ? "f16" : format)
+                    + " (norm+q|k|v, rope+attention, o_proj+residual, norm+gate|up+swiglu, down+residual)", bytes);
+        }
+        return true;
     }
 
     private boolean mayMeasure() {

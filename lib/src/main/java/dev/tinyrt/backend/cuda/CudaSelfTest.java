@@ -993,6 +993,11 @@ public final class CudaSelfTest implements Callable<Integer> {
             convert(scratch.resolve("gqa"), "quantization:\n  algorithm: " + algo + "\n"
                     + (algo.equals("W4A16") ? "  group_size: 128\n" : ""), dir);
             compareEngines("model GQA 8/2 d32 tied " + algo + (algo.equals("W4A16") ? " g128" : ""), gqa, dir);
+            // head_dim 64: the decode-layer kernel's (layer.cuh) quantized variants
+            Path mhaDir = scratch.resolve("mha-" + algo);
+            convert(scratch.resolve("mha"), "quantization:\n  algorithm: " + algo + "\n"
+                    + (algo.equals("W4A16") ? "  group_size: 128\n" : ""), mhaDir);
+            compareEngines("model MHA 4 d64 untied " + algo + (algo.equals("W4A16") ? " g128" : ""), mha, mhaDir);
         }
     }
 
@@ -1032,6 +1037,7 @@ public final class CudaSelfTest implements Callable<Integer> {
         }
         try (LoadedModel m = LoadedModel.open(dir, new LoadedModel.Options("cuda", StoragePrecision.AUTO, 0))) {
             CudaBackend b = (CudaBackend) m.backend();
+            b.useLayerKernel(true);  // the decode-layer kernel where it fits (head_dim 64); five launches below
             LlamaModel model = m.model();
             compare(name + ": prompt logits vs CPU fp32", cpuLogits, model.promptLogits(prompt), 2e-2);
             b.useGraphs(false);
@@ -1040,12 +1046,25 @@ public final class CudaSelfTest implements Callable<Integer> {
             GreedyDecode.Result graphed = GreedyDecode.run(model, prompt, 16);
             GreedyDecode.Result replayed = GreedyDecode.run(model, prompt, 16);
             greedyAgainstCpu(name, cpuGreedy.tokens(), eager.tokens(), cpuContinuationLogits);
+            long layerLaunches = b.layerKernelLaunches();
+            // five kernels per layer: the same GEMV bits, but the standalone attention splits the keys over other
+            // threads than the layer kernel's stage, so the two are each held to the CPU
+            b.useLayerKernel(false);
+            int[] separate = GreedyDecode.run(model, prompt, 16).tokens();
             b.fuseNorms(false);
             int[] normsUnfused = GreedyDecode.run(model, prompt, 16).tokens();
             b.fuseNorms(true);
-            boolean normsSame = Arrays.equals(normsUnfused, replayed.tokens());
+            b.useLayerKernel(true);
+            greedyAgainstCpu(name + " (five kernels per layer, no decode-layer kernel)", cpuGreedy.tokens(), separate,
+                    cpuContinuationLogits);
+            if (config.headDim() == KernelNames.LAYER_HEAD_DIM) {
+                boolean used = layerLaunches > 0;
+                record(new Check(name + ": decode layers ran as one decode-layer kernel each", used ? 0 : 1, 0, 0,
+                        used, layerLaunches + " launches, " + b.layerKernelReport()));
+            }
+            boolean normsSame = Arrays.equals(normsUnfused, separate);
             record(new Check(name + ": greedy with add+norm fused into the GEMVs = not fused", normsSame ? 0 : 1, 0, 0,
-                    normsSame, normsSame ? "" : "fused " + Arrays.toString(replayed.tokens()) + " not fused "
+                    normsSame, normsSame ? "" : "fused " + Arrays.toString(separate) + " not fused "
                     + Arrays.toString(normsUnfused)));
             b.fuseRope(false);
             b.useGraphs(false);

@@ -113,6 +113,7 @@ public final class CudaSpeed implements Callable<Integer> {
                 section("cpu_check", () -> cpuCheck(model, prompt));
             }
             root.put("graph_report", b.graphReport());
+            root.put("decode_layer_kernel_launches", b.layerKernelLaunches());
         }
         root.put("status", "done");
         write();
@@ -176,6 +177,7 @@ public final class CudaSpeed implements Callable<Integer> {
     private void ttft(CudaBackend b, LlamaModel model, int[] prompt) {
         ObjectNode n = root.putObject("ttft_ms");
         root.put("pdl", b.pdlReport());
+        root.put("decode_layer_kernel", b.layerKernelReport());
         for (String mode : modes(b)) {
             mode(b, mode);
             double[] ms = new double[ttftRepeats];

@@ -15,7 +15,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * a graph is being captured.
  */
 final class KernelArgs {
-    private static final int MAX = 24;  // the most any kernel takes is 18
+    private static final int MAX = 80;  // the most any kernel takes is 74 (the decode-layer kernels)
     private final MemorySegment values;
     private final MemorySegment pointers;
     private int count;
@@ -52,6 +52,20 @@ final class KernelArgs {
     KernelArgs f32(float value) {
         values.set(JAVA_FLOAT, 8L * next(), value);
         return this;
+    }
+
+    /** The arguments set since the last reset, one 8-byte slot each (to be passed on with {@link #slot}). */
+    long[] snapshot() {
+        long[] out = new long[count];
+        for (int i = 0; i < count; i++) {
+            out[i] = values.get(JAVA_LONG, 8L * i);
+        }
+        return out;
+    }
+
+    /** An argument's whole 8-byte slot, as {@link #snapshot} took it. */
+    KernelArgs slot(long raw) {
+        return ptr(raw);
     }
 
     private int next() {

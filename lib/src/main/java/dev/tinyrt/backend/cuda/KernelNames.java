@@ -127,6 +127,18 @@ final class KernelNames {
         return format == null ? "tinyrt_gemv_gate_up_norm" : "tinyrt_qgemv_" + format + "_gate_up_norm";
     }
 
+    /** Head dimensions the decode-layer kernels (layer.cuh) are built for. */
+    static final int LAYER_HEAD_DIM = 64;
+
+    /**
+     * The decode-layer kernel (layer.cuh) for weights of {@code format} (null: fp16, "w8", "w4"): one launch for a
+     * batch-1 decoder layer, {@code blocksPerSm} (2 or 3) blocks per multiprocessor.
+     */
+    static String layer(String format, int blocksPerSm) {
+        return "tinyrt_layer_" + (format == null ? "f16" : format) + "_d" + LAYER_HEAD_DIM
+                + (blocksPerSm == 3 ? "_b3" : "");
+    }
+
     /**
      * The fused batch-1 kernels for a quantized weight with a pre-scale (AWQ): x times the pre-scale is staged in
      * shared memory once per block, so the product takes the fp16-pair path (qgemv.cuh, QGEMV_PRE). {@code kind} is
@@ -307,6 +319,8 @@ final class KernelNames {
             names.add(gemvResidual(f));
             names.add(gemvNorm(f));
             names.add(gemvGateUpNorm(f));
+            names.add(layer(f, 2));
+            names.add(layer(f, 3));
             if (f != null) {
                 for (String kind : List.of("res", "norm", "gate_up_norm")) {
                     names.add(gemvPreScaled(f, kind));
