@@ -217,12 +217,17 @@ inline bool run_block(std::vector<Fiber>& fs, unsigned threads) {
     }
 }
 
-/** Runs one launch: every block in turn, each as blockDim fibers. */
-inline void launch(const unsigned grid[3], unsigned threads, unsigned shared, std::function<void()> kernel) {
+/** What every launch sets up: the kernel, the grid and block sizes, the warps' shuffle slots. */
+inline void begin(const unsigned grid[3], unsigned threads, std::function<void()> kernel) {
     body = std::move(kernel);
     grid_dim = {grid[0], grid[1], grid[2]};
     block_dim = {threads, 1, 1};
     warp_slots.assign((threads + 31) / 32 * 32, 0);
+}
+
+/** Runs one launch: every block in turn, each as blockDim fibers. */
+inline void launch(const unsigned grid[3], unsigned threads, unsigned shared, std::function<void()> kernel) {
+    begin(grid, threads, std::move(kernel));
     for (unsigned z = 0; z < grid[2]; z++)
         for (unsigned y = 0; y < grid[1]; y++)
             for (unsigned x = 0; x < grid[0]; x++) {
@@ -245,10 +250,7 @@ inline void launch(const unsigned grid[3], unsigned threads, unsigned shared, st
  */
 inline void launch_cooperative(const unsigned grid[3], unsigned threads, unsigned shared,
                                std::function<void()> kernel) {
-    body = std::move(kernel);
-    grid_dim = {grid[0], grid[1], grid[2]};
-    block_dim = {threads, 1, 1};
-    warp_slots.assign((threads + 31) / 32 * 32, 0);
+    begin(grid, threads, std::move(kernel));
     unsigned blocks = grid[0] * grid[1] * grid[2];
     static std::vector<std::vector<Fiber>> all;
     if (all.size() < blocks) all.resize(blocks);

@@ -349,9 +349,9 @@ static int check_layer(const Launch *l) {
             sub.g[2] = I(&sub, 12);
             sub.b = 128;
         } else {
-            int kk = s == 0 ? I(&sub, base + 7) : s == 3 ? I(&sub, base + 7) : I(&sub, base + 4);
+            int norm = s == 0 || s == 3, kk = I(&sub, norm ? base + 7 : base + 4);  // k after the norm's arguments
             kmax = kk > kmax ? kk : kmax;
-            if (s == 0 || s == 3) sub.smem = 2 * kk;
+            if (norm) sub.smem = 2 * kk;
         }
         if (!check_launch(&sub)) return 0;
         k = name;

@@ -1082,7 +1082,8 @@ public final class CudaBackend implements Backend {
         }
     }
 
-    private record FusedKernel(String name, int shared) {
+    /** preStaged: one of the kernels that stage x times an AWQ pre-scale (KernelNames.gemvPreScaled). */
+    private record FusedKernel(String name, int shared, boolean preStaged) {
     }
 
     /**
@@ -1098,7 +1099,7 @@ public final class CudaBackend implements Backend {
         if (preStaging && weightOnly && w.preScale() != 0 && (w.preSplit >= w.rows() || halves)) {
             int staged = KernelNames.preScaledShared(w.cols(), halves ? 2 : 1, norm);
             if (staged > 0) {
-                return new FusedKernel(KernelNames.gemvPreScaled(w.format.kernel, kind.suffix), staged);
+                return new FusedKernel(KernelNames.gemvPreScaled(w.format.kernel, kind.suffix), staged, true);
             }
         }
         String format = w.format.kernel;
@@ -1107,7 +1108,7 @@ public final class CudaBackend implements Backend {
             case NORM -> KernelNames.gemvNorm(format);
             case GATE_UP_NORM -> KernelNames.gemvGateUpNorm(format);
         };
-        return new FusedKernel(plain, norm ? 2 * w.cols() : 0);
+        return new FusedKernel(plain, norm ? 2 * w.cols() : 0, false);
     }
 
     /**
@@ -1460,10 +1461,7 @@ public final class CudaBackend implements Backend {
         if (!releasingLayer && !layerFusion.isEmpty()) {
             long[] saved = a.snapshot();  // releasing reuses the argument buffer
             releaseLayer();
-            a.reset();
-            for (long v : saved) {
-                a.slot(v);
-            }
+            a.reset().append(saved);
         }
         device.makeCurrent();
         if (pdl && stepPdl) {
@@ -1507,18 +1505,9 @@ public final class CudaBackend implements Backend {
      * it: fp16, W8A16 or W4A16 weights without a staged pre-scale (the plain fused kernels).
      */
     private boolean holdGemvStage(FusedKind kind, FusedKernel f, CudaWeight w, int grid, KernelArgs a) {
-        if (!layerKernel
+        if (!layerKernel || f.preStaged()
                 || (w.format != CudaWeight.Format.F16 && w.format != CudaWeight.Format.W8A16
                 && w.format != CudaWeight.Format.W4A16)) {
-            return false;
-        }
-        String format = w.format.kernel;
-        String plain = switch (kind) {
-            case RES -> KernelNames.gemvResidual(format);
-            case NORM -> KernelNames.gemvNorm(format);
-            case GATE_UP_NORM -> KernelNames.gemvGateUpNorm(format);
-        };
-        if (!f.name().equals(plain)) {
             return false;
         }
         DecodeLayerFusion.Stage stage = switch (kind) {
@@ -1532,13 +1521,10 @@ public final class CudaBackend implements Backend {
             releaseLayer();
         }
         if (layerFusion.hold(new DecodeLayerFusion.Launch(stage, f.name(), grid, 1, 1, THREADS, f.shared(), own,
-                w.cols(), new ArrayList<>()), format)) {
+                w.cols(), new ArrayList<>()), w.format.kernel)) {
             return true;
         }
-        a.reset();  // the caller launches it as it was
-        for (long v : own) {
-            a.slot(v);
-        }
+        a.reset().append(own);  // the caller launches it as it was
         return false;
     }
 
@@ -1550,8 +1536,7 @@ public final class CudaBackend implements Backend {
             return false;
         }
         return layerFusion.hold(new DecodeLayerFusion.Launch(DecodeLayerFusion.Stage.ATTENTION, a.kernel(), a.gridX(),
-                p.tokens(), a.splits().count(), a.threads(), 0, args.snapshot(), 0, new ArrayList<>()),
-                layerFusion.format());
+                p.tokens(), a.splits().count(), a.threads(), 0, args.snapshot(), 0, new ArrayList<>()), null);
     }
 
     /**
@@ -1572,11 +1557,8 @@ public final class CudaBackend implements Backend {
                 return;
             }
             for (DecodeLayerFusion.Launch l : held) {
-                KernelArgs a = args.reset();
-                for (long v : l.args()) {
-                    a.slot(v);
-                }
-                launch(l.kernel(), l.gridX(), l.gridY(), l.gridZ(), l.block(), l.shared(), a);
+                launch(l.kernel(), l.gridX(), l.gridY(), l.gridZ(), l.block(), l.shared(),
+                        args.reset().append(l.args()));
                 for (DecodeLayerFusion.Mark m : l.marks()) {
                     profiler.after(m.label(), m.bytes());
                 }

@@ -38,8 +38,9 @@ final class DecodeLayerFusion {
     }
 
     /**
-     * Holds {@code launch} if it is the layer's next stage ({@code format}: the GEMV's kernel format; ignored for the
-     * attention); false if it is not, and then nothing is held for it. A q|k|v stage only starts an empty layer.
+     * Holds {@code launch} if it is the layer's next stage ({@code gemvFormat}: the GEMV's kernel format; null and
+     * ignored for the attention); false if it is not, and then nothing is held for it. A q|k|v stage only starts an
+     * empty layer.
      */
     boolean hold(Launch launch, String gemvFormat) {
         if (held.size() != launch.stage().ordinal()) {
@@ -85,9 +86,7 @@ final class DecodeLayerFusion {
     static void layerArgs(KernelArgs a, long barrier, List<Launch> layer) {
         a.reset().ptr(barrier).i32(layer.get(Stage.ATTENTION.ordinal()).gridY());
         for (Launch l : layer) {
-            for (long v : l.args()) {
-                a.slot(v);
-            }
+            a.append(l.args());
         }
     }
 }

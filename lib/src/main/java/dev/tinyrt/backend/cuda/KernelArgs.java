@@ -54,7 +54,7 @@ final class KernelArgs {
         return this;
     }
 
-    /** The arguments set since the last reset, one 8-byte slot each (to be passed on with {@link #slot}). */
+    /** The arguments set since the last reset, one 8-byte slot each (to be passed on with {@link #append}). */
     long[] snapshot() {
         long[] out = new long[count];
         for (int i = 0; i < count; i++) {
@@ -63,9 +63,12 @@ final class KernelArgs {
         return out;
     }
 
-    /** An argument's whole 8-byte slot, as {@link #snapshot} took it. */
-    KernelArgs slot(long raw) {
-        return ptr(raw);
+    /** Arguments as {@link #snapshot} took them, whole 8-byte slots, after those set already. */
+    KernelArgs append(long[] slots) {
+        for (long v : slots) {
+            ptr(v);
+        }
+        return this;
     }
 
     private int next() {
