@@ -25,10 +25,14 @@
 # -Dtinyrt.cuda.gemvWaves=N (fused GEMVs: N waves of walking blocks, 0 = a block per row group),
 # -Dtinyrt.cuda.gemvBlocksPerSm=N (a wave of N blocks per SM), -Dtinyrt.cuda.wideDecodeAttention=true|false,
 # -Dtinyrt.cuda.layerKernel=false (a batch-1 layer as five launches, not the decode-layer kernel),
-# -Dtinyrt.cuda.layerBlocksPerSm=3 (the decode-layer kernel held to 80 registers, three blocks per SM).
+# -Dtinyrt.cuda.layerPrefetch=L and -Dtinyrt.cuda.layerPrefetchKb=N (the decode-layer kernel's L2 prefetch: lookahead in
+# stages, 0 to 6, and KiB per block and stage), -Dtinyrt.cuda.layerTrace=true (its per-stage GPU clock stamps,
+# reduced into cuda_speed's decode_layer_trace).
 # CUDA_CHECK_AB="-D...;-D..." adds a stage after quant: fp16 and quantized models timed again with each option set
 # (after the others), for a before/after on the same machine: $OUT/cuda_speed_ab.tar.gz, summarized in the json;
-# CUDA_CHECK_AB_LABELS picks the models (default "fp16 int8 int4").
+# CUDA_CHECK_AB_LABELS picks the models (default "fp16 int8 int4"), CUDA_CHECK_AB_CPU_TOKENS the greedy tokens each
+# run checks against the CPU engine (default 16; 0 skips the check, for a sweep), CUDA_CHECK_AB_LIMIT the stage's
+# time limit in seconds (default 300).
 # CUDA_CHECK_INT4_GROUP sets the int4 group size (default 128; a rehearsal on a smaller model may need 32).
 set -uo pipefail  # no -e: every stage runs and reports
 source environment/gpu/env.sh
@@ -37,7 +41,7 @@ work=/tmp/cuda_check
 rm -rf "$work"
 mkdir -p "$OUT" "$work" "$work/quant"
 tl=/tmp/tinyllama-1.1b-seed0-fp16
-command_line="${CUDA_CHECK_JAVA_OPTS:+CUDA_CHECK_JAVA_OPTS='$CUDA_CHECK_JAVA_OPTS' }${CUDA_CHECK_QUANT:+CUDA_CHECK_QUANT='$CUDA_CHECK_QUANT' }${CUDA_CHECK_AB:+CUDA_CHECK_AB='$CUDA_CHECK_AB' }bash environment/gpu/cuda_check.sh (device run, carry .device)"
+command_line="${CUDA_CHECK_JAVA_OPTS:+CUDA_CHECK_JAVA_OPTS='$CUDA_CHECK_JAVA_OPTS' }${CUDA_CHECK_QUANT:+CUDA_CHECK_QUANT='$CUDA_CHECK_QUANT' }${CUDA_CHECK_AB:+CUDA_CHECK_AB='$CUDA_CHECK_AB' }${CUDA_CHECK_AB_CPU_TOKENS:+CUDA_CHECK_AB_CPU_TOKENS=$CUDA_CHECK_AB_CPU_TOKENS }bash environment/gpu/cuda_check.sh (device run, carry .device)"
 jopts="${CUDA_CHECK_JAVA_OPTS:-}"
 export work tl jopts
 
@@ -111,7 +115,7 @@ ab_all() {  # the same speed runs with each of CUDA_CHECK_AB's option sets (sepa
       [ -f "$dir/config.json" ] || continue
       echo "--- ab $n $label: $opts"
       $TINYRT_JAVA $jopts $opts dev.tinyrt.backend.cuda.CudaSpeed --model "$dir" --label "$label" --prompt-len 128 \
-        --new-tokens 128 --repeats 3 --ttft-repeats 10 --cpu-check-tokens 16 \
+        --new-tokens 128 --repeats 3 --ttft-repeats 10 --cpu-check-tokens "${CUDA_CHECK_AB_CPU_TOKENS:-16}" \
         --out "$work/ab/$n/cuda_speed_$label.json" \
         --command "$command_line: CUDA_CHECK_AB set '$opts': cuda_speed --model <$label model> --label $label" || ok=1
     done
@@ -137,7 +141,7 @@ export -f parity_all make_model quant_all ab_all  # run under timeout through ba
     --repeats 5 --cpu-check-tokens 16 --out "$OUT/cuda_speed.json" \
     --command "$command_line: cuda_speed --model <make_checkpoint --preset tinyllama-1.1b --seed 0 --dtype fp16> --prompt-len 128 --new-tokens 128"
   stage quant 480 bash -c quant_all
-  [ -n "${CUDA_CHECK_AB:-}" ] && stage ab 300 bash -c ab_all
+  [ -n "${CUDA_CHECK_AB:-}" ] && stage ab "${CUDA_CHECK_AB_LIMIT:-300}" bash -c ab_all
   stage leak 80 $TINYRT_JAVA $jopts dev.tinyrt.backend.cuda.CudaLeakCheck --model data/models/tinyrt-12m --cycles 100 \
     --out "$work/leak.json"
 } 2>&1 | tee "$OUT/cuda_check.log"

@@ -192,6 +192,27 @@ DEV void grid_sync(unsigned long long* counter) {
 #endif
 }
 
+// The GPU's nanosecond clock, for the decode-layer kernel's stage trace (the test emulator: the host's steady clock)
+#if !defined(__CUDACC__)
+#include <chrono>
+#endif
+DEV unsigned long long global_ns() {
+#ifdef __CUDA_ARCH__
+    unsigned long long t;
+    asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
+    return t;
+#elif !defined(__CUDACC__)
+    return (unsigned long long)std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::steady_clock::now().time_since_epoch()).count();
+#else
+    return 0;
+#endif
+}
+// Thread 0 writes the clock to `slot` (nothing when it is null)
+DEV void stamp(unsigned long long* slot) {
+    if (slot != nullptr && threadIdx.x == 0) *slot = global_ns();
+}
+
 DEV float silu(float x) { return x / (1.0f + expf(-x)); }
 
 // Programmatic dependent launch (Hopper): every kernel lets the next one in the stream be scheduled as soon as all

@@ -56,7 +56,6 @@ const std::map<std::string, Thunk>& table() {
         ATTN_D(16) ATTN_D(32) ATTN_D(64) ATTN_D(128) ATTN_BATCH_D(64) ATTN_BATCH_D(128)
         K(tinyrt_attn_decode_batch_occ6_d64_g8) K(tinyrt_attn_decode_batch_occ8_d64_g8)
         K(tinyrt_layer_f16_d64) K(tinyrt_layer_w8_d64) K(tinyrt_layer_w4_d64)
-        K(tinyrt_layer_f16_d64_b3) K(tinyrt_layer_w8_d64_b3) K(tinyrt_layer_w4_d64_b3)
     };
     return t;
 }

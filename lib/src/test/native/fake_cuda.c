@@ -257,7 +257,7 @@ static int expected_params(const char *name) {
         {"tinyrt_qgemv_w8_pre_res", 11}, {"tinyrt_qgemv_w4_pre_res", 11}, {"tinyrt_qgemv_w8_pre_norm", 14},
         {"tinyrt_qgemv_w4_pre_norm", 14}, {"tinyrt_qgemv_w8_pre_gate_up_norm", 13}, {"tinyrt_qgemv_w4_pre_gate_up_norm", 13}};
     for (unsigned i = 0; i < sizeof fused / sizeof fused[0]; i++) if (!strcmp(name, fused[i].name)) return fused[i].n;
-    if (starts(name, "tinyrt_layer_")) return starts(name, "tinyrt_layer_f16") ? 58 : 74;
+    if (starts(name, "tinyrt_layer_")) return starts(name, "tinyrt_layer_f16") ? 63 : 79;
     // the GEMVs (not the gate|up ones) take a split-K count after k
     if (starts(name, "tinyrt_gemv_") || starts(name, "tinyrt_qgemv_")) return (starts(name, "tinyrt_gemv_") ? 5 : 9) + !strstr(name, "gate_up");
     for (unsigned i = 0; i < sizeof table / sizeof table[0]; i++) if (starts(name, table[i].prefix)) return table[i].n;
@@ -324,6 +324,14 @@ static int check_layer(const Launch *l) {
           "%s: grid %ux%ux%u block %u (at most %d blocks are resident at once)", name, l->g[0], l->g[1], l->g[2], l->b,
           2 * sms);
     NEED(P(l, 0), 8, "grid barrier counter");
+    CHECK(I(l, 2) >= 0 && I(l, 2) <= 6 && I(l, 3) >= 0, "%s: prefetch lookahead %d, cap %d", name, I(l, 2), I(l, 3));
+    {  // the next layer's q|k|v weight and scales it prefetches: shaped as this layer's
+        int qm = I(l, 7 + (q ? 11 : 7)), qk = I(l, 7 + (q ? 12 : 8)), w4 = q && !strcmp(f, "w4");
+        if (P(l, 4)) NEED(P(l, 4), (unsigned long long)qm * (q ? (w4 ? qk / 2 : qk) : 2 * qk), "next q|k|v weight");
+        CHECK(q || !P(l, 5), "%s: scales for fp16 weights", name);
+        if (P(l, 5)) NEED(P(l, 5), (unsigned long long)qm * (w4 ? 2 * (qk / I(l, 9)) : 4), "next q|k|v scales");
+    }
+    if (P(l, 6)) NEED(P(l, 6), 12ull * 8 * l->g[0], "stage trace");
     const int sizes[2][5] = {{10, 23, 7, 9, 7}, {14, 23, 11, 13, 11}};
     char names[5][64];
     if (q) {
@@ -339,7 +347,7 @@ static int check_layer(const Launch *l) {
     }
     snprintf(names[1], 64, "tinyrt_attn_decode_d%d_g1", d);
     long long walked_before = walked;
-    int at = 2, kmax = 0, base = q ? 5 : 1;
+    int at = 7, kmax = 0, base = q ? 5 : 1;
     for (int s = 0; s < 5; s++) {
         Launch sub = {.fn = names[s], .g = {1, 1, 1}, .b = 256, .smem = 0, .nparams = sizes[q][s]};
         memcpy(sub.params, l->params[at], 8ull * sizes[q][s]);

@@ -1,5 +1,6 @@
 package dev.tinyrt.backend.cuda;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tinyrt.TinyrtException;
 import dev.tinyrt.backend.Backend;
 import dev.tinyrt.backend.KvCache;
@@ -24,6 +25,7 @@ import java.util.Map;
 
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 
 /**
@@ -105,12 +107,19 @@ public final class CudaBackend implements Backend {
     private boolean fuseNorms = !Boolean.getBoolean("tinyrt.cuda.noNormFusion");
     /**
      * With -Dtinyrt.cuda.layerKernel=true a batch-1 decoder layer's five fused launches go out as one decode-layer
-     * kernel (layer.cuh) with grid barriers between its stages; -Dtinyrt.cuda.layerBlocksPerSm=3 takes the variant
-     * held to 80 registers (three blocks per multiprocessor) instead of two blocks. Off by default until it has been
-     * timed on a GPU (the self-test checks it either way).
+     * kernel (layer.cuh) with grid barriers between its stages. Off by default until it beats the five launches on a
+     * GPU (the self-test checks it either way). -Dtinyrt.cuda.layerPrefetch=L is its L2 prefetch lookahead in stages
+     * (0: none beyond the GEMVs' next-group prefetch; 1: each stage's share as the block reaches it, and the next
+     * layer's q|k|v as it leaves; 6: all of that at the start) and
+     * -Dtinyrt.cuda.layerPrefetchKb=N caps each prefetched share at N KiB per block.
      */
     private boolean layerKernel = Boolean.getBoolean("tinyrt.cuda.layerKernel");
-    private final int layerBlocksPerSm = Integer.getInteger("tinyrt.cuda.layerBlocksPerSm", 2);
+    private final int layerPrefetch = Integer.getInteger("tinyrt.cuda.layerPrefetch", 1);
+    private final int layerPrefetchKb = Integer.getInteger("tinyrt.cuda.layerPrefetchKb", 1024);
+    /** With -Dtinyrt.cuda.layerTrace=true the decode-layer kernels stamp the GPU clock per stage (LayerTrace). */
+    private final boolean layerTraceOn = Boolean.getBoolean("tinyrt.cuda.layerTrace");
+    private long layerTrace;
+    private int layerTraceGrid;
     private final DecodeLayerFusion layerFusion = new DecodeLayerFusion();
     /** Grid-barrier counters of the decode-layer kernels, one per (kernel, grid size): they only grow (common.cuh). */
     private final long layerBarriers;
@@ -207,7 +216,16 @@ public final class CudaBackend implements Backend {
         this.activationScratch = new Growable("quantized activations");
         this.layerBarriers = memory.allocate(8L * LAYER_BARRIER_SLOTS);
         driver.memsetAsync(layerBarriers, (byte) 0, 8L * LAYER_BARRIER_SLOTS, stream);
+        if (layerTraceOn) {
+            layerTrace = memory.allocate(LayerTrace.bufferBytes(maxLayerGrid()));
+            driver.memsetAsync(layerTrace, (byte) 0, LayerTrace.bufferBytes(maxLayerGrid()), stream);
+        }
         driver.synchronize(stream);
+    }
+
+    /** The most blocks a decode-layer kernel launches: two per multiprocessor (layer.cuh's launch bounds). */
+    private int maxLayerGrid() {
+        return 2 * device.multiprocessors();
     }
 
     /** A device buffer that only grows; growing moves it, which invalidates recorded graphs. */
@@ -1495,9 +1513,42 @@ public final class CudaBackend implements Backend {
         return layerKernelLaunches;
     }
 
+    /** Whether the decode-layer kernels stamp their stage trace (-Dtinyrt.cuda.layerTrace=true). */
+    public boolean layerTracing() {
+        return layerTrace != 0;
+    }
+
+    /** Clears the decode-layer stage trace (-Dtinyrt.cuda.layerTrace=true): the next launches fill it afresh. */
+    public void clearLayerTrace() {
+        if (layerTrace != 0) {
+            flushPending();
+            driver.memsetAsync(layerTrace, (byte) 0, LayerTrace.bufferBytes(maxLayerGrid()), stream);
+            driver.synchronize(stream);
+        }
+    }
+
+    /**
+     * Where the decode-layer kernels' time went since {@link #clearLayerTrace()} (LayerTrace), or null without
+     * -Dtinyrt.cuda.layerTrace=true or a traced launch.
+     */
+    public ObjectNode layerTraceReport() {
+        if (layerTrace == 0 || layerTraceGrid == 0) {
+            return null;
+        }
+        flushPending();
+        long bytes = LayerTrace.bufferBytes(maxLayerGrid());
+        MemorySegment pinned = staging.atLeast(bytes);
+        driver.copyToHostAsync(pinned, layerTrace, bytes, stream);
+        driver.synchronize(stream);
+        long[] raw = pinned.asSlice(0, bytes).toArray(JAVA_LONG);
+        LayerTrace.Summary s = LayerTrace.summarize(raw, maxLayerGrid(), layerTraceGrid);
+        return s.launches() == 0 ? null : s.toJson();
+    }
+
     /** How batch-1 decoder layers launch, for reports. */
     public String layerKernelReport() {
-        return layerKernel ? "on (" + layerBlocksPerSm + " blocks per SM)" : "off";
+        return layerKernel ? "on (prefetch lookahead " + layerPrefetch + ", " + layerPrefetchKb + " KiB per block)"
+                : "off";
     }
 
     /**
@@ -1518,7 +1569,9 @@ public final class CudaBackend implements Backend {
         };
         long[] own = a.snapshot();  // before releasing a held layer, which reuses the argument buffer
         if (stage == DecodeLayerFusion.Stage.QKV && !layerFusion.isEmpty()) {
-            releaseLayer();
+            // the held layer prefetches this layer's q|k|v weight (and scales) as it ends, if the format matches
+            boolean same = java.util.Objects.equals(layerFusion.format(), w.format.kernel);
+            releaseLayer(same ? own[0] : 0L, same && w.format != CudaWeight.Format.F16 ? own[1] : 0L);
         }
         if (layerFusion.hold(new DecodeLayerFusion.Launch(stage, f.name(), grid, 1, 1, THREADS, f.shared(), own,
                 w.cols(), new ArrayList<>()), w.format.kernel)) {
@@ -1545,6 +1598,11 @@ public final class CudaBackend implements Backend {
      * the widest stage has work for.
      */
     private void releaseLayer() {
+        releaseLayer(0L, 0L);
+    }
+
+    /** As {@link #releaseLayer()}, naming the next layer's q|k|v weight and scales for the kernel to prefetch. */
+    private void releaseLayer(long nextQkvWeight, long nextQkvScales) {
         if (layerFusion.isEmpty() || releasingLayer) {
             return;
         }
@@ -1553,7 +1611,7 @@ public final class CudaBackend implements Backend {
         List<DecodeLayerFusion.Launch> held = layerFusion.drain();
         releasingLayer = true;
         try {
-            if (whole && launchLayer(format, held)) {
+            if (whole && launchLayer(format, held, nextQkvWeight, nextQkvScales)) {
                 return;
             }
             for (DecodeLayerFusion.Launch l : held) {
@@ -1568,8 +1626,9 @@ public final class CudaBackend implements Backend {
         }
     }
 
-    private boolean launchLayer(String format, List<DecodeLayerFusion.Launch> held) {
-        String name = KernelNames.layer(format, layerBlocksPerSm);
+    private boolean launchLayer(String format, List<DecodeLayerFusion.Launch> held, long nextQkvWeight,
+                                long nextQkvScales) {
+        String name = KernelNames.layer(format);
         int shared = 2 * DecodeLayerFusion.widestX(held);
         int work = 0;
         for (DecodeLayerFusion.Launch l : held) {
@@ -1585,7 +1644,13 @@ public final class CudaBackend implements Backend {
             slot = layerBarrierSlots.size();
             layerBarrierSlots.put(key, slot);
         }
-        DecodeLayerFusion.layerArgs(args, layerBarriers + 8L * slot, held);
+        long trace = 0;
+        if (layerTrace != 0) {
+            trace = layerTrace + (layerKernelLaunches % LayerTrace.SLOTS) * LayerTrace.regionBytes(maxLayerGrid());
+            layerTraceGrid = grid;
+        }
+        DecodeLayerFusion.layerArgs(args, layerBarriers + 8L * slot, layerPrefetch, layerPrefetchKb * 1024,
+                nextQkvWeight, nextQkvScales, trace, held);
         launch(name, grid, 1, 1, THREADS, shared, args);
         layerKernelLaunches++;
         long bytes = 0;

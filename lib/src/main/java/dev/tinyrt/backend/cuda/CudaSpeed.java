@@ -107,6 +107,9 @@ public final class CudaSpeed implements Callable<Integer> {
             section("decode", () -> decode(b, model, prompt));
             section("generator", () -> generator(b, m, prompt));
             section("profile", () -> profile(b, model, prompt));
+            if (b.layerTracing()) {
+                section("layer_trace", () -> layerTrace(b, model, prompt));
+            }
             section("bytes_per_decode_step", () -> bytesPerStep(config, model.weightBytes()));
             section("tactics", () -> tactics(b, config, algo, group));
             if (cpuTokens > 0) {
@@ -193,6 +196,16 @@ public final class CudaSpeed implements Callable<Integer> {
             }
         }
         mode(b, "graphs");
+    }
+
+    /** The decode-layer kernels' stage trace over a short greedy run (graphs, as the decode timing). */
+    private void layerTrace(CudaBackend b, LlamaModel model, int[] prompt) {
+        b.clearLayerTrace();
+        GreedyDecode.run(model, prompt, 16);
+        ObjectNode t = b.layerTraceReport();
+        if (t != null) {
+            root.set("decode_layer_trace", t);
+        }
     }
 
     private void decode(CudaBackend b, LlamaModel model, int[] prompt) {

@@ -82,9 +82,19 @@ final class DecodeLayerFusion {
         return layer.stream().mapToInt(Launch::cols).max().orElse(0);
     }
 
-    /** The decode-layer kernel's arguments: the barrier counter, the attention's rows, then every stage's. */
-    static void layerArgs(KernelArgs a, long barrier, List<Launch> layer) {
-        a.reset().ptr(barrier).i32(layer.get(Stage.ATTENTION.ordinal()).gridY());
+    /**
+     * The decode-layer kernel's arguments: the barrier counter, the attention's rows, the prefetch lookahead (stages,
+     * the sixth being the next layer's q|k|v) and cap (bytes per block and stage), the next layer's q|k|v weight and
+     * scales (0: none), the stage trace's buffer (0: none; LayerTrace), then every stage's.
+     */
+    static void layerArgs(KernelArgs a, long barrier, int prefetchStages, int prefetchCap, long nextQkvWeight,
+                          long nextQkvScales, long trace, List<Launch> layer) {
+        if (prefetchStages < 0 || prefetchStages > Stage.values().length + 1 || prefetchCap < 0) {
+            throw new IllegalArgumentException("decode-layer prefetch: lookahead " + prefetchStages
+                    + " (0 to 6 stages), cap " + prefetchCap + " bytes");
+        }
+        a.reset().ptr(barrier).i32(layer.get(Stage.ATTENTION.ordinal()).gridY()).i32(prefetchStages).i32(prefetchCap)
+                .ptr(nextQkvWeight).ptr(nextQkvScales).ptr(trace);
         for (Launch l : layer) {
             a.append(l.args());
         }

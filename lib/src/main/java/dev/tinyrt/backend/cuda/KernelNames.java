@@ -132,11 +132,10 @@ final class KernelNames {
 
     /**
      * The decode-layer kernel (layer.cuh) for weights of {@code format} (null: fp16, "w8", "w4"): one launch for a
-     * batch-1 decoder layer, {@code blocksPerSm} (2 or 3) blocks per multiprocessor.
+     * batch-1 decoder layer, two blocks per multiprocessor.
      */
-    static String layer(String format, int blocksPerSm) {
-        return "tinyrt_layer_" + (format == null ? "f16" : format) + "_d" + LAYER_HEAD_DIM
-                + (blocksPerSm == 3 ? "_b3" : "");
+    static String layer(String format) {
+        return "tinyrt_layer_" + (format == null ? "f16" : format) + "_d" + LAYER_HEAD_DIM;
     }
 
     /**
@@ -319,8 +318,7 @@ final class KernelNames {
             names.add(gemvResidual(f));
             names.add(gemvNorm(f));
             names.add(gemvGateUpNorm(f));
-            names.add(layer(f, 2));
-            names.add(layer(f, 3));
+            names.add(layer(f));
             if (f != null) {
                 for (String kind : List.of("res", "norm", "gate_up_norm")) {
                     names.add(gemvPreScaled(f, kind));
