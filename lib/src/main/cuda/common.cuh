@@ -165,29 +165,43 @@ DEV uint4 load_coherent(const void* p) {
 }
 DEV float load_coherent(const float* p) { return __ldcg(p); }
 
-// A barrier across the whole grid of a launch whose blocks are all resident at once (the host launches the
-// decode-layer kernel with at most the blocks the GPU holds together). `counter` only grows: it is shared by every
-// launch of the kernel with the same grid size, each adding gridDim.x per barrier, so arrival `old` belongs to
-// barrier generation old / gridDim.x, which ends when the counter reaches the next multiple. Thread 0 of each block
-// arrives (release) and spins (acquire); the block's other threads wait at __syncthreads. A barrier that has not
-// released after 2^24 polls traps, so a launch whose blocks were not all resident fails with an error.
-DEV void grid_sync(unsigned long long* counter) {
+// A split barrier across the whole grid of a launch whose blocks are all resident at once (the host launches the
+// decode-layer kernel with at most the blocks the GPU holds together): grid_arrive once the block's writes for the
+// next stage are issued, grid_wait before it reads what other blocks wrote. In between a block may only read what no
+// block writes in the launch (weights) - the decode-layer kernel issues the next stage's weight loads there, so the
+// barrier's round trips overlap them. `counter` only grows: it is shared by every launch of the kernel with the same
+// grid size, each adding gridDim.x per barrier, so arrival `old` belongs to generation old / gridDim.x, which ends when
+// the counter reaches the next multiple (the target grid_arrive returns to thread 0). Thread 0 arrives with a release
+// add after the block's __syncthreads (cumulative over the block's writes) and waits with acquire loads; the block's
+// other threads wait at __syncthreads. No extra fences: a fence would also wait for the weight loads in flight (on the
+// H100 the fenced barrier took 3-6 us from the last block's stage end to the next stage's start). A barrier that has
+// not released after 2^24 polls traps, so a launch whose blocks were not all resident fails with an error.
+DEV unsigned long long grid_arrive(unsigned long long* counter) {
 #ifdef __CUDA_ARCH__
     __syncthreads();
+    unsigned long long old = 0;
     if (threadIdx.x == 0) {
-        unsigned long long n = gridDim.x, old, seen;
-        __threadfence();
         asm volatile("atom.add.release.gpu.global.u64 %0, [%1], 1;" : "=l"(old) : "l"(counter) : "memory");
-        unsigned long long target = (old / n + 1) * n;
+    }
+    return (old / gridDim.x + 1) * gridDim.x;
+#else
+    (void)counter;
+    return 0;
+#endif
+}
+DEV void grid_wait(unsigned long long* counter, unsigned long long target) {
+#ifdef __CUDA_ARCH__
+    if (threadIdx.x == 0) {
+        unsigned long long seen;
         unsigned spins = 0;
         do {
             asm volatile("ld.acquire.gpu.global.u64 %0, [%1];" : "=l"(seen) : "l"(counter) : "memory");
             if (++spins == (1u << 24)) __trap();  // seconds: a block never came (not all resident); fail, not hang
         } while (seen < target);
-        __threadfence();
     }
     __syncthreads();
 #elif !defined(__CUDACC__)
+    (void)target;
     emu_grid_sync(counter);  // test emulator: every block of the launch reaches the barrier before any goes on
 #endif
 }

@@ -1,20 +1,18 @@
 // The decode-layer kernel: a whole batch-1 decoder layer in one launch. Its five stages are the five fused launches
 // it replaces (CudaBackend holds them back and launches this instead, DecodeLayerFusion), run by one grid of at most
-// the blocks the GPU holds at once, with a grid barrier (grid_sync) wherever one launch would have waited for the
-// previous one:
+// the blocks the GPU holds at once, with a split grid barrier (grid_arrive as a block finishes a stage, grid_wait
+// where the next stage first reads another block's output) wherever one launch would have waited for the previous:
 //   1. RMSNorm prologue + q|k|v GEMV        (gemv_body, after the PDL wait for the previous kernel)
 //   2. RoPE + KV write + decode attention   (attn_decode_body, one head per work item, T = 256)
 //   3. o_proj GEMV + residual add           (x staged into shared memory after the barrier)
 //   4. RMSNorm prologue + gate|up + SwiGLU
 //   5. down GEMV + residual add
-// Each GEMV stage issues its first pass of weight loads before its barrier, as a PDL launch does before its wait, so
-// the barrier's round trip overlaps the weight stream. Weights never depend on an earlier stage, so a block may also
-// pull its whole share of a later stage's weights into L2 ahead of time (layer_prefetch): a grid of two blocks per SM
-// walks its row groups in two to four rounds, each a dependent load -> reduce -> store, and without the prefetch
-// every round waits on DRAM (on the H100 the layer kernel without it took 1292 us per fp16 step against 1068 for the
-// five launches, and 1163 against 820 for int4). A kernel boundary costs a grid-wide drain, a fresh ramp of
-// blocks and their prologues; the barrier costs one atomic per block and a spin. Stage inputs written during the
-// launch are read through L2 (load_coherent); shared memory never carries anything across a barrier.
+// Between arriving and waiting, each GEMV stage issues its first pass of weight loads (as a PDL launch does before
+// its wait), so the barrier's round trips overlap the weight stream. Weights never depend on an earlier stage, so a
+// block may also pull its whole share of later stages' weights into L2 (layer_prefetch, a tuning knob). A kernel
+// boundary costs a grid-wide drain, a fresh ramp of blocks and their prologues; the barrier costs one atomic per
+// block and a spin. Stage inputs written during the launch are read through L2 (load_coherent); shared memory never
+// carries anything across a barrier. -Dtinyrt.cuda.layerTrace=true stamps the GPU clock at each stage boundary.
 #pragma once
 #include "common.cuh"
 #include "gemv.cuh"
@@ -26,13 +24,14 @@
 // ready() of a GEMV stage after the first: the barrier, then the norm prologue (as ReadyNorm without the PDL wait)
 struct ReadyGridNorm {
     unsigned long long* bar;
+    unsigned long long target;
     const float* residual;
     const __half* gamma;
     float eps;
     __half* normed;
     int norm_threads, cols;
     DEV const __half* operator()() const {
-        grid_sync(bar);
+        grid_wait(bar, target);
         return norm_prologue(residual, gamma, eps, normed, norm_threads, cols);
     }
     DEV int up_offset() const { return 0; }
@@ -41,10 +40,11 @@ struct ReadyGridNorm {
 // ready() of a GEMV stage that reads an earlier stage's output: the barrier, then x [k] staged into shared memory
 struct ReadyGridX {
     unsigned long long* bar;
+    unsigned long long target;
     const __half* x;
     int k;
     DEV const __half* operator()() const {
-        grid_sync(bar);
+        grid_wait(bar, target);
         DYNAMIC_SHARED(__half, xs);
         for (int c = threadIdx.x * 8; c < k; c += blockDim.x * 8) {
             *reinterpret_cast<uint4*>(xs + c) = load_coherent(x + c);
@@ -85,11 +85,12 @@ DEV unsigned long long* trace_slot(unsigned long long* trace, int event) {
 // The attention stage's wait: the block's first work item to get there takes the barrier.
 struct GridWaitOnce {
     unsigned long long* bar;
+    unsigned long long target;
     bool* done;
     unsigned long long* slot;
     DEV void operator()() const {
         if (!*done) {
-            grid_sync(bar);
+            grid_wait(bar, target);
             stamp(slot);
             *done = true;
         }
@@ -99,10 +100,11 @@ struct GridWaitOnce {
 // Stage 2: work items (head, row, split) walked by the blocks; a block with none (or whose items all return before
 // their wait) still takes the barrier, so every block takes each barrier exactly once.
 template <int D, typename KV>
-DEV void layer_attention(unsigned long long* bar, unsigned long long* ready_slot, int rows, const __half* qkv,
-                         int qkv_stride, typename KV::T* k_cache, typename KV::T* v_cache, const int* positions,
-                         const int* row_seq, const int* block_tables, int table_width, int block_size, int heads,
-                         int kv_heads, int split_len, int num_splits, float scale, float* part_o, float* part_ml,
+DEV void layer_attention(unsigned long long* bar, unsigned long long target, unsigned long long* ready_slot,
+                         int rows, const __half* qkv, int qkv_stride, typename KV::T* k_cache,
+                         typename KV::T* v_cache, const int* positions, const int* row_seq,
+                         const int* block_tables, int table_width, int block_size, int heads, int kv_heads,
+                         int split_len, int num_splits, float scale, float* part_o, float* part_ml,
                          int* counters, __half* out, const float* cos_t, const float* sin_t, const int* slots,
                          int fuse_rope, float kv_scale) {
     bool done = false;
@@ -111,13 +113,13 @@ DEV void layer_attention(unsigned long long* bar, unsigned long long* ready_slot
         __syncthreads();  // the previous item's shared memory has been read
         int hb = v % heads, rest = v / heads;
         attn_decode_body<D, 1, KV, LAYER_THREADS>(hb, rest % rows, rest / rows, heads,
-                                                  GridWaitOnce{bar, &done, ready_slot}, qkv, qkv_stride, k_cache,
-                                                  v_cache, positions, row_seq, block_tables, table_width, block_size,
-                                                  heads, kv_heads, split_len, num_splits, scale, part_o, part_ml,
-                                                  counters, out, cos_t, sin_t, slots, fuse_rope, kv_scale);
+                                                  GridWaitOnce{bar, target, &done, ready_slot}, qkv, qkv_stride,
+                                                  k_cache, v_cache, positions, row_seq, block_tables, table_width,
+                                                  block_size, heads, kv_heads, split_len, num_splits, scale, part_o,
+                                                  part_ml, counters, out, cos_t, sin_t, slots, fuse_rope, kv_scale);
     }
     if (!done) {
-        grid_sync(bar);
+        grid_wait(bar, target);
         stamp(ready_slot);
     }
 }
@@ -125,12 +127,12 @@ DEV void layer_attention(unsigned long long* bar, unsigned long long* ready_slot
 // The parameters of each stage, in the order of the launch it replaces (the host concatenates those launches'
 // arguments after the barrier counter and the attention's row count).
 #define LAYER_ATTN_PARAMS                                                                                            \
-    const __half *aqkv, int aqkv_stride, __half *ak_cache, __half *av_cache, const int *apositions,                 \
+    const __half *aqkv, int aqkv_stride, __half *ak_cache, __half *av_cache, const int *apositions,                  \
         const int *arow_seq, const int *ablock_tables, int atable_width, int ablock_size, int aheads, int akv_heads, \
         int asplit_len, int anum_splits, float ascale, float *apart_o, float *apart_ml, int *acounters,              \
         __half *aout, const float *acos_t, const float *asin_t, const int *aslots, int afuse_rope, float akv_scale
 #define LAYER_ATTN_STAGE(D)                                                                                          \
-    layer_attention<D, KvF16>(bar, trace_slot(trace, EV_ATTN_READY), rows, aqkv, aqkv_stride, ak_cache, av_cache,  \
+    layer_attention<D, KvF16>(bar, arrived, slot(EV_ATTN_READY), rows, aqkv, aqkv_stride, ak_cache, av_cache,        \
                               apositions, arow_seq, ablock_tables, atable_width, ablock_size, aheads, akv_heads,     \
                               asplit_len, anum_splits, ascale, apart_o, apart_ml, acounters, aout, acos_t, asin_t,   \
                               aslots, afuse_rope, akv_scale)
@@ -214,43 +216,48 @@ DEV void layer_prefetch(int at, int lookahead, size_t cap, const void* nqw, cons
     extern "C" __global__ void __launch_bounds__(LAYER_THREADS, 2) tinyrt_layer_f16_d##D(                            \
         unsigned long long* bar, int rows, int pf_stages, int pf_cap, const void* nqw, const void* nqs,              \
         unsigned long long* trace,                                                                                   \
-        const __half* qw, const float* residual, const __half* gamma1, float eps1, __half* normed1, int nt1,        \
+        const __half* qw, const float* residual, const __half* gamma1, float eps1, __half* normed1, int nt1,         \
         __half* qkv, int qm, int qk, int qks,                                                                        \
         LAYER_ATTN_PARAMS,                                                                                           \
         const __half* ow, const __half* ox, __half* oout, float* ores, int om, int ok, int oks,                      \
-        const __half* gw, const float* gres, const __half* gamma2, float eps2, __half* normed2, int nt2,            \
+        const __half* gw, const float* gres, const __half* gamma2, float eps2, __half* normed2, int nt2,             \
         __half* act, int inner, int gk,                                                                              \
         const __half* dw, const __half* dx, __half* dout, float* dres, int dm, int dk, int dks) {                    \
         pdl_launch();                                                                                                \
+        auto slot = [&](int event) { return trace_slot(trace, event); };                                             \
         auto prefetch = [&](int at) {                                                                                \
             layer_prefetch<F16Rows>(at, pf_stages, (size_t)pf_cap, nqw, nullptr, qw, nullptr, 0, qm, qk, qks, ow,    \
-                                    nullptr, 0, om, ok, oks, gw, nullptr, 0, inner, gk, dw, nullptr, 0, dm, dk,  \
+                                    nullptr, 0, om, ok, oks, gw, nullptr, 0, inner, gk, dw, nullptr, 0, dm, dk,      \
                                     dks);                                                                            \
         };                                                                                                           \
-        stamp(trace_slot(trace, EV_START));                                                                          \
+        stamp(slot(EV_START));                                                                                       \
         prefetch(1);                                                                                                 \
         gemv_body<1, __half, true>(                                                                                  \
-            qw, stamped(ReadyNorm{residual, gamma1, eps1, normed1, nt1, qk}, trace_slot(trace, EV_QKV_READY)), qkv,  \
+            qw, stamped(ReadyNorm{residual, gamma1, eps1, normed1, nt1, qk}, slot(EV_QKV_READY)), qkv,               \
             qm, qk, qks);                                                                                            \
-        stamp(trace_slot(trace, EV_QKV_END));                                                                        \
+        stamp(slot(EV_QKV_END));                                                                                     \
+        unsigned long long arrived = grid_arrive(bar);                                                               \
         prefetch(2);                                                                                                 \
         LAYER_ATTN_STAGE(D);                                                                                         \
-        stamp(trace_slot(trace, EV_ATTN_END));                                                                       \
+        stamp(slot(EV_ATTN_END));                                                                                    \
+        arrived = grid_arrive(bar);                                                                                  \
         prefetch(3);                                                                                                 \
-        gemv_body<1, __half, true>(ow, stamped(ReadyGridX{bar, ox, ok}, trace_slot(trace, EV_O_READY)), oout, om,   \
+        gemv_body<1, __half, true>(ow, stamped(ReadyGridX{bar, arrived, ox, ok}, slot(EV_O_READY)), oout, om,        \
                                    ok, oks, ores);                                                                   \
-        stamp(trace_slot(trace, EV_O_END));                                                                          \
+        stamp(slot(EV_O_END));                                                                                       \
+        arrived = grid_arrive(bar);                                                                                  \
         prefetch(4);                                                                                                 \
         gemv_gate_up_body<1, true>(                                                                                  \
-            gw, stamped(ReadyGridNorm{bar, gres, gamma2, eps2, normed2, nt2, gk}, trace_slot(trace, EV_GATE_UP_READY)), \
+            gw, stamped(ReadyGridNorm{bar, arrived, gres, gamma2, eps2, normed2, nt2, gk}, slot(EV_GATE_UP_READY)),  \
             act, inner, gk);                                                                                         \
-        stamp(trace_slot(trace, EV_GATE_UP_END));                                                                    \
+        stamp(slot(EV_GATE_UP_END));                                                                                 \
+        arrived = grid_arrive(bar);                                                                                  \
         prefetch(5);                                                                                                 \
-        gemv_body<1, __half, true>(dw, stamped(ReadyGridX{bar, dx, dk}, trace_slot(trace, EV_DOWN_READY)), dout, dm, \
+        gemv_body<1, __half, true>(dw, stamped(ReadyGridX{bar, arrived, dx, dk}, slot(EV_DOWN_READY)), dout, dm,     \
                                    dk, dks, dres);                                                                   \
-        stamp(trace_slot(trace, EV_DOWN_END));                                                                       \
+        stamp(slot(EV_DOWN_END));                                                                                    \
         prefetch(6);                                                                                                 \
-        stamp(trace_slot(trace, EV_EXIT));                                                                           \
+        stamp(slot(EV_EXIT));                                                                                        \
     }
 
 // weight-only quantized weights (QW8, QW4): each product's weight, scales, group, pre-scale and its split
@@ -258,48 +265,53 @@ DEV void layer_prefetch(int at, int lookahead, size_t cap, const void* nqw, cons
     extern "C" __global__ void __launch_bounds__(LAYER_THREADS, 2) tinyrt_layer_##FMT##_d##D(                        \
         unsigned long long* bar, int rows, int pf_stages, int pf_cap, const void* nqw, const void* nqs,              \
         unsigned long long* trace,                                                                                   \
-        const uint8_t* qw, const void* qs, int qg, const float* qp, int qps, const float* residual,                 \
-        const __half* gamma1, float eps1, __half* normed1, int nt1, __half* qkv, int qm, int qk, int qks,           \
+        const uint8_t* qw, const void* qs, int qg, const float* qp, int qps, const float* residual,                  \
+        const __half* gamma1, float eps1, __half* normed1, int nt1, __half* qkv, int qm, int qk, int qks,            \
         LAYER_ATTN_PARAMS,                                                                                           \
-        const uint8_t* ow, const void* os, int og, const float* op, int ops, const __half* ox, __half* oout,        \
+        const uint8_t* ow, const void* os, int og, const float* op, int ops, const __half* ox, __half* oout,         \
         float* ores, int om, int ok, int oks,                                                                        \
-        const uint8_t* gw, const void* gs, int gg, const float* gp, int gps, const float* gres,                     \
-        const __half* gamma2, float eps2, __half* normed2, int nt2, __half* act, int inner, int gk,                 \
-        const uint8_t* dw, const void* ds, int dg, const float* dp, int dps, const __half* dx, __half* dout,        \
+        const uint8_t* gw, const void* gs, int gg, const float* gp, int gps, const float* gres,                      \
+        const __half* gamma2, float eps2, __half* normed2, int nt2, __half* act, int inner, int gk,                  \
+        const uint8_t* dw, const void* ds, int dg, const float* dp, int dps, const __half* dx, __half* dout,         \
         float* dres, int dm, int dk, int dks) {                                                                      \
         pdl_launch();                                                                                                \
+        auto slot = [&](int event) { return trace_slot(trace, event); };                                             \
         auto prefetch = [&](int at) {                                                                                \
             layer_prefetch<QRows<F>>(at, pf_stages, (size_t)pf_cap, nqw, nqs, qw, qs, qg, qm, qk, qks, ow, os, og,   \
-                                     om, ok, oks, gw, gs, gg, inner, gk, dw, ds, dg, dm, dk, dks);                  \
+                                     om, ok, oks, gw, gs, gg, inner, gk, dw, ds, dg, dm, dk, dks);                   \
         };                                                                                                           \
-        stamp(trace_slot(trace, EV_START));                                                                          \
+        stamp(slot(EV_START));                                                                                       \
         prefetch(1);                                                                                                 \
         qgemv_body<F, 1, __half, true>(                                                                              \
             qw, qs, qg, qp, qps,                                                                                     \
-            stamped(ReadyNorm{residual, gamma1, eps1, normed1, nt1, qk}, trace_slot(trace, EV_QKV_READY)), qkv, qm,  \
+            stamped(ReadyNorm{residual, gamma1, eps1, normed1, nt1, qk}, slot(EV_QKV_READY)), qkv, qm,               \
             qk, qks);                                                                                                \
-        stamp(trace_slot(trace, EV_QKV_END));                                                                        \
+        stamp(slot(EV_QKV_END));                                                                                     \
+        unsigned long long arrived = grid_arrive(bar);                                                               \
         prefetch(2);                                                                                                 \
         LAYER_ATTN_STAGE(D);                                                                                         \
-        stamp(trace_slot(trace, EV_ATTN_END));                                                                       \
+        stamp(slot(EV_ATTN_END));                                                                                    \
+        arrived = grid_arrive(bar);                                                                                  \
         prefetch(3);                                                                                                 \
         qgemv_body<F, 1, __half, true>(ow, os, og, op, ops,                                                          \
-                                       stamped(ReadyGridX{bar, ox, ok}, trace_slot(trace, EV_O_READY)), oout, om,    \
+                                       stamped(ReadyGridX{bar, arrived, ox, ok}, slot(EV_O_READY)), oout, om,        \
                                        ok, oks, ores);                                                               \
-        stamp(trace_slot(trace, EV_O_END));                                                                          \
+        stamp(slot(EV_O_END));                                                                                       \
+        arrived = grid_arrive(bar);                                                                                  \
         prefetch(4);                                                                                                 \
         qgemv_gate_up_body<F, 1, true>(                                                                              \
             gw, gs, gg, gp, gps,                                                                                     \
-            stamped(ReadyGridNorm{bar, gres, gamma2, eps2, normed2, nt2, gk}, trace_slot(trace, EV_GATE_UP_READY)), \
+            stamped(ReadyGridNorm{bar, arrived, gres, gamma2, eps2, normed2, nt2, gk}, slot(EV_GATE_UP_READY)),      \
             act, inner, gk);                                                                                         \
-        stamp(trace_slot(trace, EV_GATE_UP_END));                                                                    \
+        stamp(slot(EV_GATE_UP_END));                                                                                 \
+        arrived = grid_arrive(bar);                                                                                  \
         prefetch(5);                                                                                                 \
         qgemv_body<F, 1, __half, true>(dw, ds, dg, dp, dps,                                                          \
-                                       stamped(ReadyGridX{bar, dx, dk}, trace_slot(trace, EV_DOWN_READY)), dout, dm, \
+                                       stamped(ReadyGridX{bar, arrived, dx, dk}, slot(EV_DOWN_READY)), dout, dm,     \
                                        dk, dks, dres);                                                               \
-        stamp(trace_slot(trace, EV_DOWN_END));                                                                       \
+        stamp(slot(EV_DOWN_END));                                                                                    \
         prefetch(6);                                                                                                 \
-        stamp(trace_slot(trace, EV_EXIT));                                                                           \
+        stamp(slot(EV_EXIT));                                                                                        \
     }
 
 LAYER_F16_KERNEL(64)

@@ -242,7 +242,7 @@ inline void launch(const unsigned grid[3], unsigned threads, unsigned shared, st
 }
 
 /**
- * Runs a launch whose blocks meet at grid barriers (grid_sync): every block keeps its own fibers; each runs until
+ * Runs a launch whose blocks meet at grid barriers (grid_wait): every block keeps its own fibers; each runs until
  * all its threads wait at the barrier, and when every block has got there all go on. Blocks still run one at a
  * time, so function-static arrays still stand in for __shared__ memory: correct only for kernels that carry nothing
  * in shared memory across a grid barrier, which dynamic shared memory, refilled with NaN bytes at every barrier,
