@@ -43,7 +43,7 @@ mkdir -p "$OUT" "$work" "$work/quant"
 tl=/tmp/tinyllama-1.1b-seed0-fp16
 command_line="${CUDA_CHECK_JAVA_OPTS:+CUDA_CHECK_JAVA_OPTS='$CUDA_CHECK_JAVA_OPTS' }${CUDA_CHECK_QUANT:+CUDA_CHECK_QUANT='$CUDA_CHECK_QUANT' }${CUDA_CHECK_AB:+CUDA_CHECK_AB='$CUDA_CHECK_AB' }${CUDA_CHECK_AB_CPU_TOKENS:+CUDA_CHECK_AB_CPU_TOKENS=$CUDA_CHECK_AB_CPU_TOKENS }bash environment/gpu/cuda_check.sh (device run, carry .device)"
 jopts="${CUDA_CHECK_JAVA_OPTS:-}"
-export work tl jopts
+export work tl jopts command_line
 
 stage() {  # name, time limit in seconds (times CUDA_CHECK_TIME_SCALE, for rehearsals on a fake driver), command...
   local name="$1" limit=$(( $2 * ${CUDA_CHECK_TIME_SCALE:-1} ))

@@ -174,7 +174,7 @@ DEV float load_coherent(const float* p) { return __ldcg(p); }
 // the counter reaches the next multiple (the target grid_arrive returns to thread 0). Thread 0 arrives with a release
 // add after the block's __syncthreads (cumulative over the block's writes) and waits with acquire loads; the block's
 // other threads wait at __syncthreads. No extra fences: a fence would also wait for the weight loads in flight (on the
-// H100 the fenced barrier took 3-6 us from the last block's stage end to the next stage's start). A barrier that has
+// H100 the fenced barrier took 3-8 us from the last block's stage end to the next stage's start). A barrier that has
 // not released after 2^24 polls traps, so a launch whose blocks were not all resident fails with an error.
 DEV unsigned long long grid_arrive(unsigned long long* counter) {
 #ifdef __CUDA_ARCH__

@@ -209,7 +209,7 @@ DEV void layer_prefetch(int at, int lookahead, size_t cap, const void* nqw, cons
 }
 
 // fp16 weights, two blocks per SM (up to 128 registers; a three-block variant held to 80 lost on the H100: 1404
-// against 1292 us per fp16 step, 1110 against 986 int8, 1272 against 1163 int4). pf_stages is the prefetch lookahead
+// against 1238 us per fp16 step, 1110 against 986 int8, 1272 against 1163 int4). pf_stages is the prefetch lookahead
 // and pf_cap its bytes per block and stage, nqw and nqs the next layer's q|k|v weight and scales (null: none or
 // unknown) (layer_prefetch), trace the stage trace's clock stamps (null: none).
 #define LAYER_F16_KERNEL(D)                                                                                          \
