@@ -2,6 +2,7 @@ package dev.tinyrt.backend.cuda;
 
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.tinyrt.bench.Stats;
 
 import java.util.Arrays;
 
@@ -71,16 +72,10 @@ final class LayerTrace {
         }
         double[] f = new double[e], l = new double[e];
         for (int v = 0; v < e && launches > 0; v++) {
-            f[v] = median(Arrays.copyOf(first[v], launches));
-            l[v] = median(Arrays.copyOf(last[v], launches));
+            f[v] = Stats.of(Arrays.copyOf(first[v], launches)).median();
+            l[v] = Stats.of(Arrays.copyOf(last[v], launches)).median();
         }
         return new Summary(launches, grid, f, l);
-    }
-
-    private static double median(double[] v) {
-        Arrays.sort(v);
-        int n = v.length;
-        return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
     }
 
     /** Per point: the first and the last block's time in microseconds after the launch's first block started. */
