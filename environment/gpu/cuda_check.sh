@@ -194,6 +194,7 @@ summary = {
     "leak": load(f"{work}/leak.json"),
     "speed": {
         "decode_tok_s_graphs": pick(speed, "decode", "graphs", "tokens_per_s"),
+        "decode_tok_s_graphs_overlap": pick(speed, "decode", "graphs_overlap", "tokens_per_s"),
         "decode_tok_s_graphs_no_pdl": pick(speed, "decode", "graphs_no_pdl", "tokens_per_s"),
         "decode_tok_s_eager": pick(speed, "decode", "eager", "tokens_per_s"),
         "decode_gpu_us_per_step": pick(speed, "decode", "graphs", "gpu_us_per_step"),
@@ -219,6 +220,7 @@ for label in ("int8", "int4", "fp8", "w8a8_sq", "int4_awq"):
     quant[label] = {
         "quant_algo": q.get("quant_algo"),
         "decode_tok_s_graphs": pick(q, "decode", "graphs", "tokens_per_s"),
+        "decode_tok_s_graphs_overlap": pick(q, "decode", "graphs_overlap", "tokens_per_s"),
         "decode_gpu_us_per_step": pick(q, "decode", "graphs", "gpu_us_per_step"),
         "ttft_ms_graphs": pick(q, "ttft_ms", "graphs"),
         "bytes_per_decode_step": pick(q, "bytes_per_decode_step"),
@@ -237,6 +239,7 @@ for p in sorted(glob.glob(f"{work}/ab/*/cuda_speed_*.json")):
     ab[options + " " + os.path.basename(p)[len("cuda_speed_"):-5]] = {
         "java_options": options,
         "decode_tok_s_graphs": pick(q, "decode", "graphs", "tokens_per_s"),
+        "decode_tok_s_graphs_overlap": pick(q, "decode", "graphs_overlap", "tokens_per_s"),
         "decode_gpu_us_per_step": pick(q, "decode", "graphs", "gpu_us_per_step"),
         "ttft_ms_graphs": pick(q, "ttft_ms", "graphs"),
         "top_ops": (pick(q, "profile", "decode", "ops") or [])[:6],

@@ -116,6 +116,36 @@ public interface Backend extends AutoCloseable {
         return ids;
     }
 
+    /** Greedy ids on their way to the host: {@link #await} blocks until they are there (and may be called again). */
+    @FunctionalInterface
+    interface PendingIds {
+        int[] await();
+    }
+
+    /**
+     * {@link #argmaxRows} without waiting for the ids: a GPU queues the argmax and its copy, so the caller can queue
+     * the next step (its tokens taken on the device: {@link #feedTokensFromLastArgmax}) before it reads them. The
+     * default picks them now.
+     */
+    default PendingIds argmaxRowsAsync(Tensor logits) {
+        int[] ids = argmaxRows(logits);
+        return () -> ids;
+    }
+
+    /** Whether {@link #feedTokensFromLastArgmax} works: the next step's tokens can stay on the device. */
+    default boolean feedsTokensOnDevice() {
+        return false;
+    }
+
+    /**
+     * The next {@link #runStep}'s {@code count} token ids are the ids of the last {@link #argmaxRowsAsync}, copied on
+     * the device (its batch's token ids are ignored): the step can be queued before the host has read them. Only
+     * where {@link #feedsTokensOnDevice()}.
+     */
+    default void feedTokensFromLastArgmax(int count) {
+        throw new UnsupportedOperationException(name() + " backend cannot feed a step's tokens on its device");
+    }
+
     /** Whether {@link #sampleRows} picks tokens where the logits are (so only ids reach the host). */
     default boolean samplesOnDevice() {
         return false;

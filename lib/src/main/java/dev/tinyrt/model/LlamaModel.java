@@ -181,6 +181,27 @@ public final class LlamaModel implements AutoCloseable {
     }
 
     /**
+     * {@link #forwardGreedy} without waiting for the ids, so a decode loop can queue step t + 1 before it reads step
+     * t's token (TensorRT-LLM's overlap scheduler does the same): with {@code tokensFromPrevious} the batch's token
+     * ids are placeholders and the step takes the previous submitted step's greedy ids on the device
+     * ({@link Backend#feedsTokensOnDevice}). The tokens are the same as with {@link #forwardGreedy}.
+     */
+    public Backend.PendingIds submitGreedy(StepBatch batch, KvCache cache, boolean tokensFromPrevious) {
+        if (tokensFromPrevious) {
+            if (!backend.feedsTokensOnDevice()) {
+                throw new UnsupportedOperationException("the " + backend.name()
+                        + " backend cannot take a step's tokens from the previous step on its device");
+            }
+            if (observer != null) {
+                throw new IllegalStateException("an activation observer needs each step's tokens on the host");
+            }
+            backend.feedTokensFromLastArgmax(batch.numTokens());
+        }
+        Tensor logits = step(batch, cache);
+        return logits == null ? () -> new int[0] : backend.argmaxRowsAsync(logits);
+    }
+
+    /**
      * Runs one step and picks the next token of each of {@code batch.logitRows()} with {@code rows[i]}'s sampling
      * parameters where the logits are ({@link Backend#sampleRows}): only ids and log-probabilities reach the host.
      */

@@ -1,6 +1,7 @@
 package dev.tinyrt.runtime;
 
 import dev.tinyrt.TinyrtException;
+import dev.tinyrt.backend.Backend;
 import dev.tinyrt.backend.KvCache;
 import dev.tinyrt.backend.StepBatch;
 import dev.tinyrt.model.LlamaConfig;
@@ -50,16 +51,49 @@ public final class Generator {
             for (int i = 0; i < positions.length; i++) {
                 positions[i] = i;
             }
-            StepSampler.Picks picks = StepSampler.run(model, new StepBatch(prompt, positions,
+            StepBatch prefill = new StepBatch(prompt, positions,
                     List.of(new StepBatch.Chunk(0, prompt.length, prompt.length, blockTable)),
-                    new int[]{prompt.length - 1}), cache, List.of(seq));
+                    new int[]{prompt.length - 1});
+            if (StepSampler.overlapsGreedy(model, params)) {
+                overlappedGreedy(prefill, cache, blockTable, seq);
+                return seq.result();
+            }
+            StepSampler.Picks picks = StepSampler.run(model, prefill, cache, List.of(seq));
             while (!picks.accept(0, seq)) {
-                int length = seq.length();
-                picks = StepSampler.run(model, new StepBatch(new int[]{seq.lastToken()}, new int[]{length - 1},
-                        List.of(new StepBatch.Chunk(0, 1, length, blockTable)), new int[]{0}), cache, List.of(seq));
+                picks = StepSampler.run(model, decodeStep(seq.lastToken(), seq.length(), blockTable), cache,
+                        List.of(seq));
             }
         }
         return seq.result();
+    }
+
+    /**
+     * Greedy decoding with the host a step behind the device: the step that consumes a token is queued (its token
+     * fed on the device) before the host reads that token, so the host's per-step work overlaps the GPU's. When the
+     * token read turns out to end the sequence (EOS, a stop string), the step queued after it is discarded: it only
+     * wrote a cache slot of this request's own cache.
+     */
+    private void overlappedGreedy(StepBatch prefill, KvCache cache, int[] blockTable, SequenceDecoding seq) {
+        Backend.PendingIds pending = model.submitGreedy(prefill, cache, false);
+        while (true) {
+            // the next step reads the pending token, which will sit at position length
+            Backend.PendingIds next = seq.mayWantTokenAfterNext()
+                    ? model.submitGreedy(decodeStep(0, seq.length() + 1, blockTable), cache, true) : null;
+            boolean finished = seq.accept(pending.await()[0], null);
+            if (finished) {
+                if (next != null) {
+                    next.await();  // the device is done with the cache before the caller closes it
+                }
+                return;
+            }
+            pending = next;
+        }
+    }
+
+    /** The decode step of {@code token} at the end of a sequence of {@code length} tokens. */
+    private static StepBatch decodeStep(int token, int length, int[] blockTable) {
+        return new StepBatch(new int[]{token}, new int[]{length - 1}, List.of(new StepBatch.Chunk(0, 1, length,
+                blockTable)), new int[]{0});
     }
 
     /** Checks a request before any work is done; shared with the executor. */

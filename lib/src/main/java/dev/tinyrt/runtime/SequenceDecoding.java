@@ -117,6 +117,14 @@ final class SequenceDecoding {
         }
     }
 
+    /**
+     * Whether a token after the next one could still be wanted: false when the next token, whatever it is, ends the
+     * sequence by length or context (an EOS or a stop string cannot be known before it is picked).
+     */
+    boolean mayWantTokenAfterNext() {
+        return length + 1 - prompt.length < params.maxNewTokens() && length + 1 < maxPositions;
+    }
+
     boolean finished() {
         return reason != null;
     }

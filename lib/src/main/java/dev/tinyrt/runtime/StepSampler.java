@@ -19,6 +19,16 @@ final class StepSampler {
     private StepSampler() {
     }
 
+    /**
+     * Whether a sequence with these parameters can be decoded with each step queued before the previous token is
+     * read ({@link dev.tinyrt.model.LlamaModel#submitGreedy}): plain greedy (no penalty, no log-probabilities, whose
+     * pick is the argmax of the raw logits) on a backend that feeds tokens on its device.
+     */
+    static boolean overlapsGreedy(LlamaModel model, SamplingParams params) {
+        return !HOST_ONLY && params.isGreedy() && params.repetitionPenalty() == 1f && params.logprobs() == 0
+                && model.backend().feedsTokensOnDevice();
+    }
+
     /** The step's picks; {@code wanting.get(i)} is the sequence of {@code batch.logitRows()[i]}. */
     static Picks run(LlamaModel model, StepBatch batch, KvCache cache, List<SequenceDecoding> wanting) {
         if (!HOST_ONLY && model.backend().samplesOnDevice()) {

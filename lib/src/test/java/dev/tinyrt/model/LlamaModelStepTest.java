@@ -2,12 +2,7 @@ package dev.tinyrt.model;
 
 import dev.tinyrt.backend.Backend;
 import dev.tinyrt.backend.KvCache;
-import dev.tinyrt.backend.RopeTable;
 import dev.tinyrt.backend.StepBatch;
-import dev.tinyrt.backend.Tensor;
-import dev.tinyrt.backend.Weight;
-import dev.tinyrt.backend.WeightData;
-import dev.tinyrt.backend.cpu.CpuBackend;
 import dev.tinyrt.io.Checkpoints;
 import dev.tinyrt.io.DType;
 import dev.tinyrt.io.TensorSource;
@@ -23,6 +18,8 @@ import java.util.List;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The step hook a GPU backend records CUDA graphs through: every device op of a forward pass runs inside one
@@ -31,13 +28,13 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
  */
 class LlamaModelStepTest {
     /** The CPU backend, with every op checked to run inside runStep and every runStep key logged. */
-    private static final class Recording implements Backend {
-        final CpuBackend cpu = new CpuBackend(1);
+    private static final class Recording extends DelegatingBackend {
         final List<Object> keys = new ArrayList<>();
         int opsOutsideSteps;
         boolean inStep;
 
-        private void op() {
+        @Override
+        protected void op() {
             if (!inStep) {
                 opsOutsideSteps++;
             }
@@ -54,31 +51,10 @@ class LlamaModelStepTest {
             }
         }
 
-        @Override public String name() { return "recording"; }
-        @Override public Weight weight(WeightData data) { return cpu.weight(data); }
-        @Override public Weight concatRows(Weight... parts) { return cpu.concatRows(parts); }
-        @Override public Tensor tensor(int rows, int cols) { return cpu.tensor(rows, cols); }
-        @Override public KvCache kvCache(LlamaConfig c, int blocks, int size) { return cpu.kvCache(c, blocks, size); }
-        @Override public void embed(Weight t, int[] ids, Tensor out) { op(); cpu.embed(t, ids, out); }
-        @Override public void rmsNorm(Tensor x, Weight g, float eps, Tensor out) { op(); cpu.rmsNorm(x, g, eps, out); }
-        @Override public void addRmsNorm(Tensor r, Tensor d, Weight g, float eps, Tensor out) {
-            op();
-            cpu.addRmsNorm(r, d, g, eps, out);
+        @Override
+        public String name() {
+            return "recording";
         }
-        @Override public void add(Tensor r, Tensor d) { op(); cpu.add(r, d); }
-        @Override public void matmul(Tensor x, Weight w, Tensor out) { op(); cpu.matmul(x, w, out); }
-        @Override public void ropeAndStoreKv(Tensor qkv, KvCache c, int l, StepBatch b, RopeTable rope) {
-            op();
-            cpu.ropeAndStoreKv(qkv, c, l, b, rope);
-        }
-        @Override public void attention(Tensor qkv, KvCache c, int l, StepBatch b, Tensor out) {
-            op();
-            cpu.attention(qkv, c, l, b, out);
-        }
-        @Override public void swiglu(Tensor gu, Tensor out) { op(); cpu.swiglu(gu, out); }
-        @Override public void gatherRows(Tensor x, int[] rows, Tensor out) { op(); cpu.gatherRows(x, rows, out); }
-        @Override public float[][] toHost(Tensor x) { return cpu.toHost(x); }
-        @Override public void close() { cpu.close(); }
     }
 
     @TempDir
@@ -138,6 +114,42 @@ class LlamaModelStepTest {
             assertArrayEquals(new int[]{argmax(logits[0]), argmax(logits[1])}, greedy);
             StepBatch next = step(new int[]{greedy[1]}, 5, table, new int[]{0});
             assertEquals(argmax(model.forward(next, a)[0]), model.forwardGreedy(next, b)[0]);
+        }
+    }
+
+    /** Steps queued with their tokens fed from the previous greedy pick: the same tokens as step by step. */
+    @Test
+    void submittedGreedyStepsFedOnTheDeviceMatchStepByStep() {
+        int[] table = {0, 1};
+        try (FeedingBackend feeding = new FeedingBackend();
+             LlamaModel fed = LlamaModel.load(config, new HfWeightLayout(source, config), feeding,
+                     StoragePrecision.AUTO);
+             KvCache a = backend.kvCache(config, 2, 32); KvCache b = feeding.kvCache(config, 2, 32)) {
+            int[] prompt = {5, 60, 7, 200, 11};
+            int token = model.forwardGreedy(step(prompt, 0, table, new int[]{4}), a)[0];
+            Backend.PendingIds pending = fed.submitGreedy(step(prompt, 0, table, new int[]{4}), b, false);
+            for (int i = 0; i < 6; i++) {
+                // placeholder token 0: the step must embed the fed one
+                Backend.PendingIds next = fed.submitGreedy(step(new int[]{0}, prompt.length + i, table, new int[]{0}),
+                        b, true);
+                assertEquals(token, pending.await()[0], "token " + i);
+                token = model.forwardGreedy(step(new int[]{token}, prompt.length + i, table, new int[]{0}), a)[0];
+                pending = next;
+            }
+            assertEquals(token, pending.await()[0]);
+            assertEquals(6, feeding.fedSteps);
+            IllegalStateException wrongCount = assertThrows(IllegalStateException.class,
+                    () -> fed.submitGreedy(step(new int[]{0, 0}, 20, table, new int[]{1}), b, true));
+            assertTrue(wrongCount.getMessage().contains("2 greedy ids"), wrongCount.getMessage());
+        }
+    }
+
+    @Test
+    void aBackendThatCannotFeedRefusesFedSteps() {
+        try (KvCache cache = backend.kvCache(config, 1, 32)) {
+            UnsupportedOperationException e = assertThrows(UnsupportedOperationException.class,
+                    () -> model.submitGreedy(step(new int[]{5}, 0, new int[]{0}, new int[]{0}), cache, true));
+            assertTrue(e.getMessage().contains("recording"), e.getMessage());
         }
     }
 

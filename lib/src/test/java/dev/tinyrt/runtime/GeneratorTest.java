@@ -2,8 +2,14 @@ package dev.tinyrt.runtime;
 
 import dev.tinyrt.TinyrtException;
 import dev.tinyrt.engine.LoadedModel;
+import dev.tinyrt.io.Checkpoints;
 import dev.tinyrt.io.DType;
+import dev.tinyrt.io.TensorSource;
+import dev.tinyrt.model.FeedingBackend;
+import dev.tinyrt.model.HfWeightLayout;
 import dev.tinyrt.model.LlamaConfig;
+import dev.tinyrt.model.LlamaModel;
+import dev.tinyrt.model.StoragePrecision;
 import dev.tinyrt.model.TestCheckpoints;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -108,6 +114,53 @@ class GeneratorTest {
         for (int i = 0; i < 4; i++) {
             assertEquals(5, r.logprobs().get(i).length);
             assertEquals(r.outputIds()[i], r.logprobs().get(i)[0].id(), "greedy picks the most likely token");
+        }
+    }
+
+    /**
+     * The overlapped greedy loop (each step queued before the previous token is read, as on the GPU) over a backend
+     * that feeds tokens: the same tokens, streamed, and finish reasons as the step-by-step loop; at an EOS one step
+     * more has run and been discarded.
+     */
+    @Test
+    void overlappedGreedyDecodingMatchesStepByStep() {
+        LlamaConfig c = model.config();
+        try (TensorSource source = Checkpoints.open(tmp.resolve("m")); FeedingBackend feeding = new FeedingBackend();
+             LlamaModel fed = LlamaModel.load(c, new HfWeightLayout(source, c), feeding, StoragePrecision.AUTO)) {
+            SamplingParams twelve = SamplingParams.greedy(12).withIgnoreEos(true);
+            GenerationResult plain = model.generator().generate(PROMPT, twelve, TokenListener.NONE);
+            List<Integer> streamed = new ArrayList<>();
+            GenerationResult overlapped = new Generator(fed, null, List.of()).generate(PROMPT, twelve,
+                    (id, text) -> streamed.add(id));
+            assertArrayEquals(plain.outputIds(), overlapped.outputIds());
+            assertArrayEquals(plain.outputIds(), streamed.stream().mapToInt(Integer::intValue).toArray());
+            assertEquals(FinishReason.LENGTH, overlapped.finishReason());
+            assertEquals(12, feeding.steps, "prefill + 11 decode steps: none queued past the last token");
+            assertEquals(11, feeding.fedSteps, "every decode step took its token on the device");
+
+            int eos = plain.outputIds()[3];
+            int firstEos = 0;
+            while (plain.outputIds()[firstEos] != eos) {
+                firstEos++;
+            }
+            feeding.steps = 0;
+            GenerationResult stopped = new Generator(fed, null, List.of(eos)).generate(PROMPT,
+                    SamplingParams.greedy(12), TokenListener.NONE);
+            assertEquals(FinishReason.EOS, stopped.finishReason());
+            assertArrayEquals(Arrays.copyOf(plain.outputIds(), firstEos + 1), stopped.outputIds());
+            assertEquals(firstEos + 2, feeding.steps, "the step queued after the EOS ran and was discarded");
+
+            int[] nearlyFull = new int[c.maxPositionEmbeddings() - 3];
+            Arrays.fill(nearlyFull, 7);
+            GenerationResult full = new Generator(fed, null, List.of()).generate(nearlyFull,
+                    SamplingParams.greedy(50).withIgnoreEos(true), TokenListener.NONE);
+            assertEquals(FinishReason.CONTEXT_FULL, full.finishReason());
+            assertArrayEquals(model.generator().generate(nearlyFull, SamplingParams.greedy(50).withIgnoreEos(true),
+                    TokenListener.NONE).outputIds(), full.outputIds());
+
+            feeding.fedSteps = 0;
+            new Generator(fed, null, List.of()).generate(PROMPT, twelve.withLogprobs(2), TokenListener.NONE);
+            assertEquals(0, feeding.fedSteps, "log-probabilities need the logits: the step-by-step loop");
         }
     }
 

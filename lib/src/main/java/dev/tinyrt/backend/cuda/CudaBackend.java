@@ -65,6 +65,9 @@ public final class CudaBackend implements Backend {
     private final OpProfiler profiler;
     private final LaunchConfig pdlConfig;
     private final DeviceSampler sampler;
+    private final PendingArgmax pendingArgmax;
+    /** Set by {@link #feedTokensFromLastArgmax}: the next step's tokens come from these device ids. */
+    private PendingArgmax.Ids feed;
     private boolean pdl;
     private String pdlNote;
     private final Map<RopeTable, long[]> ropeTables = new IdentityHashMap<>();
@@ -211,6 +214,7 @@ public final class CudaBackend implements Backend {
         this.partOut = new Growable("attention partial outputs");
         this.partMaxSum = new Growable("attention partial max/sum");
         this.counters = new Growable("attention split counters");
+        this.pendingArgmax = new PendingArgmax(driver, stream, memory);
         this.sampler = new DeviceSampler(device, stream, memory,
                 (kernel, grid, block, a) -> launch(kernel, grid, 1, 1, block, 0, a));
         this.dequantScratch = new Growable("dequantized weight for prefill");
@@ -781,7 +785,12 @@ public final class CudaBackend implements Backend {
         ensureOpen();
         CudaKvCache kv = (CudaKvCache) cache;
         step = null;  // always upload: a caller may reuse a batch object with new contents
-        Step s = prepare(batch, kv);
+        Step s;
+        try {
+            s = prepare(batch, kv);
+        } finally {
+            feed = null;
+        }
         Runnable complete = () -> {
             work.run();
             flushPending();  // a RoPE the step left pending belongs to the step (and to its recording)
@@ -812,7 +821,11 @@ public final class CudaBackend implements Backend {
         }
         device.makeCurrent();
         StepPlan plan = StepPlan.of(batch, cache.blockSize(), cache.numBlocks(), 32 / cache.headsPerBlock());
-        if (vocabulary > 0) {
+        if (feed != null && feed.rows != plan.tokens()) {
+            throw new IllegalArgumentException("the step has " + plan.tokens() + " tokens, the ids it is fed "
+                    + feed.rows);
+        }
+        if (vocabulary > 0 && feed == null) {  // fed ids are argmaxes over the vocabulary
             for (int id : batch.tokens()) {
                 checkToken(id);
             }
@@ -823,6 +836,9 @@ public final class CudaBackend implements Backend {
         MemorySegment.copy(plan.packed(), 0, pinned, JAVA_INT, 0, plan.packed().length);
         driver.copyToDeviceAsync(base, pinned, plan.bytes(), stream);
         driver.record(uploadDone, stream);
+        if (feed != null) {  // queued after the argmax that writes them: stream order is the only wait
+            driver.copyDeviceAsync(base + 4L * plan.tokensAt(), feed.devicePointer, 4L * feed.rows, stream);
+        }
         if (plan.decodeOnly()) {
             DecodeAttention a = decodeAttention(plan, cache);
             long partials = (long) plan.tokens() * cache.heads * a.splits().count();
@@ -1442,6 +1458,7 @@ public final class CudaBackend implements Backend {
     @Override
     public int[] argmaxRows(Tensor logits) {
         ensureOpen();
+        pendingArgmax.forgetLast();  // a later step feeds only from the newest argmax
         CudaTensor t = (CudaTensor) logits;
         if (!t.fp32) {
             return Backend.super.argmaxRows(logits);
@@ -1456,6 +1473,36 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
+    public PendingIds argmaxRowsAsync(Tensor logits) {
+        ensureOpen();
+        CudaTensor t = (CudaTensor) logits;
+        if (!t.fp32 || t.rows() > PendingArgmax.MAX_ROWS) {
+            pendingArgmax.forgetLast();  // these ids are not on the device: nothing may feed from older ones
+            return Backend.super.argmaxRowsAsync(logits);
+        }
+        long ids = pendingArgmax.claim(t.rows());
+        launch(KernelNames.ARGMAX_F32, t.rows(), 1, 1, 1024, 0, args.reset().ptr(t.pointer).ptr(ids).i32(t.cols()));
+        profiled("argmax", t.bytes());
+        return pendingArgmax.fetch(t.rows());
+    }
+
+    @Override
+    public boolean feedsTokensOnDevice() {
+        return true;
+    }
+
+    @Override
+    public void feedTokensFromLastArgmax(int count) {
+        ensureOpen();
+        PendingArgmax.Ids last = pendingArgmax.last();
+        if (last == null || last.rows != count) {
+            throw new IllegalStateException(last == null ? "no greedy ids on the device to feed a step"
+                    : "the last argmax picked " + last.rows + " ids, the step wants " + count);
+        }
+        feed = last;
+    }
+
+    @Override
     public boolean samplesOnDevice() {
         return true;
     }
@@ -1464,6 +1511,7 @@ public final class CudaBackend implements Backend {
     @Override
     public SampledTokens sampleRows(Tensor logits, SamplingRow[] rows) {
         ensureOpen();
+        pendingArgmax.forgetLast();
         SampledTokens out = sampler.sample((CudaTensor) logits, rows);
         profiled("sample", ((CudaTensor) logits).bytes());
         return out;
@@ -1807,6 +1855,7 @@ public final class CudaBackend implements Backend {
             graphs.close();
             profiler.close();
             sampler.close();
+            pendingArgmax.close();
             for (KvStorage s : storages) {
                 s.close();
             }

@@ -25,6 +25,7 @@ import dev.tinyrt.model.LlamaModel;
 import dev.tinyrt.model.StoragePrecision;
 import dev.tinyrt.runtime.Sampler;
 import dev.tinyrt.runtime.SamplingParams;
+import dev.tinyrt.runtime.TokenListener;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -1051,6 +1052,16 @@ public final class CudaSelfTest implements Callable<Integer> {
             GreedyDecode.Result graphed = GreedyDecode.run(model, prompt, 16);
             GreedyDecode.Result replayed = GreedyDecode.run(model, prompt, 16);
             greedyAgainstCpu(name, cpuGreedy.tokens(), eager.tokens(), cpuContinuationLogits);
+            // each step queued before the host reads the previous token, which the device copies into the step
+            int[] overlapped = GreedyDecode.run(model, prompt, 16, true).tokens();
+            int[] generated = m.generator().generate(prompt, SamplingParams.greedy(16).withIgnoreEos(true),
+                    TokenListener.NONE).outputIds();
+            boolean overlapSame = Arrays.equals(overlapped, replayed.tokens())
+                    && Arrays.equals(generated, replayed.tokens());
+            record(new Check(name + ": greedy with the next step queued before the token is read (loop, Generator)"
+                    + " = step by step", overlapSame ? 0 : 1, 0, 0, overlapSame, overlapSame ? ""
+                    : "step by step " + Arrays.toString(replayed.tokens()) + " overlapped "
+                    + Arrays.toString(overlapped) + " Generator " + Arrays.toString(generated)));
             long layerLaunches = b.layerKernelLaunches();
             // five kernels per layer: the same GEMV bits, but the standalone attention splits the keys over other
             // threads than the layer kernel's stage, so the two are each held to the CPU

@@ -1,5 +1,6 @@
 package dev.tinyrt.backend.cuda;
 
+import dev.tinyrt.backend.Backend;
 import dev.tinyrt.backend.KvCache;
 import dev.tinyrt.backend.StepBatch;
 import dev.tinyrt.model.LlamaModel;
@@ -28,6 +29,14 @@ final class GreedyDecode {
     }
 
     static Result run(LlamaModel model, int[] prompt, int newTokens) {
+        return run(model, prompt, newTokens, false);
+    }
+
+    /**
+     * @param overlap queue each decode step before reading the previous step's token (its ids fed on the device,
+     *                {@link LlamaModel#submitGreedy}), so the host's per-step work hides behind the GPU's
+     */
+    static Result run(LlamaModel model, int[] prompt, int newTokens, boolean overlap) {
         int blockSize = KvCache.DEFAULT_BLOCK_SIZE;
         int blocks = (prompt.length + newTokens + blockSize - 1) / blockSize;
         int[] table = new int[blocks];
@@ -41,17 +50,34 @@ final class GreedyDecode {
         int[] out = new int[newTokens];
         try (KvCache cache = model.kvCache(blocks, blockSize)) {
             long start = System.nanoTime();
-            out[0] = model.forwardGreedy(new StepBatch(prompt, positions,
-                    List.of(new StepBatch.Chunk(0, prompt.length, prompt.length, table)),
-                    new int[]{prompt.length - 1}), cache)[0];
+            StepBatch prefill = new StepBatch(prompt, positions,
+                    List.of(new StepBatch.Chunk(0, prompt.length, prompt.length, table)), new int[]{prompt.length - 1});
+            Backend.PendingIds previous = overlap ? model.submitGreedy(prefill, cache, false) : null;
+            out[0] = overlap ? previous.await()[0] : model.forwardGreedy(prefill, cache)[0];
             long first = System.nanoTime();
             for (int i = 1; i < newTokens; i++) {
-                int length = prompt.length + i;
-                out[i] = model.forwardGreedy(new StepBatch(new int[]{out[i - 1]}, new int[]{length - 1},
-                        List.of(new StepBatch.Chunk(0, 1, length, table)), new int[]{0}), cache)[0];
+                if (overlap) {
+                    // step i takes token i - 1 on the device; the host reads it while step i runs
+                    Backend.PendingIds next = model.submitGreedy(decodeStep(0, prompt.length + i, table), cache, true);
+                    if (i > 1) {
+                        out[i - 1] = previous.await()[0];
+                    }
+                    previous = next;
+                } else {
+                    out[i] = model.forwardGreedy(decodeStep(out[i - 1], prompt.length + i, table), cache)[0];
+                }
+            }
+            if (overlap && newTokens > 1) {
+                out[newTokens - 1] = previous.await()[0];
             }
             long end = System.nanoTime();
             return new Result(out, (first - start) / 1e6, (end - first) / 1e6);
         }
+    }
+
+    /** The decode step of {@code token} at position {@code length - 1} of a sequence of {@code length} tokens. */
+    private static StepBatch decodeStep(int token, int length, int[] table) {
+        return new StepBatch(new int[]{token}, new int[]{length - 1}, List.of(new StepBatch.Chunk(0, 1, length, table)),
+                new int[]{0});
     }
 }
