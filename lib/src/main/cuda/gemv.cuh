@@ -32,12 +32,12 @@ DEV void gemv_prologue(const void* w, int m, size_t row_bytes, int ks) {
     pdl_launch();
     prefetch_rows_l2(w, m, row_bytes, blockIdx.x * (GEMV_THREADS / 32 / ks), GEMV_THREADS / 32 / ks);
 }
-DEV void gate_up_prologue(const void* w, int inner, size_t row_bytes, int pairs_per_warp = 1) {
+DEV void gate_up_prologue(const void* w, int inner, size_t row_bytes) {
     pdl_launch();
-    int rows = GEMV_THREADS / 32 * pairs_per_warp, first = blockIdx.x * rows;
-    prefetch_rows_l2(w, inner, row_bytes, first, rows, PREFETCH_MAX_BYTES / 2);
-    prefetch_rows_l2(static_cast<const char*>(w) + (size_t)inner * row_bytes, inner, row_bytes, first, rows,
-                     PREFETCH_MAX_BYTES / 2);
+    int first = blockIdx.x * (GEMV_THREADS / 32);
+    prefetch_rows_l2(w, inner, row_bytes, first, GEMV_THREADS / 32, PREFETCH_MAX_BYTES / 2);
+    prefetch_rows_l2(static_cast<const char*>(w) + (size_t)inner * row_bytes, inner, row_bytes, first,
+                     GEMV_THREADS / 32, PREFETCH_MAX_BYTES / 2);
 }
 
 // What a GEMV body calls, from every thread of the block, between issuing its first pass of weight loads and using

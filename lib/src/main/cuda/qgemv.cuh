@@ -34,10 +34,6 @@ struct QW8 {
     static constexpr int PER_CHUNK = 16;  // values in one 16-byte load
     static constexpr int BITS = 8;
     static constexpr int GATE_UP_UNROLL = 4;
-    // two row pairs per warp in the batch-1 gate|up kernels: TinyLlama's 5,632 rows in 352 groups instead of 704
-    // (1.3 waves of two blocks per SM instead of 2.7); the bound holds the kernel to 128 registers
-    static constexpr int GATE_UP_ROWS = 2;
-    static constexpr int GATE_UP_MIN_BLOCKS = 2;
     DEV static void decode(const uint4& raw, float* v) {
         unsigned words[4] = {raw.x, raw.y, raw.z, raw.w};
 #pragma unroll
@@ -82,10 +78,6 @@ struct QW4 {
     static constexpr int PER_CHUNK = 32;
     static constexpr int BITS = 4;
     static constexpr int GATE_UP_UNROLL = 2;
-    // three row pairs per warp: TinyLlama's 5,632 gate|up rows in 235 groups, one wave of two blocks per SM (the
-    // bound keeps the kernel at 128 registers so two fit), every weight load of the product in flight at once
-    static constexpr int GATE_UP_ROWS = 3;
-    static constexpr int GATE_UP_MIN_BLOCKS = 2;
     DEV static void decode(const uint4& raw, float* v) {
         unsigned words[4] = {raw.x, raw.y, raw.z, raw.w};
 #pragma unroll
@@ -270,40 +262,32 @@ DEV void qgemv_body(const uint8_t* w, const void* scales, int group_size, const 
 }
 
 // The fused gate|up weight ([2 * inner, k], gate rows first) with SwiGLU in the epilogue, as gemv_gate_up_body: a
-// warp's gate row and up row are loaded together, a pass of each in flight at once; row groups as there. With P > 1
-// a warp takes P gate|up row pairs (rows warp, warp + 8, ... of its group) and keeps all their loads in flight: a
-// W4 row of k = 2048 is only two 16-byte loads per lane, so one pair per warp leaves the weight stream short of
-// loads and walks TinyLlama's 704 groups in three dependent rounds. Each row sums the same chunks in the same
-// order for any P, so the bits do not change.
-template <class F, int NT, bool XS = false, int P = 1, class Ready>
+// warp's gate row and up row are loaded together, a pass of each in flight at once; row groups as there.
+template <class F, int NT, bool XS = false, class Ready>
 DEV void qgemv_gate_up_body(const uint8_t* w, const void* scales, int group_size, const float* pre, int pre_split,
                             Ready ready, __half* act, int inner, int k) {
     int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-    constexpr int WARPS = QGEMV_THREADS / 32;
-    constexpr int RPG = WARPS * P;
+    constexpr int RPG = QGEMV_THREADS / 32;
     int groups = gemv_groups(inner, RPG);
     size_t row_bytes = (size_t)k * F::BITS / 8;
-    const int row_chunks = k / F::PER_CHUNK;
-    int group = blockIdx.x, base;
-    int row[P], chunks[P], gr[P], ur[P];
-    bool active[P];
-    QPass<F, F::GATE_UP_UNROLL> gp[P], up[P];
-    auto pre_of = [&](int r) { return pre == nullptr ? nullptr : pre + (r >= pre_split ? k : 0); };
-    auto load = [&](int p) {
-        gp[p].load(qrow(w, gr[p], k, F::BITS), scales, gr[p], base, 32, chunks[p], k, group_size);
-        up[p].load(qrow(w, ur[p], k, F::BITS), scales, ur[p], base, 32, chunks[p], k, group_size);
-    };
+    int group = blockIdx.x, row, chunks, gr, ur, base;
+    bool active;
+    const uint4 *wg, *wu;
+    const float *pg, *pu;
+    QPass<F, F::GATE_UP_UNROLL> gp, up;
     auto start_row = [&] {
+        row = group * RPG + warp;
+        active = row < inner;  // inactive warps still call ready()
+        chunks = active ? k / F::PER_CHUNK : 0;
+        gr = active ? row : 0;
+        ur = active ? inner + row : 0;
+        wg = qrow(w, gr, k, F::BITS);
+        wu = qrow(w, ur, k, F::BITS);
+        pg = pre == nullptr ? nullptr : pre + (gr >= pre_split ? k : 0);
+        pu = pre == nullptr ? nullptr : pre + (ur >= pre_split ? k : 0);
         base = lane;
-#pragma unroll
-        for (int p = 0; p < P; p++) {
-            row[p] = group * RPG + p * WARPS + warp;
-            active[p] = row[p] < inner;  // inactive warps still call ready()
-            chunks[p] = active[p] ? row_chunks : 0;
-            gr[p] = active[p] ? row[p] : 0;
-            ur[p] = active[p] ? inner + row[p] : 0;
-            load(p);
-        }
+        gp.load(wg, scales, gr, base, 32, chunks, k, group_size);
+        up.load(wu, scales, ur, base, 32, chunks, k, group_size);
     };
     start_row();
     const __half* x = ready();
@@ -311,31 +295,19 @@ DEV void qgemv_gate_up_body(const uint8_t* w, const void* scales, int group_size
     for (;;) {  // no block-wide synchronization below
         prefetch_next_group(w, inner, row_bytes, group, RPG, PREFETCH_MAX_BYTES / 2);
         prefetch_next_group(w + (size_t)inner * row_bytes, inner, row_bytes, group, RPG, PREFETCH_MAX_BYTES / 2);
-        float gs[P], us[P], ag[P][NT], au[P][NT];
+        float gs = active ? F::row_scale(scales, gr) : 0.f, us = active ? F::row_scale(scales, ur) : 0.f;
+        float ag[NT], au[NT];
 #pragma unroll
-        for (int p = 0; p < P; p++) {
-            gs[p] = active[p] ? F::row_scale(scales, gr[p]) : 0.f;
-            us[p] = active[p] ? F::row_scale(scales, ur[p]) : 0.f;
-#pragma unroll
-            for (int t = 0; t < NT; t++) ag[p][t] = au[p][t] = 0.f;
-        }
+        for (int t = 0; t < NT; t++) ag[t] = au[t] = 0.f;
         for (;;) {
-#pragma unroll
-            for (int p = 0; p < P; p++) {
-                gp[p].template accumulate<NT, XS>(pre_of(gr[p]), x, base, 32, chunks[p], k, ag[p]);
-                up[p].template accumulate<NT, XS>(pre_of(ur[p]), xu, base, 32, chunks[p], k, au[p]);
-            }
+            gp.template accumulate<NT, XS>(pg, x, base, 32, chunks, k, ag);
+            up.template accumulate<NT, XS>(pu, xu, base, 32, chunks, k, au);
             base += 32 * F::GATE_UP_UNROLL;
-            if (base >= row_chunks) break;
-#pragma unroll
-            for (int p = 0; p < P; p++) load(p);
+            if (base >= chunks) break;
+            gp.load(wg, scales, gr, base, 32, chunks, k, group_size);
+            up.load(wu, scales, ur, base, 32, chunks, k, group_size);
         }
-#pragma unroll
-        for (int p = 0; p < P; p++) {
-            if (active[p]) {  // uniform per warp
-                store_swiglu<NT>(act, inner, row[p], ag[p], au[p], gs[p], us[p]);
-            }
-        }
+        if (active) store_swiglu<NT>(act, inner, row, ag, au, gs, us);  // uniform per warp
         group += gridDim.x;
         if (group >= groups) break;
         start_row();
@@ -410,12 +382,11 @@ DEV void dequant_body(const uint8_t* __restrict__ w, const void* __restrict__ sc
         qgemv_body<F, 1, __half, true>(w, scales, group, pre, pre_split,                                             \
                                        ReadyNorm{residual, gamma, eps, normed, norm_threads, k}, out, m, k, ks);     \
     }                                                                                                                \
-    extern "C" __global__ void __launch_bounds__(QGEMV_THREADS, F::GATE_UP_MIN_BLOCKS)                              \
-        tinyrt_qgemv_##FMT##_gate_up_norm(                                                                           \
+    extern "C" __global__ void __launch_bounds__(QGEMV_THREADS) tinyrt_qgemv_##FMT##_gate_up_norm(                  \
         const uint8_t* w, const void* scales, int group, const float* pre, int pre_split, const float* residual,    \
         const __half* gamma, float eps, __half* normed, int norm_threads, __half* act, int inner, int k) {          \
-        gate_up_prologue(w, inner, (size_t)k * F::BITS / 8, F::GATE_UP_ROWS);                                        \
-        qgemv_gate_up_body<F, 1, true, F::GATE_UP_ROWS>(w, scales, group, pre, pre_split,                            \
+        gate_up_prologue(w, inner, (size_t)k * F::BITS / 8);                                                         \
+        qgemv_gate_up_body<F, 1, true>(w, scales, group, pre, pre_split,                                             \
                                        ReadyNorm{residual, gamma, eps, normed, norm_threads, k}, act, inner, k);     \
     }
 
@@ -481,13 +452,12 @@ struct ReadyPreNorm {
         ReadyPreNorm ready{ReadyNorm{residual, gamma, eps, normed, norm_threads, k}, pre, k, false};                \
         qgemv_body<F, 1, __half, true>(w, scales, group, nullptr, pre_split, ready, out, m, k, ks);                 \
     }                                                                                                                \
-    extern "C" __global__ void __launch_bounds__(QGEMV_THREADS, F::GATE_UP_MIN_BLOCKS)                              \
-        tinyrt_qgemv_##FMT##_pre_gate_up_norm(                                                                       \
+    extern "C" __global__ void __launch_bounds__(QGEMV_THREADS) tinyrt_qgemv_##FMT##_pre_gate_up_norm(              \
         const uint8_t* w, const void* scales, int group, const float* pre, int pre_split, const float* residual,    \
         const __half* gamma, float eps, __half* normed, int norm_threads, __half* act, int inner, int k) {          \
-        gate_up_prologue(w, inner, (size_t)k * F::BITS / 8, F::GATE_UP_ROWS);                                        \
+        gate_up_prologue(w, inner, (size_t)k * F::BITS / 8);                                                         \
         ReadyPreNorm ready{ReadyNorm{residual, gamma, eps, normed, norm_threads, k}, pre, k, pre_split == inner};    \
-        qgemv_gate_up_body<F, 1, true, F::GATE_UP_ROWS>(w, scales, group, nullptr, pre_split, ready, act, inner, k); \
+        qgemv_gate_up_body<F, 1, true>(w, scales, group, nullptr, pre_split, ready, act, inner, k);                 \
     }
 
 QGEMV_ALL(w8, QW8)

@@ -1157,12 +1157,8 @@ public final class CudaBackend implements Backend {
                     : device.residentBlocks(f.name(), THREADS, f.shared());
             grid = Math.min(groups, gemvWaves * wave);
         }
-        if (holdGemvStage(kind, f, w, grid, a)) {  // the layer kernel's stage takes one row pair per warp
+        if (holdGemvStage(kind, f, w, grid, a)) {
             return;
-        }
-        if (kind == FusedKind.GATE_UP_NORM) {  // the standalone kernel's warps take several pairs for some formats
-            int pairs = KernelNames.gateUpPairsPerWarp(w.format.kernel);
-            grid = Math.min(grid, ceilDiv(groups, pairs));
         }
         launch(f.name(), grid, 1, 1, THREADS, f.shared(), a);
     }

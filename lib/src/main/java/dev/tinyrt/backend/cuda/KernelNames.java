@@ -81,20 +81,6 @@ final class KernelNames {
         return 8 / ks;
     }
 
-    /**
-     * Gate|up row pairs each warp of the batch-1 fused gate|up kernel ({@link #gemvGateUpNorm}, and its pre-scaled
-     * variant) takes for a weight format: GATE_UP_ROWS in qgemv.cuh, 3 for W4 (two 16-byte loads per lane per row of
-     * 2,048 columns would leave the weight stream short of loads), 2 for W8, 1 for fp16. A block covers 8 times that
-     * many pairs.
-     */
-    static int gateUpPairsPerWarp(String format) {
-        return format == null ? 1 : switch (format) {
-            case "w4" -> 3;
-            case "w8" -> 2;
-            default -> 1;
-        };
-    }
-
     /** The gate|up GEMV with SwiGLU in its epilogue. */
     static String gemvGateUp(int rows) {
         check(rows >= 1 && rows <= MAX_GEMV_ROWS, "GEMV rows " + rows);
