@@ -67,7 +67,10 @@ public final class CudaSelfTest implements Callable<Integer> {
     List<Group> only;
 
     /** Groups of checks, in the order they run. */
-    enum Group { elementwise, matmul, quantized_matmul, fused_boundaries, attention, batched_attention, argmax, sampling, models }
+    enum Group {
+        elementwise, matmul, quantized_matmul, fused_boundaries, attention, batched_attention, argmax, sampling, models,
+        quantized_models
+    }
 
     private final List<Check> checks = new ArrayList<>();
     private final SplittableRandom random = new SplittableRandom(20261126);
@@ -98,6 +101,7 @@ public final class CudaSelfTest implements Callable<Integer> {
             guard(Group.sampling, this::sampling);
         }
         guard(Group.models, () -> models(scratch));
+        guard(Group.quantized_models, () -> quantizedModels(scratch));
         long failed = checks.stream().filter(k -> !k.passed()).count();
         System.out.printf("%s: %d checks, %d failed%n", failed == 0 ? "PASS" : "FAIL", checks.size(), failed);
         if (out != null) {
@@ -111,12 +115,14 @@ public final class CudaSelfTest implements Callable<Integer> {
         if (only != null && !only.contains(group)) {
             return;
         }
+        long start = System.nanoTime();
         try {
             body.run();
         } catch (RuntimeException | AssertionError e) {
             e.printStackTrace(System.out);
             record(new Check(group + " (exception)", Double.NaN, Double.NaN, 0, false, e.toString()));
         }
+        System.out.printf("group %s: %.1f s%n", group, (System.nanoTime() - start) / 1e9);
     }
 
     private void record(Check c) {
@@ -982,25 +988,31 @@ public final class CudaSelfTest implements Callable<Integer> {
 
     // ---- whole models -------------------------------------------------------------------------------------
 
+    private static final LlamaConfig GQA = new LlamaConfig(512, 256, 640, 3, 8, 2, 32, 512, 1e-5f, 10000.0, true,
+            "float16", 1, List.of(2));
+    private static final LlamaConfig MHA = new LlamaConfig(384, 256, 512, 2, 4, 4, 64, 512, 1e-6f, 500000.0, false,
+            "bfloat16", 1, List.of(2));
+
     private void models(Path scratch) {
-        LlamaConfig gqa = new LlamaConfig(512, 256, 640, 3, 8, 2, 32, 512, 1e-5f, 10000.0, true, "float16", 1,
-                List.of(2));
-        LlamaConfig mha = new LlamaConfig(384, 256, 512, 2, 4, 4, 64, 512, 1e-6f, 500000.0, false, "bfloat16", 1,
-                List.of(2));
-        model("model GQA 8/2 d32 tied fp16", gqa, DType.F16, scratch.resolve("gqa"));
-        model("model MHA 4 d64 untied bf16", mha, DType.BF16, scratch.resolve("mha"));
-        for (String algo : new String[]{"W8A16", "W4A16"}) {  // TensorRT-LLM checkpoints, CUDA vs the CPU engine
+        compareEngines("model GQA 8/2 d32 tied fp16", GQA, randomModel(GQA, DType.F16, scratch.resolve("gqa")), true);
+        compareEngines("model MHA 4 d64 untied bf16", MHA, randomModel(MHA, DType.BF16, scratch.resolve("mha")), true);
+    }
+
+    /** TensorRT-LLM checkpoints of the random models, W8A16 and W4A16: CUDA against the CPU engine. */
+    private void quantizedModels(Path scratch) {
+        Path gqa = randomModel(GQA, DType.F16, scratch.resolve("gqa"));
+        Path mha = randomModel(MHA, DType.BF16, scratch.resolve("mha"));
+        for (String algo : new String[]{"W8A16", "W4A16"}) {
+            String yaml = "quantization:\n  algorithm: " + algo + "\n" + (algo.equals("W4A16") ? "  group_size: 128\n" : "");
+            String suffix = algo + (algo.equals("W4A16") ? " g128" : "");
             Path dir = scratch.resolve("gqa-" + algo);
-            convert(scratch.resolve("gqa"), "quantization:\n  algorithm: " + algo + "\n"
-                    + (algo.equals("W4A16") ? "  group_size: 128\n" : ""), dir);
-            compareEngines("model GQA 8/2 d32 tied " + algo + (algo.equals("W4A16") ? " g128" : ""), gqa, dir, true);
+            convert(gqa, yaml, dir);
+            compareEngines("model GQA 8/2 d32 tied " + suffix, GQA, dir, true);
             // head_dim 64: the decode-layer kernel's (layer.cuh) quantized variants; it takes fp16 KV only, and the
             // int8 / fp8 caches of quantized weights are checked on the GQA models above
             Path mhaDir = scratch.resolve("mha-" + algo);
-            convert(scratch.resolve("mha"), "quantization:\n  algorithm: " + algo + "\n"
-                    + (algo.equals("W4A16") ? "  group_size: 128\n" : ""), mhaDir);
-            compareEngines("model MHA 4 d64 untied " + algo + (algo.equals("W4A16") ? " g128" : ""), mha, mhaDir,
-                    false);
+            convert(mha, yaml, mhaDir);
+            compareEngines("model MHA 4 d64 untied " + suffix, MHA, mhaDir, false);
         }
     }
 
@@ -1016,10 +1028,13 @@ public final class CudaSelfTest implements Callable<Integer> {
         }
     }
 
-    private void model(String name, LlamaConfig config, DType dtype, Path dir) {
-        RandomCheckpoint.write(config, new RandomCheckpoint.Options(7, dtype, 0.15, 0.2, LlamaConfig.Spelling.HF4,
-                null), dir);
-        compareEngines(name, config, dir, true);
+    /** The random HF checkpoint of {@code config} in {@code dir} (seed 7), written unless an earlier group did. */
+    private static Path randomModel(LlamaConfig config, DType dtype, Path dir) {
+        if (!Files.exists(dir.resolve("config.json"))) {
+            RandomCheckpoint.write(config, new RandomCheckpoint.Options(7, dtype, 0.15, 0.2, LlamaConfig.Spelling.HF4,
+                    null), dir);
+        }
+        return dir;
     }
 
     /**

@@ -8,7 +8,10 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -72,10 +75,27 @@ class FakeDriverTest {
                 "/dev/null"), log);
     }
 
+    private static final Map<Boolean, Path> BUILT = new HashMap<>();
+    private static final Map<Process, Path> LOGS = new ConcurrentHashMap<>();
+
+    /**
+     * The fakes, emulating the kernels or not, built once per test JVM (into target/fake-cuda or
+     * target/fake-cuda-emulated) and shared by every scenario: the emulating build compiles all kernel sources,
+     * about a minute on a 2-core machine.
+     */
+    static synchronized Path fakes(boolean emulate) throws Exception {
+        Path built = BUILT.get(emulate);
+        if (built == null) {
+            built = Path.of(emulate ? "target/fake-cuda-emulated" : "target/fake-cuda");
+            buildFakes(built, emulate);
+            BUILT.put(emulate, built);
+        }
+        return built;
+    }
+
     @Test
     void theHostSideRunsCleanlyAgainstAFakeDriver() throws Exception {
-        Path out = Path.of("target/fake-cuda");
-        buildFakes(out, false);
+        Path out = fakes(false);
         String text = scenario(out, FakeDriverScenario.class);
         assertTrue(text.contains("FAKE-DRIVER SCENARIO PASSED"), tail(text));
         assertTrue(!text.contains("[fake-cuda] INVALID") && !text.contains("[fake-cublas] INVALID"), tail(text));
@@ -84,53 +104,71 @@ class FakeDriverTest {
     @Test
     @Tag("slow")
     void theKernelsPassTheSelfTestAndParityWhenEmulatedOnTheCpu() throws Exception {
-        Path out = Path.of("target/fake-cuda-emulated");
-        buildFakes(out, true);
-        String text = scenario(out, EmulatedScenario.class);
+        String text = scenario(fakes(true), EmulatedScenario.class);
         assertTrue(text.contains("EMULATED SCENARIO PASSED"), tail(text));
     }
 
     @Test
     void theBatchedDecodeAttentionMatchesTheCpuAndIsBatchInvariantWhenEmulated() throws Exception {
-        Path out = Path.of("target/fake-cuda-emulated-batch-attention");
-        buildFakes(out, true);
-        String text = scenario(out, EmulatedBatchAttentionScenario.class);
+        String text = scenario(fakes(true), EmulatedBatchAttentionScenario.class);
         assertTrue(text.contains("BATCHED ATTENTION SCENARIO PASSED"), tail(text));
     }
 
     @Test
     void theDecodeKernelsPassWhenEmulatedOnOneMultiprocessorWithGemvsWalkingRowGroups() throws Exception {
-        Path out = Path.of("target/fake-cuda-emulated-decode-kernels");
-        buildFakes(out, true);
-        String text = scenario(out, EmulatedDecodeKernelsScenario.class, java.util.Map.of("FAKE_CUDA_SMS", "1"));
-        assertTrue(text.contains("DECODE KERNELS SCENARIO PASSED"), tail(text));
+        Path out = fakes(true);
+        Map<String, String> oneSm = Map.of("FAKE_CUDA_SMS", "1");
+        // two child JVMs at once (the emulator runs on one thread): the unquantized models with the fused boundaries
+        // and attention, and the quantized models
+        Process plain = start(out, EmulatedDecodeKernelsScenario.class, oneSm, "plain",
+                "fused_boundaries,attention,models");
+        Process quantized = start(out, EmulatedDecodeKernelsScenario.class, oneSm, "quantized", "quantized_models");
+        for (String text : List.of(finish(plain), finish(quantized))) {
+            assertTrue(text.contains("DECODE KERNELS SCENARIO PASSED"), tail(text));
+        }
     }
 
     /** Runs main of {@code scenario} in a child JVM that loads the fakes in {@code out}; returns its output. */
     static String scenario(Path out, Class<?> scenario) throws Exception {
-        return scenario(out, scenario, java.util.Map.of());
+        return scenario(out, scenario, Map.of());
     }
 
     /** As {@link #scenario(Path, Class)} with extra environment variables for the child (and the fakes). */
-    static String scenario(Path out, Class<?> scenario, java.util.Map<String, String> env) throws Exception {
+    static String scenario(Path out, Class<?> scenario, Map<String, String> env) throws Exception {
+        return finish(start(out, scenario, env, null));
+    }
+
+    /**
+     * Starts main of {@code scenario} with {@code args} in a child JVM that loads the fakes in {@code out}, its
+     * output going to {@code out/<scenario>[-<tag>].log}.
+     */
+    static Process start(Path out, Class<?> scenario, Map<String, String> env, String tag, String... args)
+            throws IOException {
         String classPath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
         List<String> java = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "--enable-native-access=ALL-UNNAMED", "--add-modules", "jdk.incubator.vector", "-Xmx2g", "-cp",
                 classPath, scenario.getName()));
+        java.addAll(List.of(args));
         ProcessBuilder pb = new ProcessBuilder(java).redirectErrorStream(true);
         pb.environment().put("LD_LIBRARY_PATH", out.toAbsolutePath().toString());
         pb.environment().put("CUDA_HOME", out.toAbsolutePath().toString());
         pb.environment().put("OPT_OUT_TRACKING", "true");
         pb.environment().putAll(env);
-        Path log = out.resolve("scenario.log");
+        Path log = out.resolve(scenario.getSimpleName() + (tag == null ? "" : "-" + tag) + ".log");
         pb.redirectOutput(log.toFile());
         Process p = pb.start();
+        LOGS.put(p, log);
+        return p;
+    }
+
+    /** Waits for a started scenario (failing on a timeout or a non-zero exit) and returns its output. */
+    static String finish(Process p) throws Exception {
         // a hang guard: the emulated self-test plus the tinyrt-12m parity run past 15 minutes on a 2-core machine
         boolean finished = p.waitFor(30, TimeUnit.MINUTES);
         if (!finished) {
             p.destroyForcibly();
         }
-        String text = Files.readString(log, StandardCharsets.UTF_8);
+        String text = Files.readString(LOGS.remove(p), StandardCharsets.UTF_8);
         assertTrue(finished, "scenario timed out:\n" + tail(text));
         assertEquals(0, p.exitValue(), "scenario failed:\n" + tail(text));
         return text;

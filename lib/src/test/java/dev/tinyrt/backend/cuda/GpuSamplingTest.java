@@ -2,7 +2,6 @@ package dev.tinyrt.backend.cuda;
 
 import org.junit.jupiter.api.Test;
 
-import java.nio.file.Path;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -13,9 +12,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class GpuSamplingTest {
     @Test
     void theGpuSamplerFollowsTheCpuSampler() throws Exception {
-        Path out = Path.of("target/fake-cuda-sampling");
-        FakeDriverTest.buildFakes(out, true);
-        String text = FakeDriverTest.scenario(out, SamplingScenario.class);
+        String text = FakeDriverTest.scenario(FakeDriverTest.fakes(true), SamplingScenario.class);
         System.out.println(text.lines().filter(l -> l.startsWith("chi-square") || l.startsWith("FAIL"))
                 .reduce("", (a, b) -> a + b + "\n"));
         assertTrue(text.contains("SAMPLING SCENARIO PASSED"), FakeDriverTest.tail(text));

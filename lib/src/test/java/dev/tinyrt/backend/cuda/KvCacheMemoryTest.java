@@ -2,7 +2,6 @@ package dev.tinyrt.backend.cuda;
 
 import org.junit.jupiter.api.Test;
 
-import java.nio.file.Path;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -11,9 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class KvCacheMemoryTest {
     @Test
     void theCudaKvCacheIsAFractionOfFreeGpuMemory() throws Exception {
-        Path out = Path.of("target/fake-cuda-kv");
-        FakeDriverTest.buildFakes(out, false);
-        String text = FakeDriverTest.scenario(out, KvCacheMemoryScenario.class, Map.of("FAKE_CUDA_TOTAL_MIB", "192"));
+        String text = FakeDriverTest.scenario(FakeDriverTest.fakes(false), KvCacheMemoryScenario.class, Map.of("FAKE_CUDA_TOTAL_MIB", "192"));
         assertTrue(text.contains("KV MEMORY SCENARIO PASSED"), FakeDriverTest.tail(text));
     }
 }

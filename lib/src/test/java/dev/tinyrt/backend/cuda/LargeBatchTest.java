@@ -2,7 +2,6 @@ package dev.tinyrt.backend.cuda;
 
 import org.junit.jupiter.api.Test;
 
-import java.nio.file.Path;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -10,9 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class LargeBatchTest {
     @Test
     void theExecutorRunsMaxBatches512And1024OnTheCudaBackend() throws Exception {
-        Path out = Path.of("target/fake-cuda-large-batch");
-        FakeDriverTest.buildFakes(out, false);
-        String text = FakeDriverTest.scenario(out, LargeBatchScenario.class);
+        String text = FakeDriverTest.scenario(FakeDriverTest.fakes(false), LargeBatchScenario.class);
         assertTrue(text.contains("LARGE BATCH SCENARIO PASSED"), FakeDriverTest.tail(text));
     }
 }
