@@ -44,6 +44,22 @@ public record StepBatch(int[] tokens, int[] positions, List<Chunk> sequences, in
         }
     }
 
+    /** One sequence's whole prompt as one step from position 0, with its last token's logits wanted. */
+    public static StepBatch prompt(int[] tokens, int[] blockTable) {
+        int[] positions = new int[tokens.length];
+        for (int i = 0; i < positions.length; i++) {
+            positions[i] = i;
+        }
+        return new StepBatch(tokens, positions, List.of(new Chunk(0, tokens.length, tokens.length, blockTable)),
+                new int[]{tokens.length - 1});
+    }
+
+    /** One sequence's decode step: {@code token} ends a sequence of {@code length} tokens; its logits are wanted. */
+    public static StepBatch decode(int token, int length, int[] blockTable) {
+        return new StepBatch(new int[]{token}, new int[]{length - 1}, List.of(new Chunk(0, 1, length, blockTable)),
+                new int[]{0});
+    }
+
     public int numTokens() {
         return tokens.length;
     }

@@ -47,20 +47,14 @@ public final class Generator {
             blockTable[i] = i;
         }
         try (KvCache cache = model.kvCache(blocks, BLOCK_SIZE)) {
-            int[] positions = new int[prompt.length];
-            for (int i = 0; i < positions.length; i++) {
-                positions[i] = i;
-            }
-            StepBatch prefill = new StepBatch(prompt, positions,
-                    List.of(new StepBatch.Chunk(0, prompt.length, prompt.length, blockTable)),
-                    new int[]{prompt.length - 1});
+            StepBatch prefill = StepBatch.prompt(prompt, blockTable);
             if (StepSampler.overlapsGreedy(model, params)) {
                 overlappedGreedy(prefill, cache, blockTable, seq);
                 return seq.result();
             }
             StepSampler.Picks picks = StepSampler.run(model, prefill, cache, List.of(seq));
             while (!picks.accept(0, seq)) {
-                picks = StepSampler.run(model, decodeStep(seq.lastToken(), seq.length(), blockTable), cache,
+                picks = StepSampler.run(model, StepBatch.decode(seq.lastToken(), seq.length(), blockTable), cache,
                         List.of(seq));
             }
         }
@@ -78,7 +72,7 @@ public final class Generator {
         while (true) {
             // the next step reads the pending token, which will sit at position length
             Backend.PendingIds next = seq.mayWantTokenAfterNext()
-                    ? model.submitGreedy(decodeStep(0, seq.length() + 1, blockTable), cache, true) : null;
+                    ? model.submitGreedy(StepBatch.decode(0, seq.length() + 1, blockTable), cache, true) : null;
             boolean finished = seq.accept(pending.await()[0], null);
             if (finished) {
                 if (next != null) {
@@ -88,12 +82,6 @@ public final class Generator {
             }
             pending = next;
         }
-    }
-
-    /** The decode step of {@code token} at the end of a sequence of {@code length} tokens. */
-    private static StepBatch decodeStep(int token, int length, int[] blockTable) {
-        return new StepBatch(new int[]{token}, new int[]{length - 1}, List.of(new StepBatch.Chunk(0, 1, length,
-                blockTable)), new int[]{0});
     }
 
     /** Checks a request before any work is done; shared with the executor. */

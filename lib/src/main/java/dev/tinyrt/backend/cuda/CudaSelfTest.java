@@ -1003,7 +1003,8 @@ public final class CudaSelfTest implements Callable<Integer> {
         Path gqa = randomModel(GQA, DType.F16, scratch.resolve("gqa"));
         Path mha = randomModel(MHA, DType.BF16, scratch.resolve("mha"));
         for (String algo : new String[]{"W8A16", "W4A16"}) {
-            String yaml = "quantization:\n  algorithm: " + algo + "\n" + (algo.equals("W4A16") ? "  group_size: 128\n" : "");
+            String yaml = "quantization:\n  algorithm: " + algo + "\n"
+                    + (algo.equals("W4A16") ? "  group_size: 128\n" : "");
             String suffix = algo + (algo.equals("W4A16") ? " g128" : "");
             Path dir = scratch.resolve("gqa-" + algo);
             convert(gqa, yaml, dir);

@@ -165,10 +165,10 @@ public final class CudaSpeed implements Callable<Integer> {
         n.put("note", "copy: device-to-device cuMemcpy, bytes read + written; read: a streaming-load kernel");
     }
 
-    /** The configurations timed: eager, graphs, and graphs without PDL where PDL is on. */
     /** Decode with graphs and PDL, each step queued before the previous step's token is read (GreedyDecode). */
     static final String OVERLAP = "graphs_overlap";
 
+    /** The configurations timed: eager, graphs, and graphs without PDL where PDL is on. */
     private List<String> modes(CudaBackend b) {
         return b.pdlAvailable() ? List.of("eager", "graphs", "graphs_no_pdl") : List.of("eager", "graphs");
     }
@@ -270,8 +270,6 @@ public final class CudaSpeed implements Callable<Integer> {
         int blocks = (prompt.length + newTokens + blockSize - 1) / blockSize;
         int[] table = new int[blocks];
         Arrays.setAll(table, i -> i);
-        int[] positions = new int[prompt.length];
-        Arrays.setAll(positions, i -> i);
         List<List<CudaBackend.ProfiledOp>> steps = new ArrayList<>();
         int profileFrom = Math.max(1, newTokens / 2 - profileSteps / 2);
         int context = 0;
@@ -279,14 +277,11 @@ public final class CudaSpeed implements Callable<Integer> {
         List<List<CudaBackend.ProfiledOp>> prefill = new ArrayList<>();
         try (KvCache cache = b.kvCache(config, blocks, blockSize)) {
             b.beginProfile();
-            int token = model.forwardGreedy(new StepBatch(prompt, positions,
-                    List.of(new StepBatch.Chunk(0, prompt.length, prompt.length, table)),
-                    new int[]{prompt.length - 1}), cache)[0];
+            int token = model.forwardGreedy(StepBatch.prompt(prompt, table), cache)[0];
             prefill.add(b.endProfile());
             for (int i = 1; i < newTokens; i++) {
                 int length = prompt.length + i;
-                StepBatch step = new StepBatch(new int[]{token}, new int[]{length - 1},
-                        List.of(new StepBatch.Chunk(0, 1, length, table)), new int[]{0});
+                StepBatch step = StepBatch.decode(token, length, table);
                 boolean profiled = i >= profileFrom && steps.size() < profileSteps;
                 if (profiled) {
                     b.beginProfile();

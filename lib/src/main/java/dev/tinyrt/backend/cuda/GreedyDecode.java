@@ -5,7 +5,6 @@ import dev.tinyrt.backend.KvCache;
 import dev.tinyrt.backend.StepBatch;
 import dev.tinyrt.model.LlamaModel;
 
-import java.util.List;
 
 /**
  * A batch-1 greedy generation loop over {@link LlamaModel#forwardGreedy}, so only token ids leave the device:
@@ -43,28 +42,24 @@ final class GreedyDecode {
         for (int i = 0; i < blocks; i++) {
             table[i] = i;
         }
-        int[] positions = new int[prompt.length];
-        for (int i = 0; i < positions.length; i++) {
-            positions[i] = i;
-        }
         int[] out = new int[newTokens];
         try (KvCache cache = model.kvCache(blocks, blockSize)) {
             long start = System.nanoTime();
-            StepBatch prefill = new StepBatch(prompt, positions,
-                    List.of(new StepBatch.Chunk(0, prompt.length, prompt.length, table)), new int[]{prompt.length - 1});
+            StepBatch prefill = StepBatch.prompt(prompt, table);
             Backend.PendingIds previous = overlap ? model.submitGreedy(prefill, cache, false) : null;
             out[0] = overlap ? previous.await()[0] : model.forwardGreedy(prefill, cache)[0];
             long first = System.nanoTime();
             for (int i = 1; i < newTokens; i++) {
                 if (overlap) {
                     // step i takes token i - 1 on the device; the host reads it while step i runs
-                    Backend.PendingIds next = model.submitGreedy(decodeStep(0, prompt.length + i, table), cache, true);
+                    Backend.PendingIds next = model.submitGreedy(StepBatch.decode(0, prompt.length + i, table), cache,
+                            true);
                     if (i > 1) {
                         out[i - 1] = previous.await()[0];
                     }
                     previous = next;
                 } else {
-                    out[i] = model.forwardGreedy(decodeStep(out[i - 1], prompt.length + i, table), cache)[0];
+                    out[i] = model.forwardGreedy(StepBatch.decode(out[i - 1], prompt.length + i, table), cache)[0];
                 }
             }
             if (overlap && newTokens > 1) {
@@ -73,11 +68,5 @@ final class GreedyDecode {
             long end = System.nanoTime();
             return new Result(out, (first - start) / 1e6, (end - first) / 1e6);
         }
-    }
-
-    /** The decode step of {@code token} at position {@code length - 1} of a sequence of {@code length} tokens. */
-    private static StepBatch decodeStep(int token, int length, int[] table) {
-        return new StepBatch(new int[]{token}, new int[]{length - 1}, List.of(new StepBatch.Chunk(0, 1, length, table)),
-                new int[]{0});
     }
 }

@@ -11,7 +11,6 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -76,7 +75,6 @@ class FakeDriverTest {
     }
 
     private static final Map<Boolean, Path> BUILT = new HashMap<>();
-    private static final Map<Process, Path> LOGS = new ConcurrentHashMap<>();
 
     /**
      * The fakes, emulating the kernels or not, built once per test JVM (into target/fake-cuda or
@@ -120,9 +118,9 @@ class FakeDriverTest {
         Map<String, String> oneSm = Map.of("FAKE_CUDA_SMS", "1");
         // two child JVMs at once (the emulator runs on one thread): the unquantized models with the fused boundaries
         // and attention, and the quantized models
-        Process plain = start(out, EmulatedDecodeKernelsScenario.class, oneSm, "plain",
+        Started plain = start(out, EmulatedDecodeKernelsScenario.class, oneSm, "plain",
                 "fused_boundaries,attention,models");
-        Process quantized = start(out, EmulatedDecodeKernelsScenario.class, oneSm, "quantized", "quantized_models");
+        Started quantized = start(out, EmulatedDecodeKernelsScenario.class, oneSm, "quantized", "quantized_models");
         for (String text : List.of(finish(plain), finish(quantized))) {
             assertTrue(text.contains("DECODE KERNELS SCENARIO PASSED"), tail(text));
         }
@@ -142,7 +140,7 @@ class FakeDriverTest {
      * Starts main of {@code scenario} with {@code args} in a child JVM that loads the fakes in {@code out}, its
      * output going to {@code out/<scenario>[-<tag>].log}.
      */
-    static Process start(Path out, Class<?> scenario, Map<String, String> env, String tag, String... args)
+    static Started start(Path out, Class<?> scenario, Map<String, String> env, String tag, String... args)
             throws IOException {
         String classPath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
         List<String> java = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
@@ -156,19 +154,22 @@ class FakeDriverTest {
         pb.environment().putAll(env);
         Path log = out.resolve(scenario.getSimpleName() + (tag == null ? "" : "-" + tag) + ".log");
         pb.redirectOutput(log.toFile());
-        Process p = pb.start();
-        LOGS.put(p, log);
-        return p;
+        return new Started(pb.start(), log);
+    }
+
+    /** A scenario's child JVM and the file its output goes to. */
+    record Started(Process process, Path log) {
     }
 
     /** Waits for a started scenario (failing on a timeout or a non-zero exit) and returns its output. */
-    static String finish(Process p) throws Exception {
+    static String finish(Started started) throws Exception {
+        Process p = started.process();
         // a hang guard: the emulated self-test plus the tinyrt-12m parity run past 15 minutes on a 2-core machine
         boolean finished = p.waitFor(30, TimeUnit.MINUTES);
         if (!finished) {
             p.destroyForcibly();
         }
-        String text = Files.readString(LOGS.remove(p), StandardCharsets.UTF_8);
+        String text = Files.readString(started.log(), StandardCharsets.UTF_8);
         assertTrue(finished, "scenario timed out:\n" + tail(text));
         assertEquals(0, p.exitValue(), "scenario failed:\n" + tail(text));
         return text;
