@@ -258,6 +258,49 @@ DEV void prefetch_l2(const void* p, size_t bytes) {
 #endif
 }
 
+// Asynchronous copies global -> shared memory (cp.async, sm_80+): the staged GEMVs (staged.cuh) stream their weight
+// rows into a ring in shared memory, so a block keeps far more loads in flight than its registers could hold, and
+// issues them before the PDL wait. A thread's copies complete in the order of its commit groups; cp_async_wait<N>
+// returns once at most N of its groups are pending, and then the thread itself may read what the others brought.
+// The test emulator copies at once.
+DEV void cp_async16(void* smem, const void* gmem) {
+#ifdef __CUDA_ARCH__
+    unsigned s = static_cast<unsigned>(__cvta_generic_to_shared(smem));
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16;" ::"r"(s), "l"(gmem) : "memory");
+#else
+    std::memcpy(smem, gmem, 16);
+#endif
+}
+DEV void cp_async4(void* smem, const void* gmem) {
+#ifdef __CUDA_ARCH__
+    unsigned s = static_cast<unsigned>(__cvta_generic_to_shared(smem));
+    asm volatile("cp.async.ca.shared.global [%0], [%1], 4;" ::"r"(s), "l"(gmem) : "memory");
+#else
+    std::memcpy(smem, gmem, 4);
+#endif
+}
+DEV void cp_async_commit() {
+#ifdef __CUDA_ARCH__
+    asm volatile("cp.async.commit_group;" ::: "memory");
+#endif
+}
+template <int N>
+DEV void cp_async_wait() {
+#ifdef __CUDA_ARCH__
+    asm volatile("cp.async.wait_group %0;" ::"n"(N) : "memory");
+#endif
+}
+// The launch's dynamic shared memory in bytes (the test emulator: unchecked, so as large as asked)
+DEV unsigned dynamic_shared_bytes() {
+#ifdef __CUDA_ARCH__
+    unsigned n;
+    asm("mov.u32 %0, %%dynamic_smem_size;" : "=r"(n));
+    return n;
+#else
+    return ~0u;
+#endif
+}
+
 // At most this many bytes per block: a big GEMV has up to ~800 blocks resident early, and their prefetches together
 // must stay well inside the 50 MB L2 next to the previous kernel's own traffic, or lines are evicted before use.
 #define PREFETCH_MAX_BYTES 16384

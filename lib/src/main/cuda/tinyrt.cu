@@ -4,6 +4,7 @@
 #include "norm.cuh"
 #include "gemv.cuh"
 #include "qgemv.cuh"
+#include "staged.cuh"
 #include "rope.cuh"
 #include "attention.cuh"
 #include "sampling.cuh"

@@ -115,7 +115,22 @@ CUresult cuModuleGetFunction(void **f, void *m, const char *name) {
     *f = names[nnames++];
     return OK;
 }
-CUresult cuFuncSetAttribute(void *f, int a, int v) { return OK; }
+// kernels whose dynamic shared memory limit was raised (CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES = 8), and to what
+static struct { const char *fn; int bytes; } opt_in[64];
+static int nopt_in;
+CUresult cuFuncSetAttribute(void *f, int a, int v) {
+    if (a != 8) return OK;
+    if (v < 0 || v > 227 * 1024) return ERR_INVALID_VALUE;  // the most an sm_80 / sm_90 block may have
+    for (int i = 0; i < nopt_in; i++) if (!strcmp(opt_in[i].fn, (const char *)f)) { opt_in[i].bytes = v; return OK; }
+    if (nopt_in == 64) return ERR_INVALID_VALUE;
+    opt_in[nopt_in].fn = (const char *)f;
+    opt_in[nopt_in++].bytes = v;
+    return OK;
+}
+static unsigned shared_limit(const char *fn) {
+    for (int i = 0; i < nopt_in; i++) if (!strcmp(opt_in[i].fn, fn)) return opt_in[i].bytes > 48 * 1024 ? opt_in[i].bytes : 48 * 1024;
+    return 48 * 1024;
+}
 // two blocks of any kernel per SM: with FAKE_CUDA_SMS=1 a capped grid (the decode GEMVs) is two blocks
 CUresult cuOccupancyMaxActiveBlocksPerMultiprocessor(int *n, void *f, int block, size_t smem) {
     if (block < 1 || block > 1024) return ERR_INVALID_VALUE;
@@ -245,7 +260,24 @@ static size_t cache_off(int block, int kvh, int off, int kvheads, int bs, int hd
 
 static int kv_element_bytes(const char *name) { return strstr(name, "_int8") || strstr(name, "_fp8") ? 1 : 2; }
 
-static int expected_params(const char *name) {
+// A staged GEMV (staged.cuh) takes the arguments of the register kernel of the same name without "staged_".
+static const char *unstaged(const char *name, char *buf, size_t n) {
+    const char *at = strstr(name, "staged_");
+    if (!at) return name;
+    snprintf(buf, n, "%.*s%s", (int)(at - name), name, at + strlen("staged_"));
+    return buf;
+}
+
+// Dynamic shared memory of a staged GEMV: the norm's x, then D passes of U 16-byte chunks and the scale words per
+// thread (staged.cuh's Staged<...>, KernelNames.stagedShared)
+static unsigned staged_shared(int w8, int w4, int norm, int k) {
+    int u = w4 ? 2 : w8 ? 4 : 8, d = w4 ? 10 : w8 ? 6 : 3, words = w4 ? 2 : w8 ? 1 : 0;
+    return (norm ? 2u * k : 0u) + 16u * d * u * 256 + 4u * d * words * 256;
+}
+
+static int expected_params(const char *staged_name) {
+    char buf[128];
+    const char *name = unstaged(staged_name, buf, sizeof buf);
     static const struct { const char *prefix; int n; } table[] = {{"cublas_gemm", 10},
         {"tinyrt_embed_", 4}, {"tinyrt_add_rms_norm_", 6}, {"tinyrt_rms_norm_", 5}, {"tinyrt_add_", 3},
         {"tinyrt_swiglu", 4}, {"tinyrt_gather_rows", 4}, {"tinyrt_f32_to_f16", 3}, {"tinyrt_bf16_to_f16", 3},
@@ -376,7 +408,8 @@ static int check_launch(const Launch *l) {
     unsigned gx = l->g[0], gy = l->g[1], gz = l->g[2], b = l->b;
     CHECK(gx >= 1 && gy >= 1 && gz >= 1 && gy <= 65535 && gz <= 65535, "%s: grid %ux%ux%u", k, gx, gy, gz);
     CHECK(b >= 1 && b <= 1024, "%s: block %u", k, b);
-    CHECK(l->smem <= 48 * 1024, "%s: %u bytes of dynamic shared memory need an opt-in", k, l->smem);
+    CHECK(l->smem <= shared_limit(k), "%s: %u bytes of dynamic shared memory, the kernel's limit is %u (raise it first)",
+          k, l->smem, shared_limit(k));
     int nt;
     if (starts(k, "tinyrt_layer_")) return check_layer(l);
     if (starts(k, "tinyrt_embed_")) {
@@ -490,14 +523,17 @@ static int check_launch(const Launch *l) {
         // fused batch-1 GEMVs: [quantized prefix: w scales group pre pre_split] then
         //   res: x out residual m k ks | norm: residual gamma eps normed norm_threads out m k ks | gate_up_norm: ... act inner k
         int q = starts(k, "tinyrt_qgemv_"), w4 = starts(k, "tinyrt_qgemv_w4"), base = q ? 5 : 1;
+        int staged = strstr(k, "_staged_") != 0;
         int res = strstr(k, "_res") != 0, gate_up = strstr(k, "gate_up") != 0;
         int m = I(l, res ? base + 3 : base + 6), kk = I(l, res ? base + 4 : base + 7);
         int ks = gate_up ? 1 : I(l, res ? base + 5 : base + 8);
         unsigned long long rows = gate_up ? 2ull * m : (unsigned long long)m;
         CHECK(ks == 1 || ks == 2 || ks == 4 || ks == 8, "%s: split-K %d", k, ks);
+        CHECK(!staged || ks == 1, "%s: split-K %d (the staged kernels take none)", k, ks);
         walked += gx < (unsigned)(m + 8 / ks - 1) / (8 / ks);
         CHECK(gx <= (unsigned)(m + 8 / ks - 1) / (8 / ks) && b == 256, "%s: m %d ks %d grid %u block %u", k, m, ks, gx, b);
         CHECK(kk % (w4 ? 32 : q ? 16 : 8) == 0, "%s: k %d", k, kk);
+        CHECK(!staged || l->smem == staged_shared(q && !w4, w4, !res, kk), "%s: shared %u, k %d", k, l->smem, kk);
         NEED(P(l, 0), rows * kk * (w4 ? 1 : q ? 2 : 4) / 2, "w");
         // _pre_ kernels stage x times the pre-scale in shared memory: one copy, or for gate|up with a pre-scale per
         // half (pre_split == m) two, after the norm's own row
@@ -510,15 +546,16 @@ static int check_launch(const Launch *l) {
             CHECK(!pre || (P(l, 3) && (split >= (long long)rows || (gate_up && split == m))),
                   "%s: pre-scale %llu, split %d of %llu rows", k, P(l, 3), split, rows);
             copies = pre ? (gate_up && split == m ? 2 : 1) : 0;
+            CHECK(!staged || !P(l, 3), "%s: a pre-scale (the staged kernels take none)", k);
         }
         if (res) {
-            CHECK(l->smem == 2u * kk * copies, "%s: shared %u", k, l->smem);
+            CHECK(staged || l->smem == 2u * kk * copies, "%s: shared %u", k, l->smem);
             NEED(P(l, base), 2ull * kk, "x");
             NEED(P(l, base + 1), 2ull * m, "out");
             NEED(P(l, base + 2), 4ull * m, "residual");
         } else {
             int nt = I(l, base + 4);
-            CHECK(l->smem == 2u * kk * (1 + copies) && kk % 8 == 0 && nt >= 32 && nt <= 256 && nt * 16 >= kk, "%s: shared %u, k %d, norm threads %d", k, l->smem, kk, nt);
+            CHECK((staged || l->smem == 2u * kk * (1 + copies)) && kk % 8 == 0 && nt >= 32 && nt <= 256 && nt * 16 >= kk, "%s: shared %u, k %d, norm threads %d", k, l->smem, kk, nt);
             NEED(P(l, base), 4ull * kk, "residual");
             NEED(P(l, base + 1), 2ull * kk, "gamma");
             CHECK(F(l, base + 2) > 0 && F(l, base + 2) < 1, "%s: eps %g", k, F(l, base + 2));

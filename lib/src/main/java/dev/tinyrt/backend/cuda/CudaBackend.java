@@ -40,6 +40,8 @@ import static java.lang.foreign.ValueLayout.JAVA_SHORT;
  */
 public final class CudaBackend implements Backend {
     private static final int THREADS = 256;
+    /** Dynamic shared memory a launch gets without raising the kernel's limit (cuFuncSetAttribute). */
+    private static final int DEFAULT_SHARED_LIMIT = 48 * 1024;
     /** Prefill attention block: 32 query vectors x 4 lanes x 4 key splits (PREFILL_THREADS in attention.cuh). */
     private static final int PREFILL_ATTENTION_THREADS = 512;
     private static final long CUBLAS_WORKSPACE = 32L << 20;
@@ -108,6 +110,15 @@ public final class CudaBackend implements Backend {
     /** With -Dtinyrt.cuda.gemvBlocksPerSm=N a wave is N blocks per multiprocessor, not what occupancy allows. */
     private final int gemvBlocksPerSm = Integer.getInteger("tinyrt.cuda.gemvBlocksPerSm", 0);
     private boolean fuseNorms = !Boolean.getBoolean("tinyrt.cuda.noNormFusion");
+    /**
+     * With -Dtinyrt.cuda.stagedGemv=true the fused batch-1 GEMVs over fp16, W8A16 and W4A16 weights (no pre-scale)
+     * take the staged kernels (staged.cuh): weight rows streamed through a ring in shared memory by cp.async, the
+     * whole ring issued before the PDL wait, -Dtinyrt.cuda.stagedBlocksPerSm (default 1) blocks per multiprocessor so
+     * the next kernel's block fits beside them. Off by default until it is measured on a GPU.
+     */
+    private boolean stagedGemv = Boolean.getBoolean("tinyrt.cuda.stagedGemv");
+    private final int stagedBlocksPerSm = Integer.getInteger("tinyrt.cuda.stagedBlocksPerSm", 1);
+    private long stagedLaunches;
     /**
      * With -Dtinyrt.cuda.layerKernel=true a batch-1 decoder layer's five fused launches go out as one decode-layer
      * kernel (layer.cuh) with grid barriers between its stages. Off by default until it beats the five launches on a
@@ -963,13 +974,13 @@ public final class CudaBackend implements Backend {
             // the product that made delta adds it into the residual itself; the norm waits for the next GEMV
             pendingMatmul = null;
             CudaWeight w = m.w();
-            int ks = KernelNames.splitK(w.valueBytesPerRow(), forcedSplitK);
-            KernelArgs a = w.format.quantized() ? quantArgs(w) : args.reset().ptr(w.pointer());
             FusedKernel f = fusedKernel(w, FusedKind.RES);
+            int ks = f.splitK(w, forcedSplitK);
+            KernelArgs a = w.format.quantized() ? quantArgs(w) : args.reset().ptr(w.pointer());
             launchFused(f, ceilDiv(w.rows(), KernelNames.gemvRowsPerBlock(ks)),
                     a.ptr(m.in().pointer).ptr(d.pointer).ptr(r.pointer).i32(w.rows()).i32(w.cols()).i32(ks),
                     FusedKind.RES, w);
-            profiledMatmul(w, MatmulTactics.Tactic.GEMV, " + residual add",
+            profiledMatmul(w, MatmulTactics.Tactic.GEMV, ks, f.staged() ? " staged + residual add" : " + residual add",
                     w.ownedBytes() + m.in().bytes() + d.bytes() + 2 * r.bytes());
             PendingNorm n = new PendingNorm(r, (CudaWeight) gamma, eps, o);
             if (KernelNames.normFusable(r.cols())) {
@@ -1010,8 +1021,8 @@ public final class CudaBackend implements Backend {
         }
         MatmulTactics.Shape shape = new MatmulTactics.Shape(in.rows(), m.rows(), m.cols(), o.fp32, false,
                 m.format.label);
-        MatmulTactics.Tactic tactic = tactics.choose(shape, mayMeasure(),
-                t -> timeMicros(() -> linear(t, in, m, o)));
+        MatmulTactics.Tactic tactic = stagesOneRow(in, m, o) ? MatmulTactics.Tactic.GEMV
+                : tactics.choose(shape, mayMeasure(), t -> timeMicros(() -> linear(t, in, m, o)));
         boolean oneRow = fuseNorms && in.rows() == 1 && !o.fp32 && tactic == MatmulTactics.Tactic.GEMV
                 && !m.format.quantizesActivations();
         PendingNorm n = oneRow ? takeNorm(in, tactic) : null;
@@ -1019,12 +1030,13 @@ public final class CudaBackend implements Backend {
             flushFusions();
         }
         if (n != null) {
-            int ks = KernelNames.splitK(m.valueBytesPerRow(), forcedSplitK);
-            KernelArgs a = m.format.quantized() ? quantArgs(m) : args.reset().ptr(m.pointer());
             FusedKernel f = fusedKernel(m, FusedKind.NORM);
+            int ks = f.splitK(m, forcedSplitK);
+            KernelArgs a = m.format.quantized() ? quantArgs(m) : args.reset().ptr(m.pointer());
             launchFused(f, ceilDiv(m.rows(), KernelNames.gemvRowsPerBlock(ks)),
                     normPrologue(a, n).ptr(o.pointer).i32(m.rows()).i32(m.cols()).i32(ks), FusedKind.NORM, m);
-            profiledMatmul(m, tactic, " + rms_norm", m.ownedBytes() + n.residual().bytes() + in.bytes() + o.bytes());
+            profiledMatmul(m, tactic, ks, f.staged() ? " staged + rms_norm" : " + rms_norm",
+                    m.ownedBytes() + n.residual().bytes() + in.bytes() + o.bytes());
             return;
         }
         if (oneRow) {  // the residual add that usually follows may become its epilogue
@@ -1032,7 +1044,8 @@ public final class CudaBackend implements Backend {
             return;
         }
         linear(tactic, in, m, o);
-        profiledMatmul(m, tactic, "", m.ownedBytes() + in.bytes() + o.bytes());
+        profiledMatmul(m, tactic, KernelNames.splitK(m.valueBytesPerRow(), forcedSplitK), "",
+                m.ownedBytes() + in.bytes() + o.bytes());
     }
 
     /** The norm-prologue arguments: residual, gain, eps, the norm's output, the norm kernel's thread count. */
@@ -1041,8 +1054,7 @@ public final class CudaBackend implements Backend {
                 .i32(KernelNames.normThreads(n.residual().cols()));
     }
 
-    private void profiledMatmul(CudaWeight m, MatmulTactics.Tactic tactic, String fused, long bytes) {
-        int ks = KernelNames.splitK(m.valueBytesPerRow(), forcedSplitK);
+    private void profiledMatmul(CudaWeight m, MatmulTactics.Tactic tactic, int ks, String fused, long bytes) {
         profiled("matmul " + m.rows() + "x" + m.cols() + formatLabel(m) + " "
                 + tactic.name().toLowerCase(java.util.Locale.ROOT)
                 + (tactic == MatmulTactics.Tactic.GEMV && ks > 1 ? " split-k " + ks : "") + fused, bytes);
@@ -1117,8 +1129,15 @@ public final class CudaBackend implements Backend {
         }
     }
 
-    /** preStaged: one of the kernels that stage x times an AWQ pre-scale (KernelNames.gemvPreScaled). */
-    private record FusedKernel(String name, int shared, boolean preStaged) {
+    /**
+     * preStaged: one of the kernels that stage x times an AWQ pre-scale (KernelNames.gemvPreScaled); staged: one of
+     * the kernels that stream the weight through shared memory (KernelNames.gemvStaged, no split-K).
+     */
+    private record FusedKernel(String name, int shared, boolean preStaged, boolean staged) {
+        /** Split-K for a weight of {@code w}: the staged kernels take none. */
+        int splitK(CudaWeight w, int forced) {
+            return staged ? 1 : KernelNames.splitK(w.valueBytesPerRow(), forced);
+        }
     }
 
     /**
@@ -1134,16 +1153,23 @@ public final class CudaBackend implements Backend {
         if (preStaging && weightOnly && w.preScale() != 0 && (w.preSplit >= w.rows() || halves)) {
             int staged = KernelNames.preScaledShared(w.cols(), halves ? 2 : 1, norm);
             if (staged > 0) {
-                return new FusedKernel(KernelNames.gemvPreScaled(w.format.kernel, kind.suffix), staged, true);
+                return new FusedKernel(KernelNames.gemvPreScaled(w.format.kernel, kind.suffix), staged, true, false);
             }
         }
         String format = w.format.kernel;
+        boolean stageable = w.format == CudaWeight.Format.F16 || (weightOnly && w.preScale() == 0);
+        if (stagedGemv && !layerKernel && stageable) {
+            int shared = KernelNames.stagedShared(format, w.cols(), norm);
+            if (shared <= KernelNames.MAX_BLOCK_SHARED) {
+                return new FusedKernel(KernelNames.gemvStaged(format, kind.suffix), shared, false, true);
+            }
+        }
         String plain = switch (kind) {
             case RES -> KernelNames.gemvResidual(format);
             case NORM -> KernelNames.gemvNorm(format);
             case GATE_UP_NORM -> KernelNames.gemvGateUpNorm(format);
         };
-        return new FusedKernel(plain, norm ? 2 * w.cols() : 0, false);
+        return new FusedKernel(plain, norm ? 2 * w.cols() : 0, false, false);
     }
 
     /**
@@ -1152,7 +1178,10 @@ public final class CudaBackend implements Backend {
      */
     private void launchFused(FusedKernel f, int groups, KernelArgs a, FusedKind kind, CudaWeight w) {
         int grid = groups;
-        if (gemvWaves > 0) {
+        if (f.staged()) {
+            grid = Math.min(groups, stagedBlocksPerSm * device.multiprocessors());
+            stagedLaunches++;
+        } else if (gemvWaves > 0) {
             int wave = gemvBlocksPerSm > 0 ? gemvBlocksPerSm * device.multiprocessors()
                     : device.residentBlocks(f.name(), THREADS, f.shared());
             grid = Math.min(groups, gemvWaves * wave);
@@ -1161,6 +1190,17 @@ public final class CudaBackend implements Backend {
             return;
         }
         launch(f.name(), grid, 1, 1, THREADS, f.shared(), a);
+    }
+
+    /**
+     * Whether a one-row product goes to the GEMV regardless of its tactic because the staged kernels are on: its
+     * fused form (residual add or norm, staged.cuh) is what they are for, while the tactics time the plain GEMV
+     * against cuBLAS (at fp16 cuBLAS wins the down projection, and the add + norm after it stays a kernel of its own).
+     */
+    private boolean stagesOneRow(CudaTensor in, CudaWeight w, CudaTensor out) {
+        return stagedGemv && !layerKernel && fuseNorms && in.rows() == 1 && !out.fp32
+                && (w.format == CudaWeight.Format.F16 || ((w.format == CudaWeight.Format.W8A16
+                || w.format == CudaWeight.Format.W4A16) && w.preScale() == 0));
     }
 
     /** The weight's fp16 values: its own, or for a quantized weight a copy dequantized into scratch memory. */
@@ -1187,8 +1227,8 @@ public final class CudaBackend implements Backend {
         require(!in.fp32 && !gu.fp32 && !a.fp32 && w.rows() % 2 == 0 && in.cols() == w.cols() && gu.rows() == n
                 && gu.cols() == w.rows() && a.rows() == n && a.cols() == inner, "matmulSwiglu shapes");
         MatmulTactics.Shape shape = new MatmulTactics.Shape(n, inner, w.cols(), false, true, w.format.label);
-        MatmulTactics.Tactic tactic = tactics.choose(shape, mayMeasure(),
-                t -> timeMicros(() -> gateUpSwiglu(t, in, w, gu, a)));
+        MatmulTactics.Tactic tactic = stagesOneRow(in, w, a) ? MatmulTactics.Tactic.GEMV
+                : tactics.choose(shape, mayMeasure(), t -> timeMicros(() -> gateUpSwiglu(t, in, w, gu, a)));
         PendingNorm held = fuseNorms && n == 1 && !w.format.quantizesActivations() ? takeNorm(in, tactic) : null;
         if (held == null) {
             flushFusions();
@@ -1197,7 +1237,8 @@ public final class CudaBackend implements Backend {
             FusedKernel f = fusedKernel(w, FusedKind.GATE_UP_NORM);
             launchFused(f, ceilDiv(inner, THREADS / 32),
                     normPrologue(ka, held).ptr(a.pointer).i32(inner).i32(w.cols()), FusedKind.GATE_UP_NORM, w);
-            profiled("matmul+swiglu " + w.rows() + "x" + w.cols() + formatLabel(w) + " gemv + rms_norm",
+            profiled("matmul+swiglu " + w.rows() + "x" + w.cols() + formatLabel(w)
+                    + (f.staged() ? " gemv staged + rms_norm" : " gemv + rms_norm"),
                     w.ownedBytes() + held.residual().bytes() + in.bytes() + a.bytes());
             return;
         }
@@ -1279,7 +1320,9 @@ public final class CudaBackend implements Backend {
         if (m != null) {
             pendingMatmul = null;
             linear(MatmulTactics.Tactic.GEMV, m.in(), m.w(), m.out());
-            profiledMatmul(m.w(), MatmulTactics.Tactic.GEMV, "", m.w().ownedBytes() + m.in().bytes() + m.out().bytes());
+            int ks = KernelNames.splitK(m.w().valueBytesPerRow(), forcedSplitK);
+            profiledMatmul(m.w(), MatmulTactics.Tactic.GEMV, ks, "", m.w().ownedBytes() + m.in().bytes()
+                    + m.out().bytes());
         }
         PendingNorm n = pendingNorm;
         if (n != null) {
@@ -1531,6 +1574,9 @@ public final class CudaBackend implements Backend {
             a.reset().append(saved);
         }
         device.makeCurrent();
+        if (sharedBytes > DEFAULT_SHARED_LIMIT) {
+            device.allowShared(kernel, sharedBytes);
+        }
         if (pdl && stepPdl) {
             driver.launch(kernel, device.function(kernel), pdlConfig.set(gridX, gridY, gridZ, block, sharedBytes),
                     a.pointers());
@@ -1549,6 +1595,23 @@ public final class CudaBackend implements Backend {
     }
 
     // ---- the decode-layer kernel --------------------------------------------------------------------------
+
+    /** Turns the staged batch-1 GEMVs on or off (see {@link #stagedGemv}). */
+    public void useStagedGemv(boolean on) {
+        flushPending();
+        stagedGemv = on;
+        graphs.invalidate();
+    }
+
+    /** Launches of staged GEMVs so far (eager launches and recordings; a graph replay counts none). */
+    public long stagedGemvLaunches() {
+        return stagedLaunches;
+    }
+
+    /** What the staged GEMVs are set to, for reports. */
+    public String stagedGemvReport() {
+        return stagedGemv ? "on (" + stagedBlocksPerSm + " block(s) per multiprocessor)" : "off";
+    }
 
     /** Turns the decode-layer kernel on or off (see {@link #layerKernel}). */
     public void useLayerKernel(boolean on) {

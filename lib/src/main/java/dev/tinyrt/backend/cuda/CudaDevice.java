@@ -33,6 +33,7 @@ public final class CudaDevice {
     private final int memoryBusBits;
     private final Map<String, MemorySegment> functions = new ConcurrentHashMap<>();
     private final Map<String, Integer> residentBlocks = new ConcurrentHashMap<>();
+    private final Map<String, Integer> sharedLimits = new ConcurrentHashMap<>();
     private final ThreadLocal<Boolean> current = ThreadLocal.withInitial(() -> false);
 
     private CudaDevice(CudaDriver driver, int ordinal) {
@@ -108,6 +109,20 @@ public final class CudaDevice {
 
     MemorySegment function(String kernel) {
         return functions.computeIfAbsent(kernel, k -> driver.function(module, k));
+    }
+
+    /**
+     * Lets the kernel's launches take {@code bytes} of dynamic shared memory (more than the default 48 KB needs the
+     * kernel's limit raised first); once per kernel and size.
+     */
+    void allowShared(String kernel, int bytes) {
+        sharedLimits.compute(kernel, (k, limit) -> {
+            if (limit == null || limit < bytes) {
+                driver.setMaxDynamicSharedMemory(function(kernel), bytes);
+                return bytes;
+            }
+            return limit;
+        });
     }
 
     /**

@@ -94,7 +94,11 @@ public final class CudaSelfTest implements Callable<Integer> {
             guard(Group.elementwise, this::elementwise);
             guard(Group.matmul, this::matmuls);
             guard(Group.quantized_matmul, this::quantizedMatmuls);
-            guard(Group.fused_boundaries, this::fusedBoundaries);
+            guard(Group.fused_boundaries, () -> {
+                fusedBoundaries(256, 160);
+                // rows of 2,176 columns: more than one staged pass per row for every format (staged.cuh)
+                fusedBoundaries(2176, 48);
+            });
             guard(Group.attention, this::attentions);
             guard(Group.batched_attention, this::batchedAttentions);
             guard(Group.argmax, this::argmax);
@@ -486,11 +490,11 @@ public final class CudaSelfTest implements Callable<Integer> {
 
     /**
      * A decode layer's block boundaries with the residual add fused into the product before them and the RMSNorm
-     * into the product after them, against the same ops unfused: every output bit for bit (fp16, W8A16, W4A16).
+     * into the product after them, against the same ops unfused: every output bit for bit (fp16, W8A16, W4A16),
+     * with the register kernels and with the staged ones (staged.cuh: weights through shared memory; where they
+     * apply, no pre-scale).
      */
-    private void fusedBoundaries() {
-        int hidden = 256;
-        int inner = 160;
+    private void fusedBoundaries(int hidden, int inner) {
         float[][] res = values(1, hidden, 1.0, 0);
         Both<Tensor> attn = tensor(values(1, hidden, 1.0, 0), false);
         Both<Weight> gamma = weight("gamma", values(1, hidden, 0.1, 1.0));
@@ -499,6 +503,8 @@ public final class CudaSelfTest implements Callable<Integer> {
                         dense("gate_up", values(2 * inner, hidden, 0.05, 0))},
                 new WeightData[]{int8("o", hidden, hidden, null), int8("qkv", 384, hidden, null),
                         int8("gate_up", 2 * inner, hidden, null)},
+                new WeightData[]{int4("o", hidden, hidden, 128, null), int4("qkv", 384, hidden, 128, null),
+                        int4("gate_up", 2 * inner, hidden, 128, null)},
                 new WeightData[]{int4("o", hidden, hidden, 128, preScale(hidden)), int4("qkv", 384, hidden, 128, null),
                         int4("gate_up", 2 * inner, hidden, 128, preScale(hidden))},
                 // AWQ: q|k|v with one pre-scale, gate and up with one each (fused: two halves)
@@ -515,11 +521,13 @@ public final class CudaSelfTest implements Callable<Integer> {
                     new MatmulTactics.Shape(1, inner, hidden, false, true, o.format()))) {
                 gpu.forceTactic(shape, MatmulTactics.Tactic.GEMV);  // the fused kernels exist for the GEMV only
             }
-            float[][][] results = new float[2][][];
-            List<String> fusedOps = new ArrayList<>();
-            for (int fused = 0; fused < 2; fused++) {
-                gpu.fuseNorms(fused == 1);
-                if (fused == 1) {
+            // 0: unfused, 1: fused (register kernels), 2: fused (staged kernels)
+            float[][][] results = new float[3][][];
+            List<List<String>> fusedOps = List.of(new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
+            for (int fused = 0; fused < 3; fused++) {
+                gpu.fuseNorms(fused >= 1);
+                gpu.useStagedGemv(fused == 2);
+                if (fused >= 1) {
                     gpu.beginProfile();
                 }
                 Tensor r = tensor(res, true).gpu();
@@ -540,25 +548,41 @@ public final class CudaSelfTest implements Callable<Integer> {
                     rows.add(gpu.toHost(t)[0]);
                 }
                 results[fused] = rows.toArray(float[][]::new);
-                if (fused == 1) {
-                    gpu.endProfile().forEach(op -> fusedOps.add(op.label()));
+                if (fused >= 1) {
+                    List<String> sink = fusedOps.get(fused);
+                    gpu.endProfile().forEach(op -> sink.add(op.label()));
                 }
             }
+            gpu.useStagedGemv(false);
             gpu.fuseNorms(true);
-            // the fused run must really have used the fused kernels: q|k|v and gate|up with the norm, o twice with the add
-            long prologues = fusedOps.stream().filter(l -> l.endsWith("+ rms_norm")).count();
-            long epilogues = fusedOps.stream().filter(l -> l.endsWith("+ residual add")).count();
             // AWQ's pre-scale: the fused kernels stage x * pre in fp16 and multiply in fp16 pairs, the unfused ones
             // scale every weight in fp32 (qgemv.cuh): the same up to fp16 rounding, not bit for bit
             boolean preScaled = set[0] instanceof WeightData.Int4PerGroup g && g.preScale() != null;
-            Diff d = Diff.of(results[0], results[1]);
-            boolean close = preScaled ? d.within(3e-3) : Arrays.deepEquals(results[0], results[1]);
-            boolean same = close && prologues == 2 && epilogues == 2;
-            record(new Check("decode block boundaries " + o.format() + (preScaled ? " AWQ" : "")
-                    + ": residual add and RMSNorm fused into the GEMVs = unfused, "
-                    + (preScaled ? "within 3e-3 (pre-scale staged in fp16)" : "bit for bit"), d.err(), d.ref(),
-                    preScaled ? 3e-3 : 0, same, same ? "" : "outputs differ or not fused: " + fusedOps));
+            // the staged kernels take the products whose weight has no pre-scale: o twice, q|k|v, gate|up
+            long stageable = 2L * (hasPreScale(set[0]) ? 0 : 1) + (hasPreScale(set[1]) ? 0 : 1)
+                    + (Arrays.stream(set).skip(2).anyMatch(CudaSelfTest::hasPreScale) ? 0 : 1);
+            for (int variant = 1; variant <= 2; variant++) {
+                List<String> ops = fusedOps.get(variant);
+                // the fused run must really have used the fused kernels: q|k|v and gate|up with the norm, o twice
+                // with the add, and the staged run the staged ones where they apply
+                long prologues = ops.stream().filter(l -> l.endsWith("+ rms_norm")).count();
+                long epilogues = ops.stream().filter(l -> l.endsWith("+ residual add")).count();
+                long staged = ops.stream().filter(l -> l.contains(" staged + ")).count();
+                Diff d = Diff.of(results[0], results[variant]);
+                boolean close = preScaled ? d.within(3e-3) : Arrays.deepEquals(results[0], results[variant]);
+                boolean same = close && prologues == 2 && epilogues == 2 && staged == (variant == 2 ? stageable : 0);
+                record(new Check("decode block boundaries " + o.format() + (preScaled ? " AWQ" : "") + " k " + hidden
+                        + ": residual add and RMSNorm fused into the " + (variant == 2 ? "staged " : "") + "GEMVs = "
+                        + "unfused, " + (preScaled ? "within 3e-3 (pre-scale staged in fp16)" : "bit for bit"),
+                        d.err(), d.ref(), preScaled ? 3e-3 : 0, same, same ? "" : "outputs differ or not fused: "
+                        + ops + (variant == 2 ? " (" + stageable + " staged expected)" : "")));
+            }
         }
+    }
+
+    private static boolean hasPreScale(WeightData w) {
+        return (w instanceof WeightData.Int4PerGroup g && g.preScale() != null)
+                || (w instanceof WeightData.Int8PerChannel c && c.preScale() != null);
     }
 
     /** Sequences of one attention scenario: each step adds tokenCounts[s] tokens to sequence s (0 = idle). */
@@ -1083,6 +1107,15 @@ public final class CudaSelfTest implements Callable<Integer> {
             // threads than the layer kernel's stage, so the two are each held to the CPU
             b.useLayerKernel(false);
             int[] separate = GreedyDecode.run(model, prompt, 16).tokens();
+            // the fused GEMVs streaming their weights through shared memory (staged.cuh)
+            b.useStagedGemv(true);
+            long stagedBefore = b.stagedGemvLaunches();
+            int[] staged = GreedyDecode.run(model, prompt, 16).tokens();
+            long stagedLaunches = b.stagedGemvLaunches() - stagedBefore;
+            b.useStagedGemv(false);
+            greedyAgainstCpu(name + " (staged GEMVs)", cpuGreedy.tokens(), staged, cpuContinuationLogits);
+            record(new Check(name + ": the fused GEMVs ran as staged kernels", stagedLaunches > 0 ? 0 : 1, 0, 0,
+                    stagedLaunches > 0, stagedLaunches + " launches"));
             b.fuseNorms(false);
             int[] normsUnfused = GreedyDecode.run(model, prompt, 16).tokens();
             b.fuseNorms(true);

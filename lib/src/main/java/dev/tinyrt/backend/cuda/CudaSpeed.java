@@ -117,6 +117,7 @@ public final class CudaSpeed implements Callable<Integer> {
             }
             root.put("graph_report", b.graphReport());
             root.put("decode_layer_kernel_launches", b.layerKernelLaunches());
+            root.put("staged_gemv_launches", b.stagedGemvLaunches());
         }
         root.put("status", "done");
         write();
@@ -184,6 +185,7 @@ public final class CudaSpeed implements Callable<Integer> {
         ObjectNode n = root.putObject("ttft_ms");
         root.put("pdl", b.pdlReport());
         root.put("decode_layer_kernel", b.layerKernelReport());
+        root.put("staged_gemv", b.stagedGemvReport());
         for (String mode : modes(b)) {
             mode(b, mode);
             double[] ms = new double[ttftRepeats];

@@ -127,6 +127,38 @@ final class KernelNames {
         return format == null ? "tinyrt_gemv_gate_up_norm" : "tinyrt_qgemv_" + format + "_gate_up_norm";
     }
 
+    /**
+     * The staged fused batch-1 GEMVs (staged.cuh): the same arguments as {@link #gemvResidual}, {@link #gemvNorm} and
+     * {@link #gemvGateUpNorm} (kind "res", "norm" or "gate_up_norm"), the weight rows streamed through shared memory.
+     * {@code format} null for fp16, "w8" or "w4".
+     */
+    static String gemvStaged(String format, String kind) {
+        check(List.of("res", "norm", "gate_up_norm").contains(kind), "staged GEMV kind " + kind);
+        if (format == null) {
+            return "tinyrt_gemv_staged_" + kind + ("gate_up_norm".equals(kind) ? "" : "_f16");
+        }
+        check("w8".equals(format) || "w4".equals(format), "staged GEMV format " + format);
+        return "tinyrt_qgemv_" + format + "_staged_" + kind;
+    }
+
+    /** The most dynamic shared memory a block may ask for on the GPUs tinyrt builds for (sm_80 and sm_90: 227 KB). */
+    static final int MAX_BLOCK_SHARED = 227 * 1024;
+
+    /**
+     * Dynamic shared memory of a staged GEMV (staged.cuh's Staged&lt;...&gt;: U chunks per pass, D passes in the ring,
+     * scale words per pass): the norm's x (2 * cols bytes) when {@code norm}, then the weight ring of D * U 16-byte
+     * chunks per thread and its scale words.
+     */
+    static int stagedShared(String format, int cols, boolean norm) {
+        int[] udw = format == null ? new int[]{8, 3, 0} : switch (format) {
+            case "w8" -> new int[]{4, 6, 1};
+            case "w4" -> new int[]{2, 10, 2};
+            default -> throw new IllegalArgumentException("staged GEMV format " + format);
+        };
+        int threads = 256;
+        return (norm ? 2 * cols : 0) + 16 * udw[1] * udw[0] * threads + 4 * udw[1] * udw[2] * threads;
+    }
+
     /** Head dimensions the decode-layer kernels (layer.cuh) are built for. */
     static final int LAYER_HEAD_DIM = 64;
 
@@ -319,6 +351,9 @@ final class KernelNames {
             names.add(gemvNorm(f));
             names.add(gemvGateUpNorm(f));
             names.add(layer(f));
+            for (String kind : List.of("res", "norm", "gate_up_norm")) {
+                names.add(gemvStaged(f, kind));
+            }
             if (f != null) {
                 for (String kind : List.of("res", "norm", "gate_up_norm")) {
                     names.add(gemvPreScaled(f, kind));
