@@ -1021,7 +1021,7 @@ public final class CudaBackend implements Backend {
         }
         MatmulTactics.Shape shape = new MatmulTactics.Shape(in.rows(), m.rows(), m.cols(), o.fp32, false,
                 m.format.label);
-        MatmulTactics.Tactic tactic = stagesOneRow(in, m, o) ? MatmulTactics.Tactic.GEMV
+        MatmulTactics.Tactic tactic = stagesOneRow(shape, in, m, o) ? MatmulTactics.Tactic.GEMV
                 : tactics.choose(shape, mayMeasure(), t -> timeMicros(() -> linear(t, in, m, o)));
         boolean oneRow = fuseNorms && in.rows() == 1 && !o.fp32 && tactic == MatmulTactics.Tactic.GEMV
                 && !m.format.quantizesActivations();
@@ -1197,8 +1197,8 @@ public final class CudaBackend implements Backend {
      * fused form (residual add or norm, staged.cuh) is what they are for, while the tactics time the plain GEMV
      * against cuBLAS (at fp16 cuBLAS wins the down projection, and the add + norm after it stays a kernel of its own).
      */
-    private boolean stagesOneRow(CudaTensor in, CudaWeight w, CudaTensor out) {
-        return stagedGemv && !layerKernel && fuseNorms && in.rows() == 1 && !out.fp32
+    private boolean stagesOneRow(MatmulTactics.Shape shape, CudaTensor in, CudaWeight w, CudaTensor out) {
+        return stagedGemv && !layerKernel && fuseNorms && in.rows() == 1 && !out.fp32 && MatmulTactics.gemvApplies(shape)
                 && (w.format == CudaWeight.Format.F16 || ((w.format == CudaWeight.Format.W8A16
                 || w.format == CudaWeight.Format.W4A16) && w.preScale() == 0));
     }
@@ -1227,7 +1227,7 @@ public final class CudaBackend implements Backend {
         require(!in.fp32 && !gu.fp32 && !a.fp32 && w.rows() % 2 == 0 && in.cols() == w.cols() && gu.rows() == n
                 && gu.cols() == w.rows() && a.rows() == n && a.cols() == inner, "matmulSwiglu shapes");
         MatmulTactics.Shape shape = new MatmulTactics.Shape(n, inner, w.cols(), false, true, w.format.label);
-        MatmulTactics.Tactic tactic = stagesOneRow(in, w, a) ? MatmulTactics.Tactic.GEMV
+        MatmulTactics.Tactic tactic = stagesOneRow(shape, in, w, a) ? MatmulTactics.Tactic.GEMV
                 : tactics.choose(shape, mayMeasure(), t -> timeMicros(() -> gateUpSwiglu(t, in, w, gu, a)));
         PendingNorm held = fuseNorms && n == 1 && !w.format.quantizesActivations() ? takeNorm(in, tactic) : null;
         if (held == null) {
