@@ -8,7 +8,9 @@
 # Writes $OUT/ncu_decode.json (per kernel: duration, DRAM bytes and throughput, achieved occupancy, registers, warp
 # cycles per issued instruction; GPU, driver, date, commit, command) and the raw CSV per model.
 # NCU_DECODE_LABELS picks the models (default "fp16 int8 int4"); NCU_DECODE_JAVA_OPTS adds JVM options (e.g.
-# -Dtinyrt.cuda.stagedGemv=true).
+# -Dtinyrt.cuda.stagedGemv=true); NCU_DECODE_FLAGS replaces the ncu flags "--clock-control none --cache-control none"
+# (the GPU's own clocks, and caches kept warm as within a decode step; "" for ncu's defaults: base clocks, caches
+# flushed before every kernel).
 set -uo pipefail
 source environment/gpu/env.sh
 OUT="${OUT:-/tmp/ncu_decode_out}"
@@ -17,7 +19,7 @@ ncu="$(command -v ncu || echo /usr/local/cuda/bin/ncu)"
 tl=/tmp/tinyllama-1.1b-seed0-fp16
 jopts="${NCU_DECODE_JAVA_OPTS:-}"
 labels="${NCU_DECODE_LABELS:-fp16 int8 int4}"
-command_line="${NCU_DECODE_JAVA_OPTS:+NCU_DECODE_JAVA_OPTS='$NCU_DECODE_JAVA_OPTS' }${NCU_DECODE_LABELS:+NCU_DECODE_LABELS='$NCU_DECODE_LABELS' }bash environment/gpu/ncu_decode.sh (device run, carry .device)"
+command_line="${NCU_DECODE_FLAGS+NCU_DECODE_FLAGS='$NCU_DECODE_FLAGS' }${NCU_DECODE_JAVA_OPTS:+NCU_DECODE_JAVA_OPTS='$NCU_DECODE_JAVA_OPTS' }${NCU_DECODE_LABELS:+NCU_DECODE_LABELS='$NCU_DECODE_LABELS' }bash environment/gpu/ncu_decode.sh (device run, carry .device)"
 [ -f "$tl/model.safetensors" ] || $TINYRT_JAVA make_checkpoint --preset tinyllama-1.1b --seed 0 --dtype fp16 --out "$tl"
 ids="$(seq -s, 3 130)"  # a 128-token prompt
 for label in $labels; do
@@ -38,7 +40,8 @@ for label in $labels; do
   # the decode steps' fused GEMVs and decode attention; the first 10 are layers 0 and 1 of the first decode step
   "$ncu" --target-processes all --kernel-name regex:'tinyrt_(q?gemv_(w[48]_)?(res|norm|gate_up_norm)|attn_decode)' \
     --launch-count 10 --section SpeedOfLight --section Occupancy --section LaunchStats --section WarpStateStats \
-    --metrics dram__bytes_read.sum,gpu__time_duration.sum --csv --page details \
+    --metrics dram__bytes_read.sum,gpu__time_duration.sum,regex:smsp__warp_issue_stalled_.*_per_warp_active.pct \
+    ${NCU_DECODE_FLAGS---clock-control none --cache-control none} --csv --page details \
     $TINYRT_JAVA $jopts inference_engine --model "$dir" --backend cuda --prompt-ids "$ids" --max-new-tokens 3 \
     > "$OUT/ncu_decode_$label.csv" 2> "$OUT/ncu_decode_$label.err" || { tail -20 "$OUT/ncu_decode_$label.err"; }
 done
@@ -69,6 +72,8 @@ for label in labels:
             k = kernels.setdefault(row["ID"], {"kernel": row["Kernel Name"].split("(")[0]})
             name, unit, value = row["Metric Name"], row.get("Metric Unit", ""), row["Metric Value"].replace(",", "")
             key = wanted.get(name)
+            if key is None and name.startswith("smsp__warp_issue_stalled_"):
+                key = "stall_pct_" + name[len("smsp__warp_issue_stalled_"):].replace("_per_warp_active.pct", "")
             if key is None:
                 continue
             try:
@@ -82,12 +87,14 @@ for label in labels:
     for r in rows:
         if r.get("duration_us") and r.get("dram_read_bytes"):
             r["dram_read_gb_s"] = r["dram_read_bytes"] / r["duration_us"] / 1e3
+        stalls = sorted(((v, k[len("stall_pct_"):]) for k, v in r.items() if k.startswith("stall_pct_")), reverse=True)
+        r["top_stalls"] = [f"{name} {v:.0f}%" for v, name in stalls[:4]]
     result["models"][label] = rows
     print(f"{label}:")
     for r in rows:
         print(f"  {r['kernel'][:40]:40s} {r.get('duration_us', float('nan')):7.2f} us  "
               f"dram {r.get('dram_read_bytes', 0) / 1e6:6.2f} MB {r.get('dram_read_gb_s', 0):6.0f} GB/s  "
               f"occ {r.get('achieved_occupancy_pct', float('nan')):5.1f}%  regs {r.get('registers', 0):.0f}  "
-              f"cyc/issue {r.get('warp_cycles_per_issue', float('nan')):.1f}")
+              f"cyc/issue {r.get('warp_cycles_per_issue', float('nan')):.1f}  {', '.join(r['top_stalls'])}")
 json.dump(result, open(os.path.join(out, "ncu_decode.json"), "w"), indent=1)
 PY
