@@ -58,6 +58,7 @@ struct ReadyNorm {
     float eps;
     __half* normed;
     int norm_threads, cols;
+    int per = 8;  // columns per 16-byte weight chunk of the product that reads x: its layout (xs_piece)
     DEV const __half* operator()() const;  // after norm_prologue, below
     DEV int up_offset() const { return 0; }
 };
@@ -115,12 +116,19 @@ DEV void load8_coherent(const float* p, float* v) {
     for (int e = 0; e < 8; e++) v[e] = __uint_as_float(bits[e]);
 }
 
+// Where the 8 columns from `col` (a multiple of 8) sit in a row x of k columns staged in shared memory for a product
+// whose 16-byte weight chunks hold `per` columns: piece-major (every chunk's first 8 columns, then every chunk's
+// second 8, ...), so the lanes of a warp, which take chunks lane, lane + 32, ..., read consecutive 16 bytes at once.
+// In column order a W4 warp's x reads lay 64 bytes apart (4-way shared-memory bank conflicts), a W8 warp's 32 (2-way);
+// for fp16 (per = 8) the two orders are the same.
+DEV int xs_piece(int col, int per, int k) { return ((col % per) / 8 * (k / per) + col / per) * 8; }
+
 // Fused RMSNorm prologue of a one-row GEMV: the v8 norm of the fp32 residual row (norm_v8_body's arithmetic over the
 // same partition of norm_threads threads, so the same bits as the norm kernel) into dynamic shared memory [cols]
-// fp16, which the GEMV then reads as x; block 0 also stores it to `normed`, the norm op's output. Every thread of
-// the block calls it.
+// fp16, laid out for a product of `per` columns per chunk (xs_piece), which the GEMV then reads as x; block 0 also
+// stores it to `normed`, the norm op's output, in column order. Every thread of the block calls it.
 DEV const __half* norm_prologue(const float* __restrict__ residual, const __half* __restrict__ gamma, float eps,
-                                __half* __restrict__ normed, int norm_threads, int cols) {
+                                __half* __restrict__ normed, int norm_threads, int cols, int per = 8) {
     DYNAMIC_SHARED(__half, xs);
     __shared__ float scratch[32];
     constexpr int CPT = NORM_CHUNKS_PER_THREAD;
@@ -147,7 +155,7 @@ DEV const __half* norm_prologue(const float* __restrict__ residual, const __half
 #pragma unroll
             for (int e = 0; e < 8; e++) o[e] = g[u][e] * (v[u][e] * scale);
             uint4 packed = pack8(o);
-            *reinterpret_cast<uint4*>(xs + c * 8) = packed;
+            *reinterpret_cast<uint4*>(xs + xs_piece(c * 8, per, cols)) = packed;
             if (blockIdx.x == 0) *reinterpret_cast<uint4*>(normed + c * 8) = packed;
         }
     }
@@ -157,7 +165,7 @@ DEV const __half* norm_prologue(const float* __restrict__ residual, const __half
 
 DEV const __half* ReadyNorm::operator()() const {
     pdl_wait();
-    return norm_prologue(residual, gamma, eps, normed, norm_threads, cols);
+    return norm_prologue(residual, gamma, eps, normed, norm_threads, cols, per);
 }
 
 // Fused residual add epilogue: out = fp16(acc) as the product's output, and residual += that fp16 value, as the

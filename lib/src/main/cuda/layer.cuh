@@ -30,9 +30,10 @@ struct ReadyGridNorm {
     float eps;
     __half* normed;
     int norm_threads, cols;
+    int per = 8;  // x's layout in shared memory (xs_piece)
     DEV const __half* operator()() const {
         grid_wait(bar, target);
-        return norm_prologue(residual, gamma, eps, normed, norm_threads, cols);
+        return norm_prologue(residual, gamma, eps, normed, norm_threads, cols, per);
     }
     DEV int up_offset() const { return 0; }
 };
@@ -43,11 +44,12 @@ struct ReadyGridX {
     unsigned long long target;
     const __half* x;
     int k;
+    int per = 8;  // x's layout in shared memory (xs_piece)
     DEV const __half* operator()() const {
         grid_wait(bar, target);
         DYNAMIC_SHARED(__half, xs);
         for (int c = threadIdx.x * 8; c < k; c += blockDim.x * 8) {
-            *reinterpret_cast<uint4*>(xs + c) = load_coherent(x + c);
+            *reinterpret_cast<uint4*>(xs + xs_piece(c, per, k)) = load_coherent(x + c);
         }
         __syncthreads();
         return xs;
@@ -284,8 +286,8 @@ DEV void layer_prefetch(int at, int lookahead, size_t cap, const void* nqw, cons
         prefetch(1);                                                                                                 \
         qgemv_body<F, 1, __half, true>(                                                                              \
             qw, qs, qg, qp, qps,                                                                                     \
-            stamped(ReadyNorm{residual, gamma1, eps1, normed1, nt1, qk}, slot(EV_QKV_READY)), qkv, qm,               \
-            qk, qks);                                                                                                \
+            stamped(ReadyNorm{residual, gamma1, eps1, normed1, nt1, qk, F::PER_CHUNK}, slot(EV_QKV_READY)), qkv,     \
+            qm, qk, qks);                                                                                            \
         stamp(slot(EV_QKV_END));                                                                                     \
         unsigned long long arrived = grid_arrive(bar);                                                               \
         prefetch(2);                                                                                                 \
@@ -294,21 +296,22 @@ DEV void layer_prefetch(int at, int lookahead, size_t cap, const void* nqw, cons
         arrived = grid_arrive(bar);                                                                                  \
         prefetch(3);                                                                                                 \
         qgemv_body<F, 1, __half, true>(ow, os, og, op, ops,                                                          \
-                                       stamped(ReadyGridX{bar, arrived, ox, ok}, slot(EV_O_READY)), oout, om,        \
-                                       ok, oks, ores);                                                               \
+                                       stamped(ReadyGridX{bar, arrived, ox, ok, F::PER_CHUNK}, slot(EV_O_READY)),    \
+                                       oout, om, ok, oks, ores);                                                     \
         stamp(slot(EV_O_END));                                                                                       \
         arrived = grid_arrive(bar);                                                                                  \
         prefetch(4);                                                                                                 \
         qgemv_gate_up_body<F, 1, true>(                                                                              \
             gw, gs, gg, gp, gps,                                                                                     \
-            stamped(ReadyGridNorm{bar, arrived, gres, gamma2, eps2, normed2, nt2, gk}, slot(EV_GATE_UP_READY)),      \
+            stamped(ReadyGridNorm{bar, arrived, gres, gamma2, eps2, normed2, nt2, gk, F::PER_CHUNK},                 \
+                    slot(EV_GATE_UP_READY)),                                                                         \
             act, inner, gk);                                                                                         \
         stamp(slot(EV_GATE_UP_END));                                                                                 \
         arrived = grid_arrive(bar);                                                                                  \
         prefetch(5);                                                                                                 \
         qgemv_body<F, 1, __half, true>(dw, ds, dg, dp, dps,                                                          \
-                                       stamped(ReadyGridX{bar, arrived, dx, dk}, slot(EV_DOWN_READY)), dout, dm,     \
-                                       dk, dks, dres);                                                               \
+                                       stamped(ReadyGridX{bar, arrived, dx, dk, F::PER_CHUNK}, slot(EV_DOWN_READY)), \
+                                       dout, dm, dk, dks, dres);                                                     \
         stamp(slot(EV_DOWN_END));                                                                                    \
         prefetch(6);                                                                                                 \
         stamp(slot(EV_EXIT));                                                                                        \

@@ -56,12 +56,12 @@ struct QW8 {
     static constexpr bool HALF2 = true;
     static constexpr float HALF2_SCALE = 128.0f;
     template <bool XS>
-    DEV static float dot_h2(const uint4& raw, const __half* x) {
+    DEV static float dot_h2(const uint4& raw, const __half* x, int stride) {  // x's pieces of 8: x + stride * j
         unsigned words[4] = {raw.x, raw.y, raw.z, raw.w};
         float sum = 0.f;
 #pragma unroll
         for (int j = 0; j < 2; j++) {  // 8 columns: words 2j and 2j + 1, one 16-byte load of x
-            uint4 xv = load_x<XS>(x + 8 * j);
+            uint4 xv = load_x<XS>(x + stride * j);
             unsigned xw[4] = {xv.x, xv.y, xv.z, xv.w};
             unsigned v[4];
 #pragma unroll
@@ -100,12 +100,12 @@ struct QW4 {
     static constexpr bool HALF2 = true;
     static constexpr float HALF2_SCALE = 8.0f;
     template <bool XS>
-    DEV static float dot_h2(const uint4& raw, const __half* x) {
+    DEV static float dot_h2(const uint4& raw, const __half* x, int stride) {  // x's pieces of 8: x + stride * i
         unsigned words[4] = {raw.x, raw.y, raw.z, raw.w};
         float sum = 0.f;
 #pragma unroll
         for (int i = 0; i < 4; i++) {  // word i: 8 columns, one 16-byte load of x
-            uint4 xv = load_x<XS>(x + 8 * i);
+            uint4 xv = load_x<XS>(x + stride * i);
             unsigned xs[4] = {xv.x, xv.y, xv.z, xv.w};
             unsigned v[4];
 #pragma unroll
@@ -127,7 +127,7 @@ struct QF8 {
     static constexpr bool HALF2 = false;  // x arrives as e4m3 values: the fp32 path
     static constexpr float HALF2_SCALE = 1.0f;
     template <bool XS>
-    DEV static float dot_h2(const uint4&, const __half*) { return 0.f; }
+    DEV static float dot_h2(const uint4&, const __half*, int) { return 0.f; }
     DEV static void decode(const uint4& raw, float* v) {
         unsigned words[4] = {raw.x, raw.y, raw.z, raw.w};
 #pragma unroll
@@ -164,11 +164,14 @@ struct QPass {
             sc[u] = c < chunks ? F::chunk_scale(scales, row, c, k, group) : 0.f;
         }
     }
-    // acc[t] += sum over this pass's columns of w[row, c] * pre[c] * x[t, c] (before the row scale)
+    // acc[t] += sum over this pass's columns of w[row, c] * pre[c] * x[t, c] (before the row scale). x [NT, k] in
+    // column order, or (XS: one row in shared memory) piece-major (xs_piece).
     template <int NT, bool XS>
     DEV void accumulate(const float* __restrict__ p, const __half* __restrict__ x, int base, int step, int chunks,
                         int k, float* acc) const {
         constexpr int PER = F::PER_CHUNK;
+        static_assert(!XS || NT == 1, "x in shared memory is one row");
+        const int stride = XS ? chunks * 8 : 8;  // halves from one piece of 8 columns of a chunk to its next
 #pragma unroll
         for (int u = 0; u < U; u++) {
             int c = base + step * u;
@@ -177,7 +180,8 @@ struct QPass {
                 float s = sc[u] * F::HALF2_SCALE;
 #pragma unroll
                 for (int t = 0; t < NT; t++) {
-                    acc[t] = fmaf(F::template dot_h2<XS>(wv[u], x + (size_t)t * k + (size_t)c * PER), s, acc[t]);
+                    const __half* xc = XS ? x + (size_t)c * 8 : x + (size_t)t * k + (size_t)c * PER;
+                    acc[t] = fmaf(F::template dot_h2<XS>(wv[u], xc, stride), s, acc[t]);
                 }
             } else if (c < chunks) {
                 // eight columns at a time (decoded whole, the compiler keeps the eight it uses): few live registers,
@@ -198,7 +202,8 @@ struct QPass {
 #pragma unroll
                     for (int t = 0; t < NT; t++) {
                         float xf[8];
-                        unpack8(load_x<XS>(x + (size_t)t * k + (size_t)c * PER + 8 * j), xf);
+                        const __half* xc = XS ? x + (size_t)c * 8 : x + (size_t)t * k + (size_t)c * PER;
+                        unpack8(load_x<XS>(xc + stride * j), xf);
 #pragma unroll
                         for (int e = 0; e < 8; e++) d[t] = fmaf(wf[8 * j + e], xf[e], d[t]);
                     }
@@ -380,40 +385,43 @@ DEV void dequant_body(const uint8_t* __restrict__ w, const void* __restrict__ sc
         const __half* gamma, float eps, __half* normed, int norm_threads, __half* out, int m, int k, int ks) {      \
         gemv_prologue(w, m, (size_t)k * F::BITS / 8, ks);                                                            \
         qgemv_body<F, 1, __half, true>(w, scales, group, pre, pre_split,                                             \
-                                       ReadyNorm{residual, gamma, eps, normed, norm_threads, k}, out, m, k, ks);     \
+                                       ReadyNorm{residual, gamma, eps, normed, norm_threads, k, F::PER_CHUNK}, out, \
+                                       m, k, ks);                                                                    \
     }                                                                                                                \
     extern "C" __global__ void __launch_bounds__(QGEMV_THREADS) tinyrt_qgemv_##FMT##_gate_up_norm(                  \
         const uint8_t* w, const void* scales, int group, const float* pre, int pre_split, const float* residual,    \
         const __half* gamma, float eps, __half* normed, int norm_threads, __half* act, int inner, int k) {          \
         gate_up_prologue(w, inner, (size_t)k * F::BITS / 8);                                                         \
         qgemv_gate_up_body<F, 1, true>(w, scales, group, pre, pre_split,                                             \
-                                       ReadyNorm{residual, gamma, eps, normed, norm_threads, k}, act, inner, k);     \
+                                       ReadyNorm{residual, gamma, eps, normed, norm_threads, k, F::PER_CHUNK}, act,  \
+                                       inner, k);                                                                    \
     }
 
 // AWQ's pre-scale on the fp16-pair path: the batch-1 fused kernels (_pre_res, _pre_norm, _pre_gate_up_norm) stage
 // x * pre, rounded to fp16, in shared memory once per block, so the product multiplies in f16x2 like an unscaled W4
 // weight instead of widening every weight to fp32 to scale it (QPass::accumulate's fp32 path). Shared memory: [k]
 // fp16 per staged copy, after the norm's [k] where there is one. The host takes them only for a pre-scale shared by
-// all rows, or for gate|up one per half (pre_split == inner).
-DEV void stage_scaled(const __half* x, const float* __restrict__ pre, __half* dst, int k) {
+// all rows, or for gate|up one per half (pre_split == inner). x in column order; dst laid out for a product of `per`
+// columns per chunk (xs_piece).
+DEV void stage_scaled(const __half* x, const float* __restrict__ pre, __half* dst, int k, int per) {
     for (int c = threadIdx.x * 8; c < k; c += blockDim.x * 8) {
         float v[8];
         unpack8(*reinterpret_cast<const uint4*>(x + c), v);
         float4 s0 = *reinterpret_cast<const float4*>(pre + c), s1 = *reinterpret_cast<const float4*>(pre + c + 4);
         v[0] *= s0.x; v[1] *= s0.y; v[2] *= s0.z; v[3] *= s0.w;
         v[4] *= s1.x; v[5] *= s1.y; v[6] *= s1.z; v[7] *= s1.w;
-        *reinterpret_cast<uint4*>(dst + c) = pack8(v);
+        *reinterpret_cast<uint4*>(dst + xs_piece(c, per, k)) = pack8(v);
     }
 }
 // x from global memory (the res kernels' input), scaled into shared memory [0, k)
 struct ReadyPreX {
     const __half* x;
     const float* pre;
-    int k;
+    int k, per;
     DEV const __half* operator()() const {
         pdl_wait();
         DYNAMIC_SHARED(__half, xs);
-        stage_scaled(x, pre, xs, k);
+        stage_scaled(x, pre, xs, k, per);
         __syncthreads();
         return xs;
     }
@@ -422,15 +430,16 @@ struct ReadyPreX {
 // the norm's output (shared memory [0, k)) scaled into [k, 2k), and with two pre-scales (gate|up) the second half's
 // into [2k, 3k)
 struct ReadyPreNorm {
-    ReadyNorm norm;
+    ReadyNorm norm;  // in column order (per 8)
     const float* pre;
     int k;
     bool two;
+    int per;
     DEV const __half* operator()() const {
         const __half* normed = norm();
         DYNAMIC_SHARED(__half, xs);
-        stage_scaled(normed, pre, xs + k, k);
-        if (two) stage_scaled(normed, pre + k, xs + 2 * k, k);
+        stage_scaled(normed, pre, xs + k, k, per);
+        if (two) stage_scaled(normed, pre + k, xs + 2 * k, k, per);
         __syncthreads();
         return xs + k;
     }
@@ -442,21 +451,22 @@ struct ReadyPreNorm {
         const uint8_t* w, const void* scales, int group, const float* pre, int pre_split, const __half* x,          \
         __half* out, float* residual, int m, int k, int ks) {                                                        \
         gemv_prologue(w, m, (size_t)k * F::BITS / 8, ks);                                                            \
-        qgemv_body<F, 1, __half, true>(w, scales, group, nullptr, pre_split, ReadyPreX{x, pre, k}, out, m, k, ks,   \
-                                       residual);                                                                    \
+        qgemv_body<F, 1, __half, true>(w, scales, group, nullptr, pre_split, ReadyPreX{x, pre, k, F::PER_CHUNK},    \
+                                       out, m, k, ks, residual);                                                     \
     }                                                                                                                \
     extern "C" __global__ void __launch_bounds__(QGEMV_THREADS) tinyrt_qgemv_##FMT##_pre_norm(                      \
         const uint8_t* w, const void* scales, int group, const float* pre, int pre_split, const float* residual,    \
         const __half* gamma, float eps, __half* normed, int norm_threads, __half* out, int m, int k, int ks) {      \
         gemv_prologue(w, m, (size_t)k * F::BITS / 8, ks);                                                            \
-        ReadyPreNorm ready{ReadyNorm{residual, gamma, eps, normed, norm_threads, k}, pre, k, false};                \
+        ReadyPreNorm ready{ReadyNorm{residual, gamma, eps, normed, norm_threads, k}, pre, k, false, F::PER_CHUNK};  \
         qgemv_body<F, 1, __half, true>(w, scales, group, nullptr, pre_split, ready, out, m, k, ks);                 \
     }                                                                                                                \
     extern "C" __global__ void __launch_bounds__(QGEMV_THREADS) tinyrt_qgemv_##FMT##_pre_gate_up_norm(              \
         const uint8_t* w, const void* scales, int group, const float* pre, int pre_split, const float* residual,    \
         const __half* gamma, float eps, __half* normed, int norm_threads, __half* act, int inner, int k) {          \
         gate_up_prologue(w, inner, (size_t)k * F::BITS / 8);                                                         \
-        ReadyPreNorm ready{ReadyNorm{residual, gamma, eps, normed, norm_threads, k}, pre, k, pre_split == inner};    \
+        ReadyPreNorm ready{ReadyNorm{residual, gamma, eps, normed, norm_threads, k}, pre, k, pre_split == inner,     \
+                           F::PER_CHUNK};                                                                            \
         qgemv_gate_up_body<F, 1, true>(w, scales, group, nullptr, pre_split, ready, act, inner, k);                 \
     }
 

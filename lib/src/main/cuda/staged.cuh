@@ -41,9 +41,10 @@ struct Staged<QW4> {
     static constexpr bool GROUP_SCALES = true, ROW_SCALE = false;
 };
 
-// acc plus one chunk's product with x (x at the chunk's first column), as the register kernels compute it
+// acc plus one chunk's product with x (x at the chunk's first 8 columns, the next 8 `stride` halves on: xs_piece),
+// as the register kernels compute it
 template <class Q, bool XS>
-DEV float staged_chunk(const uint4& raw, const __half* x, float scale, float acc) {
+DEV float staged_chunk(const uint4& raw, const __half* x, int stride, float scale, float acc) {
     if constexpr (Staged<Q>::BITS == 16) {
         float wf[8], xf[8];
         unpack8(raw, wf);
@@ -52,7 +53,7 @@ DEV float staged_chunk(const uint4& raw, const __half* x, float scale, float acc
         for (int e = 0; e < 8; e++) acc = fmaf(wf[e], xf[e], acc);
         return acc;
     } else {
-        return fmaf(Q::template dot_h2<XS>(raw, x), scale * Q::HALF2_SCALE, acc);
+        return fmaf(Q::template dot_h2<XS>(raw, x, stride), scale * Q::HALF2_SCALE, acc);
     }
 }
 
@@ -134,8 +135,9 @@ DEV void staged_body(const uint8_t* __restrict__ w, const void* __restrict__ sca
                         unsigned word = words[(slot * SW + u) * T + tid];
                         scale = __half2float(__ushort_as_half(static_cast<unsigned short>(word >> (16 * (idx & 1)))));
                     }
-                    a = staged_chunk<Q, NORM>(ring[(slot * U + u) * T + tid], xs + (size_t)c * S::PER_CHUNK, scale,
-                                              a);
+                    // x from the norm prologue: piece-major (xs_piece); from global memory: column order
+                    const __half* xc = NORM ? xs + (size_t)c * 8 : xs + (size_t)c * S::PER_CHUNK;
+                    a = staged_chunk<Q, NORM>(ring[(slot * U + u) * T + tid], xc, NORM ? chunks * 8 : 8, scale, a);
                 }
             }
             if (seg == 0) {
@@ -178,14 +180,16 @@ DEV void staged_body(const uint8_t* __restrict__ w, const void* __restrict__ sca
         __half* out, int m, int k, int ks) {                                                                         \
         pdl_launch();                                                                                                \
         staged_body<Q, true, false>(reinterpret_cast<const uint8_t*>(w), QPASS                                      \
-                                    ReadyNorm{residual, gamma, eps, normed, norm_threads, k}, out, nullptr, m, k);   \
+                                    ReadyNorm{residual, gamma, eps, normed, norm_threads, k, Staged<Q>::PER_CHUNK},  \
+                                    out, nullptr, m, k);                                                             \
     }                                                                                                                \
     extern "C" __global__ void __launch_bounds__(GEMV_THREADS, 2) PREFIX##staged_gate_up_norm(                      \
         const WT* w, QARGS const float* residual, const __half* gamma, float eps, __half* normed, int norm_threads,  \
         __half* act, int inner, int k) {                                                                             \
         pdl_launch();                                                                                                \
         staged_body<Q, true, true>(reinterpret_cast<const uint8_t*>(w), QPASS                                       \
-                                   ReadyNorm{residual, gamma, eps, normed, norm_threads, k}, act, nullptr, inner, k); \
+                                   ReadyNorm{residual, gamma, eps, normed, norm_threads, k, Staged<Q>::PER_CHUNK},   \
+                                   act, nullptr, inner, k);                                                          \
     }
 
 #define STAGED_QARGS const void *scales, int group, const float *pre, int pre_split,
