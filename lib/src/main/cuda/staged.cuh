@@ -5,9 +5,10 @@
 // Why: the register kernels keep a few 16-byte loads per lane in flight and walk their row groups in dependent
 // rounds (the decode-layer trace of 2026-11-27 showed the int4 gate|up product as three bursts with a latency bubble
 // after each), and what they load before the PDL wait is one pass. Here a lane keeps D passes of U chunks in flight,
-// about 100 KB per block, all issued before the PDL wait. The host launches one block per multiprocessor, so the
-// next kernel's block fits beside it and fills its own ring while this one computes: the weight stream runs on
-// across the kernel boundary.
+// about 100 KB per block, all issued before the PDL wait. With one block per multiprocessor (the host's default) the
+// next kernel's block fits beside it and could fill its own ring while this one computes. Measured on the H100
+// (6e69008) it did not pay: one block per SM was 15-30 % slower per decode step than the register kernels, two within
+// 2 %, so the host takes these kernels only with -Dtinyrt.cuda.stagedGemv=true.
 //
 // Work split, as the register kernels with split-K 1: warp W of a block takes row g * 8 + W of each row group
 // g = blockIdx.x + i * gridDim.x (gate|up: that gate row, then its up row), lane L the chunks L, L + 32, ... of

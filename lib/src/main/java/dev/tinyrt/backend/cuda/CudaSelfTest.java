@@ -559,11 +559,11 @@ public final class CudaSelfTest implements Callable<Integer> {
             // scale every weight in fp32 (qgemv.cuh): the same up to fp16 rounding, not bit for bit
             boolean preScaled = set[0] instanceof WeightData.Int4PerGroup g && g.preScale() != null;
             // the staged kernels take the products whose weight has no pre-scale: o twice, q|k|v, gate|up
-            long stageable = 2L * (hasPreScale(set[0]) ? 0 : 1) + (hasPreScale(set[1]) ? 0 : 1)
-                    + (Arrays.stream(set).skip(2).anyMatch(CudaSelfTest::hasPreScale) ? 0 : 1);
+            long stageable = 2L * unscaled(o) + unscaled(qkv) + unscaled(gateUp);
             // the staged kernels take no split-K: where the register kernels split a row (fp16 rows over 4 KB),
             // the sums are added in another order and an fp16 output may round the other way
-            boolean split = Arrays.stream(set).anyMatch(w -> KernelNames.splitK(rowBytes(w), 0) > 1);
+            boolean split = java.util.stream.Stream.of(o, qkv, gateUp)
+                    .anyMatch(w -> KernelNames.splitK(((CudaWeight) w).valueBytesPerRow(), 0) > 1);
             for (int variant = 1; variant <= 2; variant++) {
                 List<String> ops = fusedOps.get(variant);
                 double tolerance = preScaled ? 3e-3 : variant == 2 && split ? 1e-3 : 0;
@@ -585,18 +585,9 @@ public final class CudaSelfTest implements Callable<Integer> {
         }
     }
 
-    /** Bytes of one row of the weight as the GEMVs read it (what KernelNames.splitK takes). */
-    private static long rowBytes(WeightData w) {
-        return switch (w) {
-            case WeightData.Int8PerChannel c -> c.cols();
-            case WeightData.Int4PerGroup g -> g.cols() / 2;
-            default -> 2L * w.cols();
-        };
-    }
-
-    private static boolean hasPreScale(WeightData w) {
-        return (w instanceof WeightData.Int4PerGroup g && g.preScale() != null)
-                || (w instanceof WeightData.Int8PerChannel c && c.preScale() != null);
+    /** 1 for a weight without a pre-scale (the staged kernels take it), else 0. */
+    private static int unscaled(Weight w) {
+        return ((CudaWeight) w).preScale() == 0 ? 1 : 0;
     }
 
     /** Sequences of one attention scenario: each step adds tokenCounts[s] tokens to sequence s (0 = idle). */

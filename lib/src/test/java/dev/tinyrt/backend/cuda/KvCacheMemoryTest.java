@@ -10,7 +10,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class KvCacheMemoryTest {
     @Test
     void theCudaKvCacheIsAFractionOfFreeGpuMemory() throws Exception {
-        String text = FakeDriverTest.scenario(FakeDriverTest.fakes(false), KvCacheMemoryScenario.class, Map.of("FAKE_CUDA_TOTAL_MIB", "192"));
+        String text = FakeDriverTest.scenario(FakeDriverTest.fakes(false), KvCacheMemoryScenario.class,
+                Map.of("FAKE_CUDA_TOTAL_MIB", "192"));
         assertTrue(text.contains("KV MEMORY SCENARIO PASSED"), FakeDriverTest.tail(text));
     }
 }
