@@ -81,7 +81,8 @@ DEV void attn_decode_body(int hb, int row, int split, int head_blocks, Wait wait
 
     // PDL: with fuse_rope every key this kernel reads from the cache was written by an earlier step (the new one it
     // takes from qkv), so the first tile's loads go out before the wait for the QKV product; metadata (positions,
-    // tables) and the RoPE tables come from the host. Every thread waits before qkv, partials or counters.
+    // tables, slots) and the RoPE tables come from the host. Every thread waits before qkv, partials or counters.
+    int slot = fuse_rope ? slots[row] : 0;
     if (!fuse_rope) wait();
     if (end > start) {  // uniform per block
         float c[8], sn[8];
@@ -112,14 +113,34 @@ DEV void attn_decode_body(int hb, int row, int split, int head_blocks, Wait wait
         };
         load_tile(start);
         if (fuse_rope) wait();
-        float q[G][8];
+        // Every load from qkv goes out before any of them is used: q (and its RoPE partner) and, for the thread that
+        // holds this step's key in the first tile, the new key, its partner and the new value. One round trip to L2
+        // after the wait instead of two (q's rotation used to stall before the new key's loads were issued).
+        uint4 q_raw[G], qp_raw[G], nk_raw, nkp_raw, nv_raw;
+        bool new_pre = false;  // this thread's new-key loads are already in flight
+        if (fuse_rope) {
+#pragma unroll
+            for (int u = 0; u < KPT; u++) new_pre |= j[u] == pos;
+            if (new_pre) {
+                const __half* kh = qkv_row + (heads + kv_head) * D;
+                nk_raw = load_coherent(kh + sub * 8);
+                nkp_raw = load_coherent(kh + partner * 8);
+                nv_raw = load_coherent(qkv_row + (heads + kv_heads + kv_head) * D + sub * 8);
+            }
+        }
 #pragma unroll
         for (int g = 0; g < G; g++) {
             const __half* qh = qkv_row + (hb * G + g) * D;
-            unpack8(load_coherent(qh + sub * 8), q[g]);
+            q_raw[g] = load_coherent(qh + sub * 8);
+            if (fuse_rope) qp_raw[g] = load_coherent(qh + partner * 8);
+        }
+        float q[G][8];
+#pragma unroll
+        for (int g = 0; g < G; g++) {
+            unpack8(q_raw[g], q[g]);
             if (fuse_rope) {
                 float pq[8];
-                unpack8(load_coherent(qh + partner * 8), pq);
+                unpack8(qp_raw[g], pq);
 #pragma unroll
                 for (int e = 0; e < 8; e++) q[g][e] = low ? q[g][e] * c[e] - pq[e] * sn[e] : q[g][e] * c[e] + pq[e] * sn[e];
             }
@@ -139,17 +160,21 @@ DEV void attn_decode_body(int hb, int row, int split, int head_blocks, Wait wait
 #pragma unroll
                 for (int u = 0; u < KPT; u++) {
                     if (j[u] == pos) {  // this step's key: rotate it from qkv, use it, and store it for later steps
-                        const __half* kh = qkv_row + (heads + kv_head) * D;
+                        if (!new_pre) {  // a later tile (long contexts): its loads go out now
+                            const __half* kh = qkv_row + (heads + kv_head) * D;
+                            nk_raw = load_coherent(kh + sub * 8);
+                            nkp_raw = load_coherent(kh + partner * 8);
+                            nv_raw = load_coherent(qkv_row + (heads + kv_heads + kv_head) * D + sub * 8);
+                        }
                         float kf[8], pk[8];
-                        unpack8(load_coherent(kh + sub * 8), kf);
-                        unpack8(load_coherent(kh + partner * 8), pk);
+                        unpack8(nk_raw, kf);
+                        unpack8(nkp_raw, pk);
 #pragma unroll
                         for (int e = 0; e < 8; e++) kf[e] = low ? kf[e] * c[e] - pk[e] * sn[e] : kf[e] * c[e] + pk[e] * sn[e];
                         float inv = 1.f / kv_scale, vf[8];
-                        unpack8(load_coherent(qkv_row + (heads + kv_heads + kv_head) * D + sub * 8), vf);
+                        unpack8(nv_raw, vf);
                         kr[u] = KV::pack(kf, inv);
                         vr[u] = KV::pack(vf, inv);
-                        int slot = slots[row];
                         size_t at = cache_offset(slot / block_size, kv_head, slot % block_size, kv_heads, block_size, D)
                                     + sub * 8;
                         *reinterpret_cast<Chunk*>(k_cache + at) = kr[u];
@@ -236,9 +261,19 @@ DEV void attn_decode_body(int hb, int row, int split, int head_blocks, Wait wait
         __syncthreads();
         for (int i = threadIdx.x; i < G * D; i += T) {
             int g = i / D, d = i - g * D, h = hb * G + g;
-            float mm = red_m[0][g], ll = red_l[0][g], o = red_o[0][g][d];
+            // the warps' partials against their common maximum: independent exps, not a chain of WARPS - 1 merges
+            // (16 for the wide variant), each waiting for the previous one's. A warp without keys has m = -inf and
+            // weight exp(-inf) = 0; at least one warp has a key here, so mm is finite.
+            float mm = red_m[0][g];
 #pragma unroll
-            for (int w = 1; w < WARPS; w++) merge_partial<1>(mm, ll, &o, red_m[w][g], red_l[w][g], &red_o[w][g][d]);
+            for (int w = 1; w < WARPS; w++) mm = fmaxf(mm, red_m[w][g]);
+            float ll = 0.f, o = 0.f;
+#pragma unroll
+            for (int w = 0; w < WARPS; w++) {
+                float wt = expf(red_m[w][g] - mm);
+                ll = fmaf(red_l[w][g], wt, ll);
+                o = fmaf(red_o[w][g][d], wt, o);
+            }
             if (used == 1) {
                 out[(size_t)row * heads * D + h * D + d] = __float2half_rn(o / ll * kv_scale);
             } else {

@@ -119,6 +119,12 @@ public final class CudaBackend implements Backend {
      */
     private boolean stagedGemv = Boolean.getBoolean("tinyrt.cuda.stagedGemv");
     private final int stagedBlocksPerSm = Integer.getInteger("tinyrt.cuda.stagedBlocksPerSm", 1);
+    /**
+     * With -Dtinyrt.cuda.gateUpBlocksPerSm=3 the quantized fused gate|up GEMV (no pre-scale) takes its variant held
+     * to 80 registers, three blocks per SM, so the row groups walk fewer rounds of the resident blocks (an
+     * experiment; 2, the default, is the kernel's own register count).
+     */
+    private final int gateUpBlocksPerSm = Integer.getInteger("tinyrt.cuda.gateUpBlocksPerSm", 2);
     private long stagedLaunches;
     /**
      * With -Dtinyrt.cuda.layerKernel=true a batch-1 decoder layer's five fused launches go out as one decode-layer
@@ -1144,8 +1150,8 @@ public final class CudaBackend implements Backend {
     /**
      * The fused kernel for {@code w} and its dynamic shared memory: the pre-scaled one (KernelNames.gemvPreScaled)
      * for a weight-only quantized weight with a pre-scale shared by all rows, or for gate|up one per half, when its
-     * rows fit the staging and -Dtinyrt.cuda.noPreStaging is not set; else the plain one, whose norm prologue takes
-     * 2 * cols bytes.
+     * rows fit the staging and -Dtinyrt.cuda.noPreStaging is not set; else the plain one, whose norm prologue (or,
+     * quantized, the res kernel's copy of x) takes 2 * cols bytes.
      */
     private FusedKernel fusedKernel(CudaWeight w, FusedKind kind) {
         boolean norm = kind != FusedKind.RES;
@@ -1167,9 +1173,11 @@ public final class CudaBackend implements Backend {
         String plain = switch (kind) {
             case RES -> KernelNames.gemvResidual(format);
             case NORM -> KernelNames.gemvNorm(format);
-            case GATE_UP_NORM -> KernelNames.gemvGateUpNorm(format);
+            case GATE_UP_NORM -> format != null && gateUpBlocksPerSm == 3 ? KernelNames.gemvGateUpNormB3(format)
+                    : KernelNames.gemvGateUpNorm(format);
         };
-        return new FusedKernel(plain, norm ? 2 * w.cols() : 0, false, false);
+        // the norm prologue's x, or the quantized res kernels' staged copy of x (qgemv.cuh, ReadyPreX): 2 * cols
+        return new FusedKernel(plain, norm || w.format.quantized() ? 2 * w.cols() : 0, false, false);
     }
 
     /**

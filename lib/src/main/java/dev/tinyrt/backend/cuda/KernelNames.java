@@ -127,6 +127,12 @@ final class KernelNames {
         return format == null ? "tinyrt_gemv_gate_up_norm" : "tinyrt_qgemv_" + format + "_gate_up_norm";
     }
 
+    /** {@link #gemvGateUpNorm} held to three blocks per SM (qgemv.cuh); quantized formats only. */
+    static String gemvGateUpNormB3(String format) {
+        check(format != null, "the three-block gate|up kernel is quantized only");
+        return gemvGateUpNorm(format) + "_b3";
+    }
+
     /**
      * The staged fused batch-1 GEMVs (staged.cuh): the same arguments as {@link #gemvResidual}, {@link #gemvNorm} and
      * {@link #gemvGateUpNorm} (kind "res", "norm" or "gate_up_norm"), the weight rows streamed through shared memory.
@@ -350,6 +356,9 @@ final class KernelNames {
             names.add(gemvResidual(f));
             names.add(gemvNorm(f));
             names.add(gemvGateUpNorm(f));
+            if (f != null) {
+                names.add(gemvGateUpNormB3(f));
+            }
             names.add(layer(f));
             for (String kind : List.of("res", "norm", "gate_up_norm")) {
                 names.add(gemvStaged(f, kind));
