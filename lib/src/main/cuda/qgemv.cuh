@@ -378,8 +378,7 @@ DEV void dequant_body(const uint8_t* __restrict__ w, const void* __restrict__ sc
         const uint8_t* w, const void* scales, int group, const float* pre, int pre_split, const __half* x,          \
         __half* out, float* residual, int m, int k, int ks) {                                                        \
         gemv_prologue(w, m, (size_t)k * F::BITS / 8, ks);                                                            \
-        qgemv_body<F, 1, __half, true>(w, scales, group, pre, pre_split, ReadyPreX{x, nullptr, k, F::PER_CHUNK}, out, \
-                                       m, k, ks, residual);                                                          \
+        qgemv_body<F, 1, __half>(w, scales, group, pre, pre_split, ReadyX{x}, out, m, k, ks, residual);              \
     }                                                                                                                \
     extern "C" __global__ void __launch_bounds__(QGEMV_THREADS, 3) tinyrt_qgemv_##FMT##_norm(                          \
         const uint8_t* w, const void* scales, int group, const float* pre, int pre_split, const float* residual,    \
@@ -389,13 +388,7 @@ DEV void dequant_body(const uint8_t* __restrict__ w, const void* __restrict__ sc
                                        ReadyNorm{residual, gamma, eps, normed, norm_threads, k, F::PER_CHUNK}, out, \
                                        m, k, ks);                                                                    \
     }                                                                                                                \
-    QGEMV_GATE_UP_NORM(tinyrt_qgemv_##FMT##_gate_up_norm, F, __launch_bounds__(QGEMV_THREADS))                    \
-    QGEMV_GATE_UP_NORM(tinyrt_qgemv_##FMT##_gate_up_norm_b3, F, __launch_bounds__(QGEMV_THREADS, 3))
-// The gate|up product with the norm prologue. The _b3 variant is held to 80 registers, three blocks per SM instead
-// of two: TinyLlama's 704 row groups then take 1.8 rounds of the resident blocks instead of 2.7
-// (-Dtinyrt.cuda.gateUpBlocksPerSm=3; an experiment, see CudaBackend).
-#define QGEMV_GATE_UP_NORM(NAME, F, BOUNDS)                                                                         \
-    extern "C" __global__ void BOUNDS NAME(                                                                          \
+    extern "C" __global__ void __launch_bounds__(QGEMV_THREADS) tinyrt_qgemv_##FMT##_gate_up_norm(                  \
         const uint8_t* w, const void* scales, int group, const float* pre, int pre_split, const float* residual,    \
         const __half* gamma, float eps, __half* normed, int norm_threads, __half* act, int inner, int k) {          \
         gate_up_prologue(w, inner, (size_t)k * F::BITS / 8);                                                         \
@@ -409,37 +402,20 @@ DEV void dequant_body(const uint8_t* __restrict__ w, const void* __restrict__ sc
 // weight instead of widening every weight to fp32 to scale it (QPass::accumulate's fp32 path). Shared memory: [k]
 // fp16 per staged copy, after the norm's [k] where there is one. The host takes them only for a pre-scale shared by
 // all rows, or for gate|up one per half (pre_split == inner). x in column order; dst laid out for a product of `per`
-// columns per chunk (xs_piece). Without a pre-scale (pre == nullptr) x is copied as it is (the plain res kernels).
-// A thread's loads (up to STAGE_BATCH of them) all go out before the first store: k = 5632 is 2.75 per thread, and
-// one round trip to memory each would be three in a row.
-#define STAGE_BATCH 4
+// columns per chunk (xs_piece).
 DEV void stage_scaled(const __half* x, const float* __restrict__ pre, __half* dst, int k, int per) {
-    for (int c0 = threadIdx.x * 8; c0 < k; c0 += blockDim.x * 8 * STAGE_BATCH) {
-        uint4 raw[STAGE_BATCH];
-#pragma unroll
-        for (int b = 0; b < STAGE_BATCH; b++) {
-            int c = c0 + b * blockDim.x * 8;
-            if (c < k) raw[b] = *reinterpret_cast<const uint4*>(x + c);
-        }
-#pragma unroll
-        for (int b = 0; b < STAGE_BATCH; b++) {
-            int c = c0 + b * blockDim.x * 8;
-            if (c >= k) break;
-            if (pre != nullptr) {
-                float v[8];
-                unpack8(raw[b], v);
-                float4 s0 = *reinterpret_cast<const float4*>(pre + c), s1 = *reinterpret_cast<const float4*>(pre + c + 4);
-                v[0] *= s0.x; v[1] *= s0.y; v[2] *= s0.z; v[3] *= s0.w;
-                v[4] *= s1.x; v[5] *= s1.y; v[6] *= s1.z; v[7] *= s1.w;
-                raw[b] = pack8(v);
-            }
-            *reinterpret_cast<uint4*>(dst + xs_piece(c, per, k)) = raw[b];
-        }
+    for (int c = threadIdx.x * 8; c < k; c += blockDim.x * 8) {
+        float v[8];
+        unpack8(*reinterpret_cast<const uint4*>(x + c), v);
+        float4 s0 = *reinterpret_cast<const float4*>(pre + c), s1 = *reinterpret_cast<const float4*>(pre + c + 4);
+        v[0] *= s0.x; v[1] *= s0.y; v[2] *= s0.z; v[3] *= s0.w;
+        v[4] *= s1.x; v[5] *= s1.y; v[6] *= s1.z; v[7] *= s1.w;
+        *reinterpret_cast<uint4*>(dst + xs_piece(c, per, k)) = pack8(v);
     }
 }
-// x from global memory (the res kernels' input), scaled (or, pre == nullptr, copied) into shared memory [0, k). The
-// plain W8/W4 res kernels stage x too: read from global memory through L1, a warp's x loads lay 64 (W4) or 32 (W8)
-// bytes apart, as the norm kernels' did before xs_piece.
+// x from global memory (the res kernels' input), scaled into shared memory [0, k). (The plain res kernels read x
+// through L1. Staging it like this without the scale did not pay on the H100 at 28c6a7d: in that run the other
+// formats gained 21-33 us per decode step from a decode-attention change, int4 10 and int8 none.)
 struct ReadyPreX {
     const __half* x;
     const float* pre;

@@ -51,7 +51,6 @@ const std::map<std::string, Thunk>& table() {
         K(tinyrt_gemv_res_f16) K(tinyrt_gemv_norm_f16) K(tinyrt_gemv_gate_up_norm)
         K(tinyrt_qgemv_w8_res) K(tinyrt_qgemv_w8_norm) K(tinyrt_qgemv_w8_gate_up_norm)
         K(tinyrt_qgemv_w4_res) K(tinyrt_qgemv_w4_norm) K(tinyrt_qgemv_w4_gate_up_norm)
-        K(tinyrt_qgemv_w8_gate_up_norm_b3) K(tinyrt_qgemv_w4_gate_up_norm_b3)
         K(tinyrt_qgemv_w8_pre_res) K(tinyrt_qgemv_w8_pre_norm) K(tinyrt_qgemv_w8_pre_gate_up_norm)
         K(tinyrt_qgemv_w4_pre_res) K(tinyrt_qgemv_w4_pre_norm) K(tinyrt_qgemv_w4_pre_gate_up_norm)
         K(tinyrt_gemv_staged_res_f16) K(tinyrt_gemv_staged_norm_f16) K(tinyrt_gemv_staged_gate_up_norm)

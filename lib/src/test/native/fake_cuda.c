@@ -391,7 +391,7 @@ static int check_layer(const Launch *l) {
         } else {
             int norm = s == 0 || s == 3, kk = I(&sub, norm ? base + 7 : base + 4);  // k after the norm's arguments
             kmax = kk > kmax ? kk : kmax;
-            if (norm || (q && s == 2) || (q && s == 4)) sub.smem = 2 * kk;  // norm x, or the quantized res kernels' x
+            if (norm) sub.smem = 2 * kk;
         }
         if (!check_launch(&sub)) return 0;
         k = name;
@@ -549,8 +549,7 @@ static int check_launch(const Launch *l) {
             CHECK(!staged || !P(l, 3), "%s: a pre-scale (the staged kernels take none)", k);
         }
         if (res) {
-            // the quantized res kernels stage x (or x times the pre-scale) in shared memory: [k] fp16
-            CHECK(staged || l->smem == (q ? 2u * kk : 0u), "%s: shared %u", k, l->smem);
+            CHECK(staged || l->smem == 2u * kk * copies, "%s: shared %u", k, l->smem);
             NEED(P(l, base), 2ull * kk, "x");
             NEED(P(l, base + 1), 2ull * m, "out");
             NEED(P(l, base + 2), 4ull * m, "residual");

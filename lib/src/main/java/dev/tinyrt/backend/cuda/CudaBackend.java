@@ -100,6 +100,11 @@ public final class CudaBackend implements Backend {
     private long batchedAttentionLaunches;
     private int forcedSplitK = Integer.getInteger("tinyrt.cuda.gemvSplitK", 0);
     /**
+     * -Dtinyrt.cuda.gemvSplitKLong=N sets the split-K of only the rows the rule splits (longer than
+     * KernelNames.ONE_WARP_CHUNKS chunks: TinyLlama's fp16 down projection), where gemvSplitK sets every product's.
+     */
+    private final int forcedLongSplitK = Integer.getInteger("tinyrt.cuda.gemvSplitKLong", 0);
+    /**
      * The fused batch-1 decode GEMVs launch at most this many waves of the blocks the GPU holds at once, each block
      * walking several groups of rows (gemv.cuh), so the norm prologue runs once per block; 0 launches a block per row
      * group. On the H100 one wave took the GPU step from 1,117 to 1,077 us (fp16), 952 to 883 (int8) and 945 to 925
@@ -119,12 +124,6 @@ public final class CudaBackend implements Backend {
      */
     private boolean stagedGemv = Boolean.getBoolean("tinyrt.cuda.stagedGemv");
     private final int stagedBlocksPerSm = Integer.getInteger("tinyrt.cuda.stagedBlocksPerSm", 1);
-    /**
-     * With -Dtinyrt.cuda.gateUpBlocksPerSm=3 the quantized fused gate|up GEMV (no pre-scale) takes its variant held
-     * to 80 registers, three blocks per SM, so the row groups walk fewer rounds of the resident blocks (an
-     * experiment; 2, the default, is the kernel's own register count).
-     */
-    private final int gateUpBlocksPerSm = Integer.getInteger("tinyrt.cuda.gateUpBlocksPerSm", 2);
     private long stagedLaunches;
     /**
      * With -Dtinyrt.cuda.layerKernel=true a batch-1 decoder layer's five fused launches go out as one decode-layer
@@ -982,7 +981,7 @@ public final class CudaBackend implements Backend {
             pendingMatmul = null;
             CudaWeight w = m.w();
             FusedKernel f = fusedKernel(w, FusedKind.RES);
-            int ks = f.splitK(w, forcedSplitK);
+            int ks = f.splitK(w, forcedSplitK(w));
             KernelArgs a = w.format.quantized() ? quantArgs(w) : args.reset().ptr(w.pointer());
             launchFused(f, ceilDiv(w.rows(), KernelNames.gemvRowsPerBlock(ks)),
                     a.ptr(m.in().pointer).ptr(d.pointer).ptr(r.pointer).i32(w.rows()).i32(w.cols()).i32(ks),
@@ -1038,7 +1037,7 @@ public final class CudaBackend implements Backend {
         }
         if (n != null) {
             FusedKernel f = fusedKernel(m, FusedKind.NORM);
-            int ks = f.splitK(m, forcedSplitK);
+            int ks = f.splitK(m, forcedSplitK(m));
             KernelArgs a = m.format.quantized() ? quantArgs(m) : args.reset().ptr(m.pointer());
             launchFused(f, ceilDiv(m.rows(), KernelNames.gemvRowsPerBlock(ks)),
                     normPrologue(a, n).ptr(o.pointer).i32(m.rows()).i32(m.cols()).i32(ks), FusedKind.NORM, m);
@@ -1051,7 +1050,7 @@ public final class CudaBackend implements Backend {
             return;
         }
         linear(tactic, in, m, o);
-        profiledMatmul(m, tactic, KernelNames.splitK(m.valueBytesPerRow(), forcedSplitK), "",
+        profiledMatmul(m, tactic, KernelNames.splitK(m.valueBytesPerRow(), forcedSplitK(m)), "",
                 m.ownedBytes() + in.bytes() + o.bytes());
     }
 
@@ -1081,7 +1080,7 @@ public final class CudaBackend implements Backend {
         CudaTensor in = activations(x, w);
         int n = in.rows();
         if (tactic == MatmulTactics.Tactic.GEMV) {
-            int ks = KernelNames.splitK(w.valueBytesPerRow(), forcedSplitK);
+            int ks = KernelNames.splitK(w.valueBytesPerRow(), forcedSplitK(w));
             int grid = ceilDiv(w.rows(), KernelNames.gemvRowsPerBlock(ks));
             if (w.format.quantized()) {
                 launch(KernelNames.qgemv(w.format.kernel, n, out.fp32), grid, 1, 1, THREADS, 0,
@@ -1125,6 +1124,14 @@ public final class CudaBackend implements Backend {
         return args.reset().ptr(w.pointer()).ptr(w.scales()).i32(w.groupSize).ptr(pre).i32(w.preSplit);
     }
 
+    /** The split-K forced for {@code w}'s rows (0: the rule): gemvSplitK, or gemvSplitKLong where the rule splits. */
+    private int forcedSplitK(CudaWeight w) {
+        if (forcedSplitK > 0 || forcedLongSplitK == 0) {
+            return forcedSplitK;
+        }
+        return KernelNames.splitK(w.valueBytesPerRow(), 0) > 1 ? forcedLongSplitK : 0;
+    }
+
     /** The fused batch-1 GEMVs: the residual add in the epilogue, or the RMSNorm in the prologue (plain or gate|up). */
     private enum FusedKind {
         RES("res"), NORM("norm"), GATE_UP_NORM("gate_up_norm");
@@ -1150,8 +1157,8 @@ public final class CudaBackend implements Backend {
     /**
      * The fused kernel for {@code w} and its dynamic shared memory: the pre-scaled one (KernelNames.gemvPreScaled)
      * for a weight-only quantized weight with a pre-scale shared by all rows, or for gate|up one per half, when its
-     * rows fit the staging and -Dtinyrt.cuda.noPreStaging is not set; else the plain one, whose norm prologue (or,
-     * quantized, the res kernel's copy of x) takes 2 * cols bytes.
+     * rows fit the staging and -Dtinyrt.cuda.noPreStaging is not set; else the plain one, whose norm prologue takes
+     * 2 * cols bytes.
      */
     private FusedKernel fusedKernel(CudaWeight w, FusedKind kind) {
         boolean norm = kind != FusedKind.RES;
@@ -1173,11 +1180,9 @@ public final class CudaBackend implements Backend {
         String plain = switch (kind) {
             case RES -> KernelNames.gemvResidual(format);
             case NORM -> KernelNames.gemvNorm(format);
-            case GATE_UP_NORM -> format != null && gateUpBlocksPerSm == 3 ? KernelNames.gemvGateUpNormB3(format)
-                    : KernelNames.gemvGateUpNorm(format);
+            case GATE_UP_NORM -> KernelNames.gemvGateUpNorm(format);
         };
-        // the norm prologue's x, or the quantized res kernels' staged copy of x (qgemv.cuh, ReadyPreX): 2 * cols
-        return new FusedKernel(plain, norm || w.format.quantized() ? 2 * w.cols() : 0, false, false);
+        return new FusedKernel(plain, norm ? 2 * w.cols() : 0, false, false);
     }
 
     /**
@@ -1333,7 +1338,7 @@ public final class CudaBackend implements Backend {
         if (m != null) {
             pendingMatmul = null;
             linear(MatmulTactics.Tactic.GEMV, m.in(), m.w(), m.out());
-            int ks = KernelNames.splitK(m.w().valueBytesPerRow(), forcedSplitK);
+            int ks = KernelNames.splitK(m.w().valueBytesPerRow(), forcedSplitK(m.w()));
             profiledMatmul(m.w(), MatmulTactics.Tactic.GEMV, ks, "", m.w().ownedBytes() + m.in().bytes()
                     + m.out().bytes());
         }

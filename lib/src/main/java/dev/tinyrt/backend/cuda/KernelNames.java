@@ -55,18 +55,26 @@ final class KernelNames {
     }
 
     /**
-     * Warps sharing one weight row in the decode GEMVs (split-K, gemv.cuh): one for rows of up to 256 16-byte
-     * chunks (k = 2048 in fp16, measured well served so), else the most (up to 8) that still leave each lane at
-     * least four chunks, so long rows such as the down projection's keep enough warps and loads in flight.
+     * Warps sharing one weight row in the decode GEMVs (split-K, gemv.cuh): one for rows of up to
+     * {@link #ONE_WARP_CHUNKS} 16-byte chunks, else the most (up to 8) that still leave each lane at least four
+     * chunks, so long rows such as the fp16 down projection's keep enough warps and loads in flight.
      * {@code forced} (1, 2, 4 or 8; 0 for the rule) overrides it: {@code -Dtinyrt.cuda.gemvSplitK=N}, self-test.
      */
+    /**
+     * Rows up to this many 16-byte chunks get one warp each. 512 since the H100 run at 28c6a7d: the int8 down
+     * projection (352 chunks) took 766 instead of 807 us per decode step with one warp per row instead of two (its
+     * 2,048 rows then fill one round of the resident blocks rather than 1.3), and four warps took 908. (256 before:
+     * k = 2048 in fp16.)
+     */
+    static final int ONE_WARP_CHUNKS = 512;
+
     static int splitK(long rowBytes, int forced) {
         if (forced > 0) {
             check(forced <= 8 && Integer.bitCount(forced) == 1, "split-K " + forced);
             return forced;
         }
         long chunks = rowBytes / 16;
-        if (chunks <= 256) {
+        if (chunks <= ONE_WARP_CHUNKS) {
             return 1;
         }
         int ks = 1;
@@ -125,12 +133,6 @@ final class KernelNames {
 
     static String gemvGateUpNorm(String format) {
         return format == null ? "tinyrt_gemv_gate_up_norm" : "tinyrt_qgemv_" + format + "_gate_up_norm";
-    }
-
-    /** {@link #gemvGateUpNorm} held to three blocks per SM (qgemv.cuh); quantized formats only. */
-    static String gemvGateUpNormB3(String format) {
-        check(format != null, "the three-block gate|up kernel is quantized only");
-        return gemvGateUpNorm(format) + "_b3";
     }
 
     /**
@@ -356,9 +358,6 @@ final class KernelNames {
             names.add(gemvResidual(f));
             names.add(gemvNorm(f));
             names.add(gemvGateUpNorm(f));
-            if (f != null) {
-                names.add(gemvGateUpNormB3(f));
-            }
             names.add(layer(f));
             for (String kind : List.of("res", "norm", "gate_up_norm")) {
                 names.add(gemvStaged(f, kind));
