@@ -101,7 +101,7 @@ public final class CudaBackend implements Backend {
     private int forcedSplitK = Integer.getInteger("tinyrt.cuda.gemvSplitK", 0);
     /**
      * -Dtinyrt.cuda.gemvSplitKLong=N sets the split-K of only the rows the rule splits (longer than
-     * KernelNames.ONE_WARP_CHUNKS chunks: TinyLlama's fp16 down projection), where gemvSplitK sets every product's.
+     * 511 chunks: TinyLlama's fp16 down projection), where gemvSplitK sets every product's.
      */
     private final int forcedLongSplitK = Integer.getInteger("tinyrt.cuda.gemvSplitKLong", 0);
     /**

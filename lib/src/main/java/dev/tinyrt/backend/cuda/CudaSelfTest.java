@@ -899,12 +899,26 @@ public final class CudaSelfTest implements Callable<Integer> {
         logits[1][7] = 50f;
         logits[1][9] = 50f;  // a tie: the first index wins, as torch.argmax
         logits[2][31999] = 60f;
+        // ties a thread sees itself: inside one float4, and one batch of its loads later (the kernel reads 4 floats
+        // at a time, 8 loads of 1,024 threads in flight)
+        logits[3][6] = 70f;
+        logits[3][5] = 70f;
+        logits[3][5 + 4 * 1024] = 70f;
         Both<Tensor> t = tensor(logits, true);
         int[] g = gpu.argmaxRows(t.gpu());
         int[] c = cpu.argmaxRows(t.cpu());
-        boolean ok = Arrays.equals(g, c) && g[1] == 7 && g[2] == 31999;
+        boolean ok = Arrays.equals(g, c) && g[1] == 7 && g[2] == 31999 && g[3] == 5;
         record(new Check("argmax rows (ties -> first index)", ok ? 0 : 1, 0, 0, ok,
                 "gpu " + Arrays.toString(g) + " cpu " + Arrays.toString(c)));
+        float[][] odd = values(2, 1001, 3.0, 1);  // not a multiple of 4: the scalar scan
+        odd[1][999] = 40f;
+        odd[1][1000] = 40f;
+        Both<Tensor> o = tensor(odd, true);
+        int[] go = gpu.argmaxRows(o.gpu());
+        int[] co = cpu.argmaxRows(o.cpu());
+        boolean okOdd = Arrays.equals(go, co) && go[1] == 999;
+        record(new Check("argmax rows, 1001 columns", okOdd ? 0 : 1, 0, 0, okOdd,
+                "gpu " + Arrays.toString(go) + " cpu " + Arrays.toString(co)));
     }
 
     /**

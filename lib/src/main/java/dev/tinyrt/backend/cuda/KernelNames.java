@@ -55,34 +55,32 @@ final class KernelNames {
     }
 
     /**
-     * Warps sharing one weight row in the decode GEMVs (split-K, gemv.cuh): one for rows of up to
-     * {@link #ONE_WARP_CHUNKS} 16-byte chunks, else the most (up to 8) that still leave each lane at least four
-     * chunks, so long rows such as the fp16 down projection's keep enough warps and loads in flight.
-     * {@code forced} (1, 2, 4 or 8; 0 for the rule) overrides it: {@code -Dtinyrt.cuda.gemvSplitK=N}, self-test.
+     * Warps sharing one weight row in the decode GEMVs (split-K, gemv.cuh): the most (up to 8) that still leave
+     * each lane at least {@link #MIN_CHUNKS_PER_LANE} 16-byte chunks of the row, so rows up to 511 chunks get one
+     * warp and long rows, such as the fp16 down projection's, keep enough loads in flight without walking their
+     * row groups in more rounds than needed. {@code forced} (1, 2, 4 or 8; 0 for the rule) overrides it:
+     * {@code -Dtinyrt.cuda.gemvSplitK=N}, self-test.
      */
-    /**
-     * Rows up to this many 16-byte chunks get one warp each. 512 since the H100 run at 28c6a7d: the int8 down
-     * projection (352 chunks) took 766 instead of 807 us per decode step with one warp per row instead of two (its
-     * 2,048 rows then fill one round of the resident blocks rather than 1.3), and four warps took 908. (256 before:
-     * k = 2048 in fp16.)
-     */
-    static final int ONE_WARP_CHUNKS = 512;
-
     static int splitK(long rowBytes, int forced) {
         if (forced > 0) {
             check(forced <= 8 && Integer.bitCount(forced) == 1, "split-K " + forced);
             return forced;
         }
         long chunks = rowBytes / 16;
-        if (chunks <= ONE_WARP_CHUNKS) {
-            return 1;
-        }
         int ks = 1;
-        while (ks < 8 && chunks / (32L * ks * 2) >= 4) {
+        while (ks < 8 && chunks / (32L * ks * 2) >= MIN_CHUNKS_PER_LANE) {
             ks *= 2;
         }
         return ks;
     }
+
+    /**
+     * 8 since the H100 runs of 2026-11-28 (GPU µs per decode step, same run per row): the int8 down projection
+     * (352 chunks) at split-K 1 / 2 / 4 took 766 / 807 / 908 (28c6a7d), the fp16 one (704 chunks) at 1 / 2 / 4 / 8
+     * 1,074 / 1,014 / 1,042 / 1,071 (9a70660). The rule before (at least 4 per lane, and one warp up to 256 chunks)
+     * chose 2 and 4.
+     */
+    static final int MIN_CHUNKS_PER_LANE = 8;
 
     /** Rows one 256-thread GEMV block covers with {@code ks} warps per row. */
     static int gemvRowsPerBlock(int ks) {

@@ -13,8 +13,8 @@ import java.nio.file.Path;
  * row groups (gemv.cuh): the self-test's fused block boundaries (norm prologue and residual epilogue, fp16 / int8 /
  * int4 / AWQ), its attention group (both variants of the latency decode kernel, the 128-thread one and the wide one,
  * on fp16, int8 and fp8 caches, against the CPU) and its whole random models (CUDA against the CPU engine, greedy
- * continuations, graphs; the quantized ones in group quantized_models) must pass, and the driver must have seen such
- * walking launches.
+ * continuations, graphs; the quantized ones in group quantized_models; FakeDriverTest adds the argmax group) must
+ * pass, and the driver must have seen such walking launches.
  */
 public final class EmulatedDecodeKernelsScenario {
     public static void main(String... args) throws Throwable {

@@ -69,10 +69,11 @@ class MatmulTacticsTest {
     @Test
     void longRowsAreSplitOverWarpsKeepingFourChunksPerLane() {
         assertEquals(1, KernelNames.splitK(2L * 2048, 0), "fp16 k=2048: one warp per row");
-        assertEquals(4, KernelNames.splitK(2L * 5632, 0), "fp16 down: 704 chunks -> 4 warps, 5.5 chunks per lane");
-        assertEquals(1, KernelNames.splitK(5632, 0), "int8 down: 352 chunks -> 1 warp (measured faster than 2)");
-        assertEquals(4, KernelNames.splitK(2L * 4096 + 16, 0), "513 chunks -> 4 warps, 4 per lane");
+        assertEquals(2, KernelNames.splitK(2L * 5632, 0), "fp16 down: 704 chunks -> 2 warps, 11 chunks per lane");
+        assertEquals(1, KernelNames.splitK(5632, 0), "int8 down: 352 chunks -> 1 warp");
         assertEquals(1, KernelNames.splitK(5632 / 2, 0), "int4 down: 176 chunks -> 1 warp");
+        assertEquals(1, KernelNames.splitK(16L * 511, 0), "511 chunks -> 1 warp");
+        assertEquals(2, KernelNames.splitK(16L * 512, 0), "512 chunks -> 2 warps, 8 per lane");
         assertEquals(8, KernelNames.splitK(2L * 65536, 0), "at most 8 warps (one row per block)");
         assertEquals(2, KernelNames.splitK(2L * 2048, 2), "forced");
         assertEquals(4, KernelNames.gemvRowsPerBlock(2));
