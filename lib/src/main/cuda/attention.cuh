@@ -117,16 +117,17 @@ DEV void attn_decode_body(int hb, int row, int split, int head_blocks, Wait wait
         // holds this step's key in the first tile, the new key, its partner and the new value. One round trip to L2
         // after the wait instead of two (q's rotation used to stall before the new key's loads were issued).
         uint4 q_raw[G], qp_raw[G], nk_raw, nkp_raw, nv_raw;
+        auto load_new = [&] {  // this step's key (this lane's chunk and its RoPE partner) and value
+            const __half* kh = qkv_row + (heads + kv_head) * D;
+            nk_raw = load_coherent(kh + sub * 8);
+            nkp_raw = load_coherent(kh + partner * 8);
+            nv_raw = load_coherent(qkv_row + (heads + kv_heads + kv_head) * D + sub * 8);
+        };
         bool new_pre = false;  // this thread's new-key loads are already in flight
         if (fuse_rope) {
 #pragma unroll
             for (int u = 0; u < KPT; u++) new_pre |= j[u] == pos;
-            if (new_pre) {
-                const __half* kh = qkv_row + (heads + kv_head) * D;
-                nk_raw = load_coherent(kh + sub * 8);
-                nkp_raw = load_coherent(kh + partner * 8);
-                nv_raw = load_coherent(qkv_row + (heads + kv_heads + kv_head) * D + sub * 8);
-            }
+            if (new_pre) load_new();
         }
 #pragma unroll
         for (int g = 0; g < G; g++) {
@@ -160,12 +161,7 @@ DEV void attn_decode_body(int hb, int row, int split, int head_blocks, Wait wait
 #pragma unroll
                 for (int u = 0; u < KPT; u++) {
                     if (j[u] == pos) {  // this step's key: rotate it from qkv, use it, and store it for later steps
-                        if (!new_pre) {  // a later tile (long contexts): its loads go out now
-                            const __half* kh = qkv_row + (heads + kv_head) * D;
-                            nk_raw = load_coherent(kh + sub * 8);
-                            nkp_raw = load_coherent(kh + partner * 8);
-                            nv_raw = load_coherent(qkv_row + (heads + kv_heads + kv_head) * D + sub * 8);
-                        }
+                        if (!new_pre) load_new();  // a later tile (long contexts): its loads go out now
                         float kf[8], pk[8];
                         unpack8(nk_raw, kf);
                         unpack8(nkp_raw, pk);

@@ -981,7 +981,7 @@ public final class CudaBackend implements Backend {
             pendingMatmul = null;
             CudaWeight w = m.w();
             FusedKernel f = fusedKernel(w, FusedKind.RES);
-            int ks = f.splitK(w, forcedSplitK(w));
+            int ks = splitK(f, w);
             KernelArgs a = w.format.quantized() ? quantArgs(w) : args.reset().ptr(w.pointer());
             launchFused(f, ceilDiv(w.rows(), KernelNames.gemvRowsPerBlock(ks)),
                     a.ptr(m.in().pointer).ptr(d.pointer).ptr(r.pointer).i32(w.rows()).i32(w.cols()).i32(ks),
@@ -1037,7 +1037,7 @@ public final class CudaBackend implements Backend {
         }
         if (n != null) {
             FusedKernel f = fusedKernel(m, FusedKind.NORM);
-            int ks = f.splitK(m, forcedSplitK(m));
+            int ks = splitK(f, m);
             KernelArgs a = m.format.quantized() ? quantArgs(m) : args.reset().ptr(m.pointer());
             launchFused(f, ceilDiv(m.rows(), KernelNames.gemvRowsPerBlock(ks)),
                     normPrologue(a, n).ptr(o.pointer).i32(m.rows()).i32(m.cols()).i32(ks), FusedKind.NORM, m);
@@ -1050,7 +1050,7 @@ public final class CudaBackend implements Backend {
             return;
         }
         linear(tactic, in, m, o);
-        profiledMatmul(m, tactic, KernelNames.splitK(m.valueBytesPerRow(), forcedSplitK(m)), "",
+        profiledMatmul(m, tactic, splitK(m), "",
                 m.ownedBytes() + in.bytes() + o.bytes());
     }
 
@@ -1080,7 +1080,7 @@ public final class CudaBackend implements Backend {
         CudaTensor in = activations(x, w);
         int n = in.rows();
         if (tactic == MatmulTactics.Tactic.GEMV) {
-            int ks = KernelNames.splitK(w.valueBytesPerRow(), forcedSplitK(w));
+            int ks = splitK(w);
             int grid = ceilDiv(w.rows(), KernelNames.gemvRowsPerBlock(ks));
             if (w.format.quantized()) {
                 launch(KernelNames.qgemv(w.format.kernel, n, out.fp32), grid, 1, 1, THREADS, 0,
@@ -1124,12 +1124,22 @@ public final class CudaBackend implements Backend {
         return args.reset().ptr(w.pointer()).ptr(w.scales()).i32(w.groupSize).ptr(pre).i32(w.preSplit);
     }
 
-    /** The split-K forced for {@code w}'s rows (0: the rule): gemvSplitK, or gemvSplitKLong where the rule splits. */
-    private int forcedSplitK(CudaWeight w) {
-        if (forcedSplitK > 0 || forcedLongSplitK == 0) {
-            return forcedSplitK;
+    /** The split-K of the fused kernel {@code f} over {@code w}: the staged kernels take none. */
+    private int splitK(FusedKernel f, CudaWeight w) {
+        return f.staged() ? 1 : splitK(w);
+    }
+
+    /**
+     * The split-K of {@code w}'s rows in the decode GEMVs: KernelNames.splitK's rule, or gemvSplitK for every row,
+     * or gemvSplitKLong for the rows the rule splits.
+     */
+    private int splitK(CudaWeight w) {
+        long rowBytes = w.valueBytesPerRow();
+        int rule = KernelNames.splitK(rowBytes, 0);
+        if (forcedSplitK > 0) {
+            return KernelNames.splitK(rowBytes, forcedSplitK);
         }
-        return KernelNames.splitK(w.valueBytesPerRow(), 0) > 1 ? forcedLongSplitK : 0;
+        return forcedLongSplitK > 0 && rule > 1 ? KernelNames.splitK(rowBytes, forcedLongSplitK) : rule;
     }
 
     /** The fused batch-1 GEMVs: the residual add in the epilogue, or the RMSNorm in the prologue (plain or gate|up). */
@@ -1148,10 +1158,6 @@ public final class CudaBackend implements Backend {
      * the kernels that stream the weight through shared memory (KernelNames.gemvStaged, no split-K).
      */
     private record FusedKernel(String name, int shared, boolean preStaged, boolean staged) {
-        /** Split-K for a weight of {@code w}: the staged kernels take none. */
-        int splitK(CudaWeight w, int forced) {
-            return staged ? 1 : KernelNames.splitK(w.valueBytesPerRow(), forced);
-        }
     }
 
     /**
@@ -1338,7 +1344,7 @@ public final class CudaBackend implements Backend {
         if (m != null) {
             pendingMatmul = null;
             linear(MatmulTactics.Tactic.GEMV, m.in(), m.w(), m.out());
-            int ks = KernelNames.splitK(m.w().valueBytesPerRow(), forcedSplitK(m.w()));
+            int ks = splitK(m.w());
             profiledMatmul(m.w(), MatmulTactics.Tactic.GEMV, ks, "", m.w().ownedBytes() + m.in().bytes()
                     + m.out().bytes());
         }

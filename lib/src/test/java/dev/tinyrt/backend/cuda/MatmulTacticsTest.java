@@ -67,7 +67,7 @@ class MatmulTacticsTest {
     }
 
     @Test
-    void longRowsAreSplitOverWarpsKeepingFourChunksPerLane() {
+    void longRowsAreSplitOverWarpsKeepingEightChunksPerLane() {
         assertEquals(1, KernelNames.splitK(2L * 2048, 0), "fp16 k=2048: one warp per row");
         assertEquals(2, KernelNames.splitK(2L * 5632, 0), "fp16 down: 704 chunks -> 2 warps, 11 chunks per lane");
         assertEquals(1, KernelNames.splitK(5632, 0), "int8 down: 352 chunks -> 1 warp");
