@@ -316,3 +316,63 @@ DEV void prefetch_rows_l2(const void* w, int m, size_t row_bytes, int first, int
                     bytes < cap ? bytes : cap);
     }
 }
+
+// The next product's weight, pulled into L2 by the product before it (CudaBackend names it: the weight the decode
+// step multiplies next, learned from the previous step's order). A batch-1 GEMV alone moves its weight as one burst,
+// and on the H100 a burst of 2-23 MB reaches only 0.6-1.6 TB/s (environment/gpu/microbench, kernel_boundary): the
+// stream starts and drains at every kernel boundary. With the next weight's first `rows` rows (of each half, for the
+// gate|up weight: rows [0, rows) and [half, half + rows)) and their scales already in L2, the next kernel's loads hit
+// L2 and the DRAM stream runs on across the boundary. Each block issues its share (by blockIdx) as bulk L2
+// prefetches of up to 4 KB per thread (cp.async.bulk.prefetch.L2, sm_90: one instruction each, no registers held);
+// older GPUs one prefetch.global.L2 per 128-byte line. The emulator does nothing: it changes no result.
+struct NextWeight {
+    const void* values;
+    const void* scales;  // null: none (fp16)
+    long long row_bytes;
+    int scale_row_bytes, rows, half;  // half: the second half's first row (gate|up), 0 for one range per array
+    int at_end;                       // 1: issued as the block leaves; 0: at its start, before the PDL wait
+};
+DEV void prefetch_next_weight(const NextWeight& n) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+    if (n.values == nullptr || n.rows <= 0) return;
+    const char* base[4];
+    long long len[4];
+    int parts = 0;
+    for (int h = 0; h < (n.half > 0 ? 2 : 1); h++) {
+        long long first = h == 0 ? 0 : n.half;
+        base[parts] = static_cast<const char*>(n.values) + first * n.row_bytes;
+        len[parts++] = ((long long)n.rows * n.row_bytes) & ~15ll;
+        if (n.scales != nullptr && n.scale_row_bytes > 0) {
+            base[parts] = static_cast<const char*>(n.scales) + first * n.scale_row_bytes;
+            len[parts++] = ((long long)n.rows * n.scale_row_bytes) & ~15ll;
+        }
+    }
+    long long total = 0;
+    for (int i = 0; i < parts; i++) total += len[i];
+    constexpr long long PIECE = 4096;
+    long long share = (total + gridDim.x - 1) / gridDim.x;
+    share = (share + PIECE - 1) / PIECE * PIECE;
+    long long begin = (long long)blockIdx.x * share, end = begin + share < total ? begin + share : total;
+    for (long long v = begin + (long long)threadIdx.x * PIECE; v < end; v += (long long)blockDim.x * PIECE) {
+        long long off = v;  // the piece [v, min(v + PIECE, end)) within the concatenated parts; pieces may
+        int i = 0;          // end early at a part's end, never cross into the next part
+        while (i < parts && off >= len[i]) off -= len[i++];
+        if (i == parts) break;
+        long long n_bytes = PIECE < end - v ? PIECE : end - v;
+        if (n_bytes > len[i] - off) n_bytes = len[i] - off;
+        const char* p = base[i] + off;
+#if __CUDA_ARCH__ >= 900
+        asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;" ::"l"(p), "r"((unsigned)n_bytes) : "memory");
+#else
+        for (long long o = 0; o < n_bytes; o += 128) asm volatile("prefetch.global.L2 [%0];" ::"l"(p + o));
+#endif
+    }
+#else
+    (void)n;
+#endif
+}
+// The fused GEMV kernels' trailing parameters (NextWeight's fields) and the struct they make
+#define NEXT_WEIGHT_PARAMS                                                                                           \
+    const void *nw_values, const void *nw_scales, long long nw_row_bytes, int nw_scale_row_bytes, int nw_rows,       \
+        int nw_half, int nw_at_end
+#define NEXT_WEIGHT NextWeight{nw_values, nw_scales, nw_row_bytes, nw_scale_row_bytes, nw_rows, nw_half, nw_at_end}
