@@ -168,25 +168,6 @@ DEV const __half* ReadyNorm::operator()() const {
     return norm_prologue(residual, gamma, eps, normed, norm_threads, cols, per);
 }
 
-// A fused kernel's ready() that first starts the next product's weight into L2 (prefetch_next_weight), once the
-// block's own first pass of weight loads is in flight, so those queue first; or, with at_end, nothing here and
-// next_weight_at_end as the block leaves.
-template <class R>
-struct ThenNext {
-    R ready;
-    NextWeight next;
-    DEV const __half* operator()() const {
-        if (!next.at_end) prefetch_next_weight(next);
-        return ready();
-    }
-    DEV int up_offset() const { return ready.up_offset(); }
-};
-template <class R>
-DEV ThenNext<R> then_next(R ready, NextWeight next) { return ThenNext<R>{ready, next}; }
-DEV void next_weight_at_end(const NextWeight& next) {
-    if (next.at_end) prefetch_next_weight(next);
-}
-
 // Fused residual add epilogue: out = fp16(acc) as the product's output, and residual += that fp16 value, as the
 // add + norm kernel would add it (the same bits).
 DEV void store_res(__half* out, float* residual, size_t i, float acc) {
@@ -362,28 +343,22 @@ GEMV_KERNELS(8)
 // Batch-1 decode kernels with the block-boundary ops fused in: the residual add into the product that feeds it
 // (o_proj, down) and the following RMSNorm into the products that read it (q|k|v, gate|up); dynamic shared memory
 // 2 * k bytes for the norm prologue.
-// The trailing NEXT_WEIGHT_PARAMS name the weight the step multiplies next (prefetch_next_weight).
 extern "C" __global__ void __launch_bounds__(GEMV_THREADS) tinyrt_gemv_res_f16(
-    const __half* w, const __half* x, __half* out, float* residual, int m, int k, int ks, NEXT_WEIGHT_PARAMS) {
+    const __half* w, const __half* x, __half* out, float* residual, int m, int k, int ks) {
     gemv_prologue(w, m, 2 * (size_t)k, ks);
-    gemv_body<1, __half>(w, then_next(ReadyX{x}, NEXT_WEIGHT), out, m, k, ks, residual);
-    next_weight_at_end(NEXT_WEIGHT);
+    gemv_body<1, __half>(w, ReadyX{x}, out, m, k, ks, residual);
 }
 // (The norm kernel is held to 80 registers, three blocks per SM: with the first weight pass held across the norm it
 // would take 90, and the QKV product's 320 blocks two waves; on the H100 the fp16 decode step went 1161 -> 1131 us.)
 extern "C" __global__ void __launch_bounds__(GEMV_THREADS, 3) tinyrt_gemv_norm_f16(
     const __half* w, const float* residual, const __half* gamma, float eps, __half* normed, int norm_threads,
-    __half* out, int m, int k, int ks, NEXT_WEIGHT_PARAMS) {
+    __half* out, int m, int k, int ks) {
     gemv_prologue(w, m, 2 * (size_t)k, ks);
-    gemv_body<1, __half, true>(w, then_next(ReadyNorm{residual, gamma, eps, normed, norm_threads, k}, NEXT_WEIGHT), out,
-                               m, k, ks);
-    next_weight_at_end(NEXT_WEIGHT);
+    gemv_body<1, __half, true>(w, ReadyNorm{residual, gamma, eps, normed, norm_threads, k}, out, m, k, ks);
 }
 extern "C" __global__ void __launch_bounds__(GEMV_THREADS) tinyrt_gemv_gate_up_norm(
     const __half* w, const float* residual, const __half* gamma, float eps, __half* normed, int norm_threads,
-    __half* act, int inner, int k, NEXT_WEIGHT_PARAMS) {
+    __half* act, int inner, int k) {
     gate_up_prologue(w, inner, 2 * (size_t)k);
-    gemv_gate_up_body<1, true>(w, then_next(ReadyNorm{residual, gamma, eps, normed, norm_threads, k}, NEXT_WEIGHT),
-                               act, inner, k);
-    next_weight_at_end(NEXT_WEIGHT);
+    gemv_gate_up_body<1, true>(w, ReadyNorm{residual, gamma, eps, normed, norm_threads, k}, act, inner, k);
 }

@@ -376,33 +376,25 @@ DEV void dequant_body(const uint8_t* __restrict__ w, const void* __restrict__ sc
 #define QGEMV_FUSED(FMT, F)                                                                                         \
     extern "C" __global__ void __launch_bounds__(QGEMV_THREADS) tinyrt_qgemv_##FMT##_res(                           \
         const uint8_t* w, const void* scales, int group, const float* pre, int pre_split, const __half* x,          \
-        __half* out, float* residual, int m, int k, int ks, NEXT_WEIGHT_PARAMS) {                                    \
+        __half* out, float* residual, int m, int k, int ks) {                                                        \
         gemv_prologue(w, m, (size_t)k * F::BITS / 8, ks);                                                            \
-        qgemv_body<F, 1, __half>(w, scales, group, pre, pre_split, then_next(ReadyX{x}, NEXT_WEIGHT), out, m, k, ks, \
-                                 residual);                                                                          \
-        next_weight_at_end(NEXT_WEIGHT);                                                                             \
+        qgemv_body<F, 1, __half>(w, scales, group, pre, pre_split, ReadyX{x}, out, m, k, ks, residual);              \
     }                                                                                                                \
     extern "C" __global__ void __launch_bounds__(QGEMV_THREADS, 3) tinyrt_qgemv_##FMT##_norm(                          \
         const uint8_t* w, const void* scales, int group, const float* pre, int pre_split, const float* residual,    \
-        const __half* gamma, float eps, __half* normed, int norm_threads, __half* out, int m, int k, int ks,        \
-        NEXT_WEIGHT_PARAMS) {                                                                                        \
+        const __half* gamma, float eps, __half* normed, int norm_threads, __half* out, int m, int k, int ks) {      \
         gemv_prologue(w, m, (size_t)k * F::BITS / 8, ks);                                                            \
-        qgemv_body<F, 1, __half, true>(                                                                              \
-            w, scales, group, pre, pre_split,                                                                        \
-            then_next(ReadyNorm{residual, gamma, eps, normed, norm_threads, k, F::PER_CHUNK}, NEXT_WEIGHT), out, m, k, \
-            ks);                                                                                                     \
-        next_weight_at_end(NEXT_WEIGHT);                                                                             \
+        qgemv_body<F, 1, __half, true>(w, scales, group, pre, pre_split,                                             \
+                                       ReadyNorm{residual, gamma, eps, normed, norm_threads, k, F::PER_CHUNK}, out, \
+                                       m, k, ks);                                                                    \
     }                                                                                                                \
     extern "C" __global__ void __launch_bounds__(QGEMV_THREADS) tinyrt_qgemv_##FMT##_gate_up_norm(                  \
         const uint8_t* w, const void* scales, int group, const float* pre, int pre_split, const float* residual,    \
-        const __half* gamma, float eps, __half* normed, int norm_threads, __half* act, int inner, int k,            \
-        NEXT_WEIGHT_PARAMS) {                                                                                        \
+        const __half* gamma, float eps, __half* normed, int norm_threads, __half* act, int inner, int k) {          \
         gate_up_prologue(w, inner, (size_t)k * F::BITS / 8);                                                         \
-        qgemv_gate_up_body<F, 1, true>(                                                                              \
-            w, scales, group, pre, pre_split,                                                                        \
-            then_next(ReadyNorm{residual, gamma, eps, normed, norm_threads, k, F::PER_CHUNK}, NEXT_WEIGHT), act,     \
-            inner, k);                                                                                               \
-        next_weight_at_end(NEXT_WEIGHT);                                                                             \
+        qgemv_gate_up_body<F, 1, true>(w, scales, group, pre, pre_split,                                             \
+                                       ReadyNorm{residual, gamma, eps, normed, norm_threads, k, F::PER_CHUNK}, act,  \
+                                       inner, k);                                                                    \
     }
 
 // AWQ's pre-scale on the fp16-pair path: the batch-1 fused kernels (_pre_res, _pre_norm, _pre_gate_up_norm) stage
@@ -459,33 +451,25 @@ struct ReadyPreNorm {
 #define QGEMV_PRE(FMT, F)                                                                                           \
     extern "C" __global__ void __launch_bounds__(QGEMV_THREADS) tinyrt_qgemv_##FMT##_pre_res(                       \
         const uint8_t* w, const void* scales, int group, const float* pre, int pre_split, const __half* x,          \
-        __half* out, float* residual, int m, int k, int ks, NEXT_WEIGHT_PARAMS) {                                    \
+        __half* out, float* residual, int m, int k, int ks) {                                                        \
         gemv_prologue(w, m, (size_t)k * F::BITS / 8, ks);                                                            \
-        qgemv_body<F, 1, __half, true>(w, scales, group, nullptr, pre_split,                                         \
-                                       then_next(ReadyPreX{x, pre, k, F::PER_CHUNK}, NEXT_WEIGHT), out, m, k, ks,   \
-                                       residual);                                                                    \
-        next_weight_at_end(NEXT_WEIGHT);                                                                             \
+        qgemv_body<F, 1, __half, true>(w, scales, group, nullptr, pre_split, ReadyPreX{x, pre, k, F::PER_CHUNK},    \
+                                       out, m, k, ks, residual);                                                     \
     }                                                                                                                \
     extern "C" __global__ void __launch_bounds__(QGEMV_THREADS) tinyrt_qgemv_##FMT##_pre_norm(                      \
         const uint8_t* w, const void* scales, int group, const float* pre, int pre_split, const float* residual,    \
-        const __half* gamma, float eps, __half* normed, int norm_threads, __half* out, int m, int k, int ks,        \
-        NEXT_WEIGHT_PARAMS) {                                                                                        \
+        const __half* gamma, float eps, __half* normed, int norm_threads, __half* out, int m, int k, int ks) {      \
         gemv_prologue(w, m, (size_t)k * F::BITS / 8, ks);                                                            \
         ReadyPreNorm ready{ReadyNorm{residual, gamma, eps, normed, norm_threads, k}, pre, k, false, F::PER_CHUNK};  \
-        qgemv_body<F, 1, __half, true>(w, scales, group, nullptr, pre_split, then_next(ready, NEXT_WEIGHT), out, m, \
-                                       k, ks);                                                                       \
-        next_weight_at_end(NEXT_WEIGHT);                                                                             \
+        qgemv_body<F, 1, __half, true>(w, scales, group, nullptr, pre_split, ready, out, m, k, ks);                 \
     }                                                                                                                \
     extern "C" __global__ void __launch_bounds__(QGEMV_THREADS) tinyrt_qgemv_##FMT##_pre_gate_up_norm(              \
         const uint8_t* w, const void* scales, int group, const float* pre, int pre_split, const float* residual,    \
-        const __half* gamma, float eps, __half* normed, int norm_threads, __half* act, int inner, int k,            \
-        NEXT_WEIGHT_PARAMS) {                                                                                        \
+        const __half* gamma, float eps, __half* normed, int norm_threads, __half* act, int inner, int k) {          \
         gate_up_prologue(w, inner, (size_t)k * F::BITS / 8);                                                         \
         ReadyPreNorm ready{ReadyNorm{residual, gamma, eps, normed, norm_threads, k}, pre, k, pre_split == inner,     \
                            F::PER_CHUNK};                                                                            \
-        qgemv_gate_up_body<F, 1, true>(w, scales, group, nullptr, pre_split, then_next(ready, NEXT_WEIGHT), act,    \
-                                       inner, k);                                                                    \
-        next_weight_at_end(NEXT_WEIGHT);                                                                             \
+        qgemv_gate_up_body<F, 1, true>(w, scales, group, nullptr, pre_split, ready, act, inner, k);                 \
     }
 
 QGEMV_ALL(w8, QW8)

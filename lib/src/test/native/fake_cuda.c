@@ -27,7 +27,6 @@ static Block *dev; static int ndev, cdev;
 static long long dev_bytes, host_live, events_live, streams_live, graphs_live, execs_live, launches, invalid, unknown_fn;
 static long long replays, captured_launches, memcpys, contexts;
 static long long walked;  // GEMV launches with fewer blocks than row groups (each block walks several)
-static long long next_weight_launches;  // fused GEMV launches that prefetch a next weight into L2
 // 80 GiB of "device" memory, or FAKE_CUDA_TOTAL_MIB (tests of memory-based sizing)
 static unsigned long long total_bytes(void) {
     const char *mib = getenv("FAKE_CUDA_TOTAL_MIB");
@@ -276,8 +275,6 @@ static unsigned staged_shared(int w8, int w4, int norm, int k) {
     return (norm ? 2u * k : 0u) + 16u * d * u * 256 + 4u * d * words * 256;
 }
 
-#define NEXT_WEIGHT_ARGS 7
-
 static int expected_params(const char *staged_name) {
     char buf[128];
     const char *name = unstaged(staged_name, buf, sizeof buf);
@@ -291,9 +288,7 @@ static int expected_params(const char *staged_name) {
         {"tinyrt_qgemv_w4_norm", 14}, {"tinyrt_qgemv_w8_gate_up_norm", 13}, {"tinyrt_qgemv_w4_gate_up_norm", 13},
         {"tinyrt_qgemv_w8_pre_res", 11}, {"tinyrt_qgemv_w4_pre_res", 11}, {"tinyrt_qgemv_w8_pre_norm", 14},
         {"tinyrt_qgemv_w4_pre_norm", 14}, {"tinyrt_qgemv_w8_pre_gate_up_norm", 13}, {"tinyrt_qgemv_w4_pre_gate_up_norm", 13}};
-    // the register kernels (not the staged ones) end with the next weight's 7 (NEXT_WEIGHT_PARAMS, common.cuh)
-    for (unsigned i = 0; i < sizeof fused / sizeof fused[0]; i++)
-        if (!strcmp(name, fused[i].name)) return fused[i].n + (name == staged_name ? NEXT_WEIGHT_ARGS : 0);
+    for (unsigned i = 0; i < sizeof fused / sizeof fused[0]; i++) if (!strcmp(name, fused[i].name)) return fused[i].n;
     if (starts(name, "tinyrt_layer_")) return starts(name, "tinyrt_layer_f16") ? 63 : 79;
     // the GEMVs (not the gate|up ones) take a split-K count after k
     if (starts(name, "tinyrt_gemv_") || starts(name, "tinyrt_qgemv_")) return (starts(name, "tinyrt_gemv_") ? 5 : 9) + !strstr(name, "gate_up");
@@ -386,9 +381,7 @@ static int check_layer(const Launch *l) {
     long long walked_before = walked;
     int at = 7, kmax = 0, base = q ? 5 : 1;
     for (int s = 0; s < 5; s++) {
-        // the layer kernel prefetches itself: its stages run as the fused GEMVs with no next weight (zeros)
-        Launch sub = {.fn = names[s], .g = {1, 1, 1}, .b = 256, .smem = 0,
-                      .nparams = sizes[q][s] + (s == 1 ? 0 : NEXT_WEIGHT_ARGS)};
+        Launch sub = {.fn = names[s], .g = {1, 1, 1}, .b = 256, .smem = 0, .nparams = sizes[q][s]};
         memcpy(sub.params, l->params[at], 8ull * sizes[q][s]);
         if (s == 1) {  // one head per work item: the counters are laid out for a grid of `heads` blocks per row
             sub.g[0] = I(&sub, 9);
@@ -406,28 +399,6 @@ static int check_layer(const Launch *l) {
     }
     walked = walked_before;
     CHECK(l->smem >= 2u * kmax, "%s: %u bytes of shared memory for an x of %d columns", name, l->smem, kmax);
-    return 1;
-}
-
-// A fused GEMV's next weight (common.cuh NextWeight: values scales row_bytes scale_row_bytes rows half at_end, from
-// `at`): every byte it prefetches lies in an allocation, the scales only with the values. None: values null.
-static int check_next_weight(const Launch *l, int at) {
-    unsigned long long values = P(l, at), scales = P(l, at + 1);
-    long long row_bytes = L(l, at + 2);
-    int scale_row_bytes = I(l, at + 3), rows = I(l, at + 4), half = I(l, at + 5), at_end = I(l, at + 6);
-    CHECK(at_end == 0 || at_end == 1, "%s: next weight at_end %d", k, at_end);
-    if (!values) {
-        CHECK(!scales && rows == 0, "%s: next weight scales %llu rows %d without values", k, scales, rows);
-        return 1;
-    }
-    next_weight_launches++;
-    CHECK(rows > 0 && row_bytes > 0 && row_bytes % 16 == 0 && half >= 0 && (half == 0 || half >= rows),
-          "%s: next weight rows %d of %lld bytes, half %d", k, rows, row_bytes, half);
-    CHECK(values % 16 == 0 && scales % 16 == 0, "%s: next weight alignment", k);
-    NEED(values + (unsigned long long)half * row_bytes, (unsigned long long)rows * row_bytes, "next weight");
-    if (scales) NEED(scales + (unsigned long long)half * scale_row_bytes, (unsigned long long)rows * scale_row_bytes,
-                     "next weight scales");
-    CHECK(scales || scale_row_bytes == 0, "%s: next weight scale rows of %d bytes without scales", k, scale_row_bytes);
     return 1;
 }
 
@@ -591,7 +562,6 @@ static int check_launch(const Launch *l) {
             NEED(P(l, base + 3), 2ull * kk, "normed");
             NEED(P(l, base + 5), 2ull * m, gate_up ? "act" : "out");
         }
-        if (!staged && !check_next_weight(l, expected_params(k) - NEXT_WEIGHT_ARGS)) return 0;
     } else if (starts(k, "tinyrt_qgemv_") || starts(k, "tinyrt_dequant_")) {
         // (w, scales, group, pre, pre_split, x, out, m, k) or (w, scales, group, pre, pre_split, out, rows, cols)
         int w4 = starts(k, "tinyrt_qgemv_w4") || starts(k, "tinyrt_dequant_w4"), deq = starts(k, "tinyrt_dequant_");
@@ -782,10 +752,8 @@ int fake_report(char *buf, int len) {
     return snprintf(buf, len,
                     "device_allocations=%d device_bytes=%lld host_allocations=%lld events=%lld streams=%lld graphs=%lld"
                     " graph_execs=%lld launches=%lld captured_launches=%lld replays=%lld memcpys=%lld"
-                    " invalid=%lld unknown_functions=%lld kernels_used=%d pdl_launches=%lld walked_gemv_launches=%lld"
-                    " next_weight_launches=%lld",
+                    " invalid=%lld unknown_functions=%lld kernels_used=%d pdl_launches=%lld walked_gemv_launches=%lld",
                     ndev, dev_bytes, host_live, events_live, streams_live, graphs_live, execs_live, launches,
-                    captured_launches, replays, memcpys, invalid, unknown_fn, nnames, pdl_launches, walked,
-                    next_weight_launches);
+                    captured_launches, replays, memcpys, invalid, unknown_fn, nnames, pdl_launches, walked);
 }
 int fake_inside(unsigned long long p, unsigned long long bytes) { return inside(p, bytes); }

@@ -155,8 +155,6 @@ public final class CudaBackend implements Backend {
      */
     private final int pdlMaxRows = Integer.getInteger("tinyrt.cuda.pdlMaxRows", KernelNames.MAX_GEMV_ROWS);
     private boolean stepPdl = true;
-    /** The weight each product is followed by, which the fused batch-1 GEMVs pull into L2 (NextWeightPrefetch). */
-    private final NextWeightPrefetch nextWeight = NextWeightPrefetch.fromProperties();
     private PendingMatmul pendingMatmul;
     private PendingNorm pendingNorm;
     private boolean capturing;
@@ -1023,7 +1021,6 @@ public final class CudaBackend implements Backend {
         CudaTensor in = (CudaTensor) x;
         CudaTensor o = (CudaTensor) out;
         CudaWeight m = (CudaWeight) w;
-        nextWeight.note(m, false);
         if (in.fp32 || in.cols() != m.cols() || o.cols() != m.rows() || o.rows() != in.rows()) {
             throw new IllegalArgumentException("matmul shapes: x " + in.rows() + "x" + in.cols() + " " + in.dtype()
                     + ", w " + m.rows() + "x" + m.cols() + ", out " + o.rows() + "x" + o.cols());
@@ -1211,9 +1208,6 @@ public final class CudaBackend implements Backend {
         if (holdGemvStage(kind, f, w, grid, a)) {
             return;
         }
-        if (!f.staged()) {
-            nextWeight.append(a, w);
-        }
         launch(f.name(), grid, 1, 1, THREADS, f.shared(), a);
     }
 
@@ -1252,7 +1246,6 @@ public final class CudaBackend implements Backend {
         CudaTensor gu = (CudaTensor) gateUpOut;
         CudaTensor a = (CudaTensor) act;
         CudaWeight w = (CudaWeight) gateUp;
-        nextWeight.note(w, true);
         int n = in.rows();
         int inner = w.rows() / 2;
         require(!in.fp32 && !gu.fp32 && !a.fp32 && w.rows() % 2 == 0 && in.cols() == w.cols() && gu.rows() == n
@@ -1688,11 +1681,6 @@ public final class CudaBackend implements Backend {
         return s.launches() == 0 ? null : s.toJson();
     }
 
-    /** For reports: the next-weight L2 prefetch of the fused batch-1 GEMVs (NextWeightPrefetch). */
-    public String nextWeightPrefetchReport() {
-        return nextWeight.describe();
-    }
-
     /** How batch-1 decoder layers launch, for reports. */
     public String layerKernelReport() {
         return layerKernel ? "on (prefetch lookahead " + layerPrefetch + ", " + layerPrefetchKb + " KiB per block)"
@@ -1763,11 +1751,8 @@ public final class CudaBackend implements Backend {
                 return;
             }
             for (DecodeLayerFusion.Launch l : held) {
-                args.reset().append(l.args());
-                if (l.stage() != DecodeLayerFusion.Stage.ATTENTION) {  // a fused GEMV: held without these
-                    NextWeightPrefetch.appendNone(args);
-                }
-                launch(l.kernel(), l.gridX(), l.gridY(), l.gridZ(), l.block(), l.shared(), args);
+                launch(l.kernel(), l.gridX(), l.gridY(), l.gridZ(), l.block(), l.shared(),
+                        args.reset().append(l.args()));
                 for (DecodeLayerFusion.Mark m : l.marks()) {
                     profiler.after(m.label(), m.bytes());
                 }

@@ -185,7 +185,6 @@ public final class CudaSpeed implements Callable<Integer> {
         ObjectNode n = root.putObject("ttft_ms");
         root.put("pdl", b.pdlReport());
         root.put("decode_layer_kernel", b.layerKernelReport());
-        root.put("next_weight_prefetch", b.nextWeightPrefetchReport());
         root.put("staged_gemv", b.stagedGemvReport());
         for (String mode : modes(b)) {
             mode(b, mode);

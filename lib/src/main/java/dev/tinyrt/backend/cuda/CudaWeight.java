@@ -86,11 +86,6 @@ final class CudaWeight implements Weight {
         this.bytes = bytes;
     }
 
-    /** Whether concatRows consumed the weight (its memory now belongs to a fused weight). */
-    boolean consumed() {
-        return pointer == 0;
-    }
-
     long pointer() {
         if (pointer == 0) {
             throw new IllegalStateException(name + " was consumed by concatRows and can no longer be used");

@@ -89,7 +89,6 @@ public final class FakeDriverScenario {
         check(value(blas, "gemms") > 0, "cuBLAS was used");
         check(value(driver, "kernels_used") >= 40, "kernels used: " + value(driver, "kernels_used"));
         check(value(driver, "pdl_launches") > 0, "programmatic dependent launches were used");
-        check(value(driver, "next_weight_launches") > 0, "fused GEMVs prefetched their next weight");
         check(speed.path("decode").has("graphs_no_pdl"), "decode timed with PDL off too");
         System.out.println(failures.isEmpty() ? "FAKE-DRIVER SCENARIO PASSED" : "FAKE-DRIVER SCENARIO FAILED: "
                 + failures);
