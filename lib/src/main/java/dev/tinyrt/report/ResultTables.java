@@ -29,6 +29,7 @@ public final class ResultTables {
         sections.put("benchmark", BenchmarkMarkdown.section(resultsDir));
         sections.put("memory", MemorySection.pagedVsStandard(resultsDir));
         sections.put("quality", QualitySection.section(resultsDir));
+        sections.put("cuda-decode", CudaDecodeSection.section(resultsDir));
         return sections;
     }
 
@@ -73,12 +74,12 @@ public final class ResultTables {
         return t.toString();
     }
 
-    private static String day(JsonNode n) {
+    static String day(JsonNode n) {
         String date = n.path("date").asText("");
         return date.length() >= 10 ? date.substring(0, 10) : date;
     }
 
-    private static String shortCommit(JsonNode n) {
+    static String shortCommit(JsonNode n) {
         String c = n.path("commit").asText("unknown");
         return c.length() > 8 ? c.substring(0, 8) : c;
     }
@@ -95,7 +96,7 @@ public final class ResultTables {
         }
     }
 
-    private static JsonNode read(Path f) {
+    static JsonNode read(Path f) {
         try {
             return JSON.readTree(f.toFile());
         } catch (IOException e) {
